@@ -1,0 +1,21 @@
+//! Compiles the public contract in `proto/` into Rust (messages, servers and
+//! clients) plus a file descriptor set that server reflection serves, so
+//! grpcurl can `describe` every message with its comments.
+//!
+//! protoc comes from `protoc-bin-vendored`: a fresh machine (and CI) has no
+//! protoc installed, and the build must not depend on one.
+
+use std::{env, path::PathBuf};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // SAFETY: build scripts are single-threaded; nothing reads the environment concurrently.
+    unsafe { env::set_var("PROTOC", protoc) };
+
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out_dir.join("twocheckout_v1_descriptor.bin"))
+        .compile_protos(&["proto/twocheckout/v1/sale.proto", "proto/twocheckout/v1/sales_service.proto"], &["proto"])?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Assembles the gateway: picks the upstream (real 2Checkout or the built-in
+//! simulator), builds the Admin API client, and serves SalesService beside
+//! health and reflection on one listener.
+//!
+//! [`Application::build`] binds the listener before returning, so tests can
+//! ask for port 0 and read the real address from [`Application::local_addr`].
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::{
+    config::{ConfigError, Settings, Upstream},
+    grpc::{
+        SalesApi,
+        proto::{self, sales_service_server::SalesServiceServer},
+    },
+    simulator::{RunningSimulator, SimulatorConfig},
+    twocheckout::{AdminApiClient, AdminApiConfig},
+};
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start the built-in 2Checkout simulator: {0}")]
+    Simulator(std::io::Error),
+    #[error("cannot build the 2Checkout HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("cannot build server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// A built gateway, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    sales: SalesApi<AdminApiClient>,
+    simulator: Option<RunningSimulator>,
+}
+
+impl Application {
+    /// Builds everything and binds the gRPC listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let (base_url, username, password, simulator) = match settings.upstream()? {
+            Upstream::TwoCheckout { username, password } => (settings.admin_api_base_url()?, username, password, None),
+            Upstream::Simulator => {
+                let config = SimulatorConfig {
+                    listen_addr: settings.simulator.listen_addr,
+                    generated_sales: settings.simulator.generated_sales,
+                    seed: settings.simulator.seed,
+                    ..SimulatorConfig::default()
+                };
+                let (username, password) =
+                    (config.api_username.clone(), SecretString::from(config.api_password.clone()));
+                let simulator = RunningSimulator::start(config).await.map_err(StartupError::Simulator)?;
+                let base_url = crate::config::parse_base_url("simulator", &simulator.admin_api_base_url())?;
+                tracing::warn!(
+                    simulator = %base_url,
+                    "no 2Checkout credentials configured: serving SIMULATED data from the built-in 2Checkout simulator \
+                     (set admin_api.username and admin_api.password for the real API)"
+                );
+                (base_url, username, password, Some(simulator))
+            }
+        };
+        let client = AdminApiClient::new(AdminApiConfig {
+            base_url,
+            username,
+            password,
+            wire_format: settings.admin_api.wire_format,
+            connect_timeout: settings.admin_api.connect_timeout,
+            request_timeout: settings.admin_api.request_timeout,
+        })?;
+
+        let addr = settings.server.listen_addr;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
+        Ok(Self { listener, local_addr, sales: SalesApi::new(Arc::new(client)), simulator })
+    }
+
+    /// The address the gRPC server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The built-in simulator, when the gateway runs against it.
+    pub fn simulator(&self) -> Option<&RunningSimulator> {
+        self.simulator.as_ref()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting calls and lets
+    /// in-flight ones finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        health_reporter.set_serving::<SalesServiceServer<SalesApi<AdminApiClient>>>().await;
+
+        // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
+        // describe the contract, health and each other, so `list` is the same either way.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        tracing::info!(addr = %self.local_addr, "gRPC server listening");
+        let result = Server::builder()
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(SalesServiceServer::new(self.sales))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
+        result.map_err(|e| StartupError::Bind { addr: self.local_addr, source: std::io::Error::other(e) })
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,302 @@
+//! Typed, layered configuration: built-in defaults, then an optional TOML
+//! file, then `TCO_`-prefixed environment variables (`__` separates sections:
+//! `TCO_ADMIN_API__USERNAME`). Secrets are wrapped so they never print, and
+//! [`Settings::load`] validates everything before the gateway starts, naming
+//! the bad setting.
+//!
+//! With no 2Checkout credentials configured the gateway runs against its
+//! built-in simulator; with both username and password it never starts one.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use reqwest::Url;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Environment variable naming a TOML configuration file to load.
+pub const CONFIG_FILE_ENV: &str = "TCO_CONFIG_FILE";
+/// The file loaded when [`CONFIG_FILE_ENV`] is not set, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "tco-gateway.toml";
+
+/// Everything the gateway can be configured with.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub admin_api: AdminApiSettings,
+    pub simulator: SimulatorSettings,
+    pub log: LogSettings,
+}
+
+/// The gRPC listener.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Where the gRPC server listens. Port 0 picks a free port.
+    pub listen_addr: SocketAddr,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)) }
+    }
+}
+
+/// How the Admin API answers are requested.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireFormat {
+    /// `Accept: application/json`, what every official client sends.
+    #[default]
+    Json,
+    /// The Admin API's own default.
+    Xml,
+}
+
+/// The 2Checkout Admin API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct AdminApiSettings {
+    /// The API's base URL; endpoints such as `sales/detail_sale` are resolved against it.
+    pub base_url: String,
+    /// The API user's name. Set together with `password`, or neither (simulator mode).
+    pub username: Option<String>,
+    /// The API user's password.
+    pub password: Option<SecretString>,
+    /// Which format to ask for. XML answers are decoded whatever was asked.
+    pub wire_format: WireFormat,
+    /// How long establishing a connection may take.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// How long one request may take, at most; a caller's shorter deadline wins.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for AdminApiSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://www.2checkout.com/api/".into(),
+            username: None,
+            password: None,
+            wire_format: WireFormat::Json,
+            connect_timeout: Duration::from_secs(5),
+            // The Admin API answers in hundreds of milliseconds; 15 s only bounds a hung request
+            // for callers that send no deadline.
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The built-in simulator, used only when no credentials are configured.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct SimulatorSettings {
+    /// Where it listens; port 0 picks a free loopback port.
+    pub listen_addr: SocketAddr,
+    /// How many sales it generates besides the documented one.
+    pub generated_sales: usize,
+    /// The seed of the generated data: the same seed gives the same sales.
+    pub seed: u64,
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        Self { listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)), generated_sales: 300, seed: 42 }
+    }
+}
+
+/// Logging.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log pipelines.
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info,tco_gateway=debug`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Where the gateway sends Admin API calls.
+#[derive(Clone, Debug)]
+pub enum Upstream {
+    /// The real 2Checkout, with these credentials.
+    TwoCheckout { username: String, password: SecretString },
+    /// The built-in simulator (no credentials configured).
+    Simulator,
+}
+
+/// A setting that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path} does not exist (named by {CONFIG_FILE_ENV})")]
+    MissingFile { path: PathBuf },
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    #[error("invalid setting {setting}: {reason}")]
+    Invalid { setting: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Loads defaults, the configuration file and the environment, then validates.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = match std::env::var_os(CONFIG_FILE_ENV) {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    return Err(ConfigError::MissingFile { path });
+                }
+                path
+            }
+            None => PathBuf::from(DEFAULT_CONFIG_FILE),
+        };
+        let figment =
+            Figment::new().merge(Toml::file(file)).merge(Env::prefixed("TCO_").split("__").ignore(&["config_file"]));
+        Self::from_figment(figment)
+    }
+
+    /// Extracts and validates settings from any figment (tests build their own).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Self = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.admin_api_base_url()?;
+        self.upstream()?;
+        for (setting, value) in [
+            ("admin_api.connect_timeout", self.admin_api.connect_timeout),
+            ("admin_api.request_timeout", self.admin_api.request_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The Admin API base URL, with the trailing slash that makes endpoint paths resolve under it.
+    pub fn admin_api_base_url(&self) -> Result<Url, ConfigError> {
+        parse_base_url("admin_api.base_url", &self.admin_api.base_url)
+    }
+
+    /// Real 2Checkout or the simulator, decided by whether credentials are configured.
+    pub fn upstream(&self) -> Result<Upstream, ConfigError> {
+        let username = self.admin_api.username.as_deref().filter(|u| !u.trim().is_empty());
+        match (username, &self.admin_api.password) {
+            (Some(username), Some(password)) => {
+                Ok(Upstream::TwoCheckout { username: username.to_owned(), password: password.clone() })
+            }
+            (None, None) => Ok(Upstream::Simulator),
+            (Some(_), None) => Err(ConfigError::Invalid {
+                setting: "admin_api.password",
+                reason: "admin_api.username is set but the password is not; set both, or neither to use the simulator"
+                    .into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                setting: "admin_api.username",
+                reason: "admin_api.password is set but the username is not; set both, or neither to use the simulator"
+                    .into(),
+            }),
+        }
+    }
+}
+
+/// Parses an http(s) base URL and makes sure it ends with a slash.
+pub fn parse_base_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let mut url =
+        Url::parse(raw).map_err(|e| ConfigError::Invalid { setting, reason: format!("{raw:?} is not a URL: {e}") })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::Invalid { setting, reason: format!("{raw:?} must be an http or https URL") });
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::Invalid {
+            setting,
+            reason: "must not carry credentials; use admin_api.username and admin_api.password".into(),
+        });
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::providers::Serialized;
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new();
+        for (key, value) in pairs {
+            figment = figment.merge(Serialized::global(key, value));
+        }
+        Settings::from_figment(figment)
+    }
+
+    #[test]
+    fn no_credentials_means_simulator() {
+        let s = settings(&[]).unwrap();
+        assert!(matches!(s.upstream().unwrap(), Upstream::Simulator));
+        assert_eq!(s.server.listen_addr.to_string(), "127.0.0.1:50051");
+    }
+
+    #[test]
+    fn both_credentials_mean_real_2checkout_and_the_password_never_prints() {
+        let s = settings(&[("admin_api.username", "api-user"), ("admin_api.password", "hunter2")]).unwrap();
+        let Upstream::TwoCheckout { username, password } = s.upstream().unwrap() else { panic!("simulator") };
+        assert_eq!(username, "api-user");
+        assert_eq!(password.expose_secret(), "hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn one_credential_without_the_other_names_the_missing_setting() {
+        let err = settings(&[("admin_api.username", "api-user")]).unwrap_err();
+        assert!(err.to_string().contains("admin_api.password"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = settings(&[("admin_api.base_url", "ftp://x")]).unwrap_err();
+        assert!(err.to_string().contains("admin_api.base_url"), "{err}");
+        let err = settings(&[("admin_api.wire_format", "yaml")]).unwrap_err();
+        assert!(err.to_string().contains("wire_format"), "{err}");
+        let err = settings(&[("admin_api.request_timeout", "0s")]).unwrap_err();
+        assert!(err.to_string().contains("admin_api.request_timeout"), "{err}");
+    }
+
+    #[test]
+    fn base_url_gets_its_trailing_slash() {
+        let s = settings(&[("admin_api.base_url", "http://127.0.0.1:9/api")]).unwrap();
+        assert_eq!(s.admin_api_base_url().unwrap().as_str(), "http://127.0.0.1:9/api/");
+    }
+
+    #[test]
+    fn durations_read_as_human_text() {
+        let s = settings(&[("admin_api.request_timeout", "250ms")]).unwrap();
+        assert_eq!(s.admin_api.request_timeout, Duration::from_millis(250));
+    }
+}

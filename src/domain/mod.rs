@@ -1,0 +1,55 @@
+//! The gateway's own model of 2Checkout sales and the ports it is served
+//! through: nothing in here knows about gRPC, HTTP or the vendor's wire format.
+//!
+//! The gRPC layer converts requests into these types at the edge (validating
+//! as it goes, so a value of a domain type is always valid), calls a
+//! [`SalesPort`], and converts the answer back. The 2Checkout Admin API client
+//! implements [`SalesPort`]; later decorators (a cache, say) implement it too
+//! and wrap another implementation, so neither side knows they exist.
+
+mod listing;
+mod sale;
+mod values;
+
+pub use listing::{ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn, SortDirection};
+pub use sale::{
+    Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,
+    LineItemType, PayMethod, PaymentMethod, RecurringStatus, Sale, Shipping, VendorValue,
+};
+pub use values::{Amount, InvalidValue, InvoiceId, SaleId};
+
+use std::{future::Future, time::Instant};
+
+use crate::error::Error;
+
+/// Which sale a lookup is for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SaleLookup {
+    /// The whole sale with all its invoices.
+    BySale(SaleId),
+    /// The sale restricted to one of its invoices.
+    ByInvoice(InvoiceId),
+}
+
+/// What a port call may know about the call that caused it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallContext {
+    /// The caller's deadline: no upstream work may outlive it.
+    pub deadline: Option<Instant>,
+}
+
+/// Read access to the account's sales.
+///
+/// Futures are `Send` so a server can drive them from any task (StreamSales
+/// pages from a spawned task).
+pub trait SalesPort: Send + Sync + 'static {
+    /// One sale, whole or restricted to one invoice.
+    fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> impl Future<Output = Result<Sale, Error>> + Send;
+
+    /// One page of sale summaries. No match is an empty page, not an error.
+    fn list_sales(
+        &self,
+        ctx: CallContext,
+        query: &ListSalesQuery,
+    ) -> impl Future<Output = Result<SalesPage, Error>> + Send;
+}

@@ -1,0 +1,529 @@
+//! Conversions at the edge: requests into validated domain values
+//! (`TryFrom`, failing with INVALID_ARGUMENT naming the proto field), and
+//! domain values back into proto messages (`From`, infallible).
+
+use chrono::NaiveDate;
+
+use super::proto;
+use crate::{
+    domain::{
+        self, Amount, BillingStatus, InvoiceStatus, LineItemType, ListSalesQuery, PageRequest, PaymentMethod,
+        RecurringStatus, SaleLookup, SalesFilter, SortColumn, SortDirection, VendorValue,
+    },
+    error::Error,
+};
+
+/// The longest free-text filter accepted: far above any real name, e-mail or
+/// product id, and it keeps absurd input away from the upstream.
+const MAX_FILTER_CHARS: usize = 255;
+
+impl TryFrom<&proto::GetSaleRequest> for SaleLookup {
+    type Error = Error;
+
+    fn try_from(request: &proto::GetSaleRequest) -> Result<Self, Error> {
+        use proto::get_sale_request::Lookup;
+        match &request.lookup {
+            Some(Lookup::SaleId(id)) => Ok(Self::BySale(id.parse().map_err(|e| Error::invalid_field("sale_id", e))?)),
+            Some(Lookup::InvoiceId(id)) => {
+                Ok(Self::ByInvoice(id.parse().map_err(|e| Error::invalid_field("invoice_id", e))?))
+            }
+            None => Err(Error::invalid_field("lookup", "set either sale_id or invoice_id")),
+        }
+    }
+}
+
+impl TryFrom<&proto::ListSalesRequest> for ListSalesQuery {
+    type Error = Error;
+
+    fn try_from(request: &proto::ListSalesRequest) -> Result<Self, Error> {
+        let page = match request.page {
+            0 => 1,
+            p if p > 0 => p as u32,
+            _ => return Err(Error::invalid_field("page", "must be 1 or more (0 means 1)")),
+        };
+        Ok(Self {
+            filter: sales_filter(request.filter.as_ref())?,
+            page: PageRequest {
+                page,
+                page_size: page_size("page_size", request.page_size, PageRequest::DEFAULT_PAGE_SIZE)?,
+            },
+            sort_column: sort_column("sort_column", request.sort_column)?,
+            sort_direction: sort_direction("sort_direction", request.sort_direction)?,
+        })
+    }
+}
+
+/// A validated StreamSales request: the first page's query; later pages differ only in page number.
+impl TryFrom<&proto::StreamSalesRequest> for ListSalesQuery {
+    type Error = Error;
+
+    fn try_from(request: &proto::StreamSalesRequest) -> Result<Self, Error> {
+        Ok(Self {
+            filter: sales_filter(request.filter.as_ref())?,
+            // Streaming callers want everything: the largest page costs the fewest round trips.
+            page: PageRequest {
+                page: 1,
+                page_size: page_size("page_size", request.page_size, PageRequest::MAX_PAGE_SIZE)?,
+            },
+            sort_column: sort_column("sort_column", request.sort_column)?,
+            sort_direction: sort_direction("sort_direction", request.sort_direction)?,
+        })
+    }
+}
+
+fn page_size(field: &str, requested: i32, default: u32) -> Result<u32, Error> {
+    match requested {
+        0 => Ok(default),
+        n if (1..=PageRequest::MAX_PAGE_SIZE as i32).contains(&n) => Ok(n as u32),
+        _ => Err(Error::invalid_field(
+            field,
+            format!("must be between 1 and {} (0 means the default)", PageRequest::MAX_PAGE_SIZE),
+        )),
+    }
+}
+
+fn sort_column(field: &str, raw: i32) -> Result<Option<SortColumn>, Error> {
+    use proto::SortColumn as P;
+    Ok(match P::try_from(raw).map_err(|_| Error::invalid_field(field, format!("{raw} is not a SortColumn")))? {
+        P::Unspecified => None,
+        P::SaleId => Some(SortColumn::SaleId),
+        P::DatePlaced => Some(SortColumn::DatePlaced),
+        P::CustomerName => Some(SortColumn::CustomerName),
+        P::Recurring => Some(SortColumn::Recurring),
+        P::RecurringDeclined => Some(SortColumn::RecurringDeclined),
+        P::UsdTotal => Some(SortColumn::UsdTotal),
+    })
+}
+
+fn sort_direction(field: &str, raw: i32) -> Result<Option<SortDirection>, Error> {
+    use proto::SortDirection as P;
+    Ok(match P::try_from(raw).map_err(|_| Error::invalid_field(field, format!("{raw} is not a SortDirection")))? {
+        P::Unspecified => None,
+        P::Ascending => Some(SortDirection::Ascending),
+        P::Descending => Some(SortDirection::Descending),
+    })
+}
+
+fn sales_filter(filter: Option<&proto::SalesFilter>) -> Result<SalesFilter, Error> {
+    let Some(f) = filter else { return Ok(SalesFilter::default()) };
+    let text = |name: &str, value: &str| -> Result<Option<String>, Error> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.chars().count() > MAX_FILTER_CHARS {
+            return Err(Error::invalid_field(
+                format!("filter.{name}"),
+                format!("must be at most {MAX_FILTER_CHARS} characters"),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::invalid_field(format!("filter.{name}"), "must not contain control characters"));
+        }
+        Ok(Some(value.to_owned()))
+    };
+    let digits = |name: &str, value: &str, len: usize| -> Result<Option<String>, Error> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.len() != len || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid_field(format!("filter.{name}"), format!("must be exactly {len} digits")));
+        }
+        Ok(Some(value.to_owned()))
+    };
+    let date = |name: &str, value: &str| -> Result<Option<NaiveDate>, Error> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(value, "%Y-%m-%d").map(Some).map_err(|_| {
+            Error::invalid_field(format!("filter.{name}"), format!("{value:?} is not a date in YYYY-MM-DD form"))
+        })
+    };
+    let customer_name = text("customer_name", &f.customer_name)?;
+    if let Some(name) = &customer_name
+        && name.trim().chars().count() < 3
+    {
+        return Err(Error::invalid_field("filter.customer_name", "must be at least 3 characters"));
+    }
+    let customer_phone = text("customer_phone", &f.customer_phone)?;
+    if let Some(phone) = &customer_phone
+        && !phone.bytes().all(|b| b.is_ascii_digit() || b"+-() .".contains(&b))
+    {
+        return Err(Error::invalid_field("filter.customer_phone", "must contain only digits, spaces and + - ( ) ."));
+    }
+    let sale_date_begin = date("sale_date_begin", &f.sale_date_begin)?;
+    let sale_date_end = date("sale_date_end", &f.sale_date_end)?;
+    if let (Some(begin), Some(end)) = (sale_date_begin, sale_date_end)
+        && end < begin
+    {
+        return Err(Error::invalid_field("filter.sale_date_end", "must not be before filter.sale_date_begin"));
+    }
+    Ok(SalesFilter {
+        sale_id: optional_id("filter.sale_id", &f.sale_id)?,
+        invoice_id: optional_id("filter.invoice_id", &f.invoice_id)?,
+        customer_name,
+        customer_email: text("customer_email", &f.customer_email)?,
+        customer_phone,
+        vendor_product_id: text("vendor_product_id", &f.vendor_product_id)?,
+        ccard_first6: digits("ccard_first6", &f.ccard_first6, 6)?,
+        ccard_last2: digits("ccard_last2", &f.ccard_last2, 2)?,
+        sale_date_begin,
+        sale_date_end,
+        declined_recurrings: f.declined_recurrings,
+        active_recurrings: f.active_recurrings,
+        refunded: f.refunded,
+    })
+}
+
+fn optional_id<T: std::str::FromStr<Err = domain::InvalidValue>>(field: &str, raw: &str) -> Result<Option<T>, Error> {
+    if raw.is_empty() { Ok(None) } else { raw.parse().map(Some).map_err(|e| Error::invalid_field(field, e)) }
+}
+
+/// Which request field a vendor parameter of GetSale stands for.
+pub fn get_sale_field(parameter: &str) -> Option<&'static str> {
+    Some(match parameter {
+        "sale_id" => "sale_id",
+        "invoice_id" => "invoice_id",
+        "sale_or_invoice_id" => "lookup",
+        _ => return None,
+    })
+}
+
+/// Which request field a vendor parameter of ListSales / StreamSales stands for.
+pub fn list_sales_field(parameter: &str) -> Option<&'static str> {
+    Some(match parameter {
+        "sale_id" => "filter.sale_id",
+        "invoice_id" => "filter.invoice_id",
+        "customer_name" => "filter.customer_name",
+        "customer_email" => "filter.customer_email",
+        "customer_phone" => "filter.customer_phone",
+        "vendor_product_id" => "filter.vendor_product_id",
+        "ccard_first6" => "filter.ccard_first6",
+        "ccard_last2" => "filter.ccard_last2",
+        "sale_date_begin" => "filter.sale_date_begin",
+        "sale_date_end" => "filter.sale_date_end",
+        "declined_recurrings" => "filter.declined_recurrings",
+        "active_recurrings" => "filter.active_recurrings",
+        "refunded" => "filter.refunded",
+        "cur_page" => "page",
+        "pagesize" => "page_size",
+        "sort_col" => "sort_column",
+        "sort_dir" => "sort_direction",
+        _ => return None,
+    })
+}
+
+fn text(value: Option<String>) -> String {
+    value.unwrap_or_default()
+}
+
+fn money(value: Option<Amount>) -> String {
+    value.map(|a| a.to_string()).unwrap_or_default()
+}
+
+fn known<T: Copy, P: Into<i32>>(value: &VendorValue<T>, map: impl Fn(T) -> P) -> i32 {
+    value.known.map(|v| map(v).into()).unwrap_or(0)
+}
+
+fn raw<T>(value: &VendorValue<T>) -> String {
+    value.raw.clone().unwrap_or_default()
+}
+
+fn billing_status(status: BillingStatus) -> proto::BillingStatus {
+    match status {
+        BillingStatus::Bill => proto::BillingStatus::Bill,
+        BillingStatus::Refund => proto::BillingStatus::Refund,
+    }
+}
+
+impl From<domain::Address> for proto::Address {
+    fn from(a: domain::Address) -> Self {
+        Self {
+            address_id: text(a.address_id),
+            address_1: text(a.address_1),
+            address_2: text(a.address_2),
+            city: text(a.city),
+            state: text(a.state),
+            postal_code: text(a.postal_code),
+            country_code: text(a.country_code),
+            country_name: text(a.country_name),
+        }
+    }
+}
+
+impl From<domain::Sale> for proto::Sale {
+    fn from(s: domain::Sale) -> Self {
+        Self {
+            sale_id: s.sale_id.to_string(),
+            date_placed: text(s.date_placed),
+            ip_address: text(s.ip_address),
+            ip_country: text(s.ip_country),
+            recurring_decline: text(s.recurring_decline),
+            ip_detail: s.ip_detail.map(|ip| proto::IpDetail {
+                address: text(ip.address),
+                city: text(ip.city),
+                region: text(ip.region),
+                country_code: text(ip.country_code),
+            }),
+            customer: s.customer.map(Into::into),
+            invoices: s.invoices.into_iter().map(Into::into).collect(),
+            comments: s
+                .comments
+                .into_iter()
+                .map(|c| proto::Comment {
+                    username: text(c.username),
+                    timestamp: text(c.timestamp),
+                    ip_address: text(c.ip_address),
+                    text: text(c.text),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<domain::Customer> for proto::Customer {
+    fn from(c: domain::Customer) -> Self {
+        Self {
+            customer_id: text(c.customer_id),
+            prefix: text(c.prefix),
+            first_name: text(c.first_name),
+            middle_initial: text(c.middle_initial),
+            last_name: text(c.last_name),
+            cardholder_name: text(c.cardholder_name),
+            email_address: text(c.email_address),
+            phone: text(c.phone),
+            phone_extension: text(c.phone_extension),
+            language: text(c.language),
+            billing_address: Some(c.billing_address.into()),
+            pay_method: c.pay_method.map(|p| proto::PayMethod {
+                method: known(&p.method, |m| match m {
+                    PaymentMethod::CreditCard => proto::PaymentMethod::CreditCard,
+                    PaymentMethod::Ach => proto::PaymentMethod::Ach,
+                    PaymentMethod::Amex => proto::PaymentMethod::Amex,
+                    PaymentMethod::Atmd => proto::PaymentMethod::Atmd,
+                    PaymentMethod::BillMeLater => proto::PaymentMethod::BillMeLater,
+                    PaymentMethod::FxSource => proto::PaymentMethod::Fxsource,
+                    PaymentMethod::PayPal => proto::PaymentMethod::Paypal,
+                    PaymentMethod::PayPalPayLater => proto::PaymentMethod::PaypalPayLater,
+                    PaymentMethod::Acculynk => proto::PaymentMethod::Acculynk,
+                }),
+                vendor_method: raw(&p.method),
+                first_six_digits: text(p.first_six_digits),
+                last_two_digits: text(p.last_two_digits),
+                avs: text(p.avs),
+                cvv: text(p.cvv),
+            }),
+        }
+    }
+}
+
+impl From<domain::Invoice> for proto::Invoice {
+    fn from(i: domain::Invoice) -> Self {
+        Self {
+            invoice_id: i.invoice_id.to_string(),
+            sale_id: text(i.sale_id),
+            status: known(&i.status, |s| match s {
+                InvoiceStatus::Approved => proto::InvoiceStatus::Approved,
+                InvoiceStatus::Pending => proto::InvoiceStatus::Pending,
+                InvoiceStatus::Deposited => proto::InvoiceStatus::Deposited,
+                InvoiceStatus::Declined => proto::InvoiceStatus::Declined,
+            }),
+            vendor_status: raw(&i.status),
+            usd_total: money(i.usd_total),
+            vendor_total: money(i.vendor_total),
+            customer_total: money(i.customer_total),
+            fees_2co: money(i.fees_2co),
+            recurring: i.recurring,
+            date_placed: text(i.date_placed),
+            date_shipped: text(i.date_shipped),
+            date_vendor_paid: text(i.date_vendor_paid),
+            referrer: text(i.referrer),
+            vendor_order_id: text(i.vendor_order_id),
+            vendor_id: text(i.vendor_id),
+            line_items: i.line_items.into_iter().map(Into::into).collect(),
+            shipping: i.shipping.map(|s| proto::Shipping {
+                shipping_id: text(s.shipping_id),
+                date_shipped: text(s.date_shipped),
+                tracking_number: text(s.tracking_number),
+                tracking_url: text(s.tracking_url),
+                shipping_method_id: text(s.shipping_method_id),
+                shipping_method: text(s.shipping_method),
+                recipient_name: text(s.recipient_name),
+                address: Some(s.address.into()),
+            }),
+        }
+    }
+}
+
+impl From<domain::LineItem> for proto::LineItem {
+    fn from(l: domain::LineItem) -> Self {
+        Self {
+            line_item_id: l.line_item_id,
+            invoice_id: text(l.invoice_id),
+            sale_id: text(l.sale_id),
+            product_id: text(l.product_id),
+            vendor_product_id: text(l.vendor_product_id),
+            product_name: text(l.product_name),
+            product_description: text(l.product_description),
+            product_price: money(l.product_price),
+            product_handling: money(l.product_handling),
+            product_startup_fee: money(l.product_startup_fee),
+            product_recurrence: text(l.product_recurrence),
+            product_duration: text(l.product_duration),
+            product_tangible: l.product_tangible,
+            product_is_cart: text(l.product_is_cart),
+            installment: text(l.installment),
+            r#type: known(&l.line_type, |t| match t {
+                LineItemType::Product => proto::LineItemType::Product,
+                LineItemType::SignupFee => proto::LineItemType::SignupFee,
+                LineItemType::Affiliate => proto::LineItemType::Affiliate,
+                LineItemType::Shipping => proto::LineItemType::Shipping,
+                LineItemType::Partial => proto::LineItemType::Partial,
+                LineItemType::Chargeback => proto::LineItemType::Chargeback,
+                LineItemType::Coupon => proto::LineItemType::Coupon,
+            }),
+            vendor_type: raw(&l.line_type),
+            status: known(&l.status, billing_status),
+            vendor_status: raw(&l.status),
+            usd_amount: money(l.usd_amount),
+            vendor_amount: money(l.vendor_amount),
+            customer_amount: money(l.customer_amount),
+            linked_id: text(l.linked_id),
+            affiliate_vendor_id: text(l.affiliate_vendor_id),
+            options: l
+                .options
+                .into_iter()
+                .map(|o| proto::LineItemOption {
+                    line_item_option_id: text(o.line_item_option_id),
+                    option_name: text(o.option_name),
+                    option_value: text(o.option_value),
+                    usd_surcharge: money(o.usd_surcharge),
+                    vendor_surcharge: money(o.vendor_surcharge),
+                    customer_surcharge: money(o.customer_surcharge),
+                })
+                .collect(),
+            billing: l.billing.map(|b| proto::Billing {
+                billing_id: text(b.billing_id),
+                usd_amount: money(b.usd_amount),
+                vendor_amount: money(b.vendor_amount),
+                customer_amount: money(b.customer_amount),
+                customer_id: text(b.customer_id),
+                bill_method: text(b.bill_method),
+                date_next: text(b.date_next),
+                date_start: text(b.date_start),
+                date_end: text(b.date_end),
+                date_fail: text(b.date_fail),
+                date_pending: text(b.date_pending),
+                date_deposited: text(b.date_deposited),
+                recurring_status: known(&b.recurring_status, |s| match s {
+                    RecurringStatus::Active => proto::RecurringStatus::Active,
+                    RecurringStatus::Stopped => proto::RecurringStatus::Stopped,
+                    RecurringStatus::Completed => proto::RecurringStatus::Completed,
+                    RecurringStatus::Declined => proto::RecurringStatus::Declined,
+                }),
+                vendor_recurring_status: raw(&b.recurring_status),
+                status: known(&b.status, billing_status),
+                vendor_status: raw(&b.status),
+            }),
+        }
+    }
+}
+
+impl From<domain::SaleSummary> for proto::SaleSummary {
+    fn from(s: domain::SaleSummary) -> Self {
+        Self {
+            sale_id: s.sale_id.to_string(),
+            date_placed: text(s.date_placed),
+            customer_name: text(s.customer_name),
+            recurring: s.recurring,
+            recurring_declined: text(s.recurring_declined),
+            decline_code: text(s.decline_code),
+            usd_total: money(s.usd_total),
+        }
+    }
+}
+
+impl From<&domain::SalesPage> for proto::PageInfo {
+    fn from(p: &domain::SalesPage) -> Self {
+        let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+        Self {
+            page: clamp(p.page),
+            page_size: clamp(p.page_size),
+            last_page: clamp(p.last_page),
+            total_entries: clamp(p.total_entries),
+            first_entry: clamp(p.first_entry),
+            last_entry: clamp(p.last_entry),
+            has_next_page: p.has_next_page(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(f: impl FnOnce(&mut proto::ListSalesRequest)) -> Result<ListSalesQuery, Error> {
+        let mut request = proto::ListSalesRequest { filter: Some(proto::SalesFilter::default()), ..Default::default() };
+        f(&mut request);
+        ListSalesQuery::try_from(&request)
+    }
+
+    fn field_of(result: Result<ListSalesQuery, Error>) -> String {
+        match result {
+            Err(Error::InvalidField { field, .. }) => field,
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_twenty_in_vendor_order() {
+        let q = list(|_| {}).unwrap();
+        assert_eq!(q.page, PageRequest { page: 1, page_size: 20 });
+        assert_eq!((q.sort_column, q.sort_direction), (None, None));
+    }
+
+    #[test]
+    fn each_invalid_list_field_is_named() {
+        assert_eq!(field_of(list(|r| r.page_size = 101)), "page_size");
+        assert_eq!(field_of(list(|r| r.page_size = -1)), "page_size");
+        assert_eq!(field_of(list(|r| r.page = -3)), "page");
+        assert_eq!(field_of(list(|r| r.sort_column = 42)), "sort_column");
+        assert_eq!(field_of(list(|r| r.sort_direction = 9)), "sort_direction");
+        let filter = |f: fn(&mut proto::SalesFilter)| list(move |r| f(r.filter.as_mut().unwrap()));
+        assert_eq!(field_of(filter(|f| f.customer_name = "ab".into())), "filter.customer_name");
+        assert_eq!(field_of(filter(|f| f.sale_id = "12x".into())), "filter.sale_id");
+        assert_eq!(field_of(filter(|f| f.invoice_id = "-1".into())), "filter.invoice_id");
+        assert_eq!(field_of(filter(|f| f.ccard_first6 = "4111".into())), "filter.ccard_first6");
+        assert_eq!(field_of(filter(|f| f.ccard_last2 = "1a".into())), "filter.ccard_last2");
+        assert_eq!(field_of(filter(|f| f.sale_date_begin = "2024-02-30".into())), "filter.sale_date_begin");
+        assert_eq!(field_of(filter(|f| f.sale_date_end = "yesterday".into())), "filter.sale_date_end");
+        assert_eq!(field_of(filter(|f| f.customer_phone = "call me".into())), "filter.customer_phone");
+        assert_eq!(field_of(filter(|f| f.customer_email = "x".repeat(256))), "filter.customer_email");
+        assert_eq!(
+            field_of(filter(|f| {
+                f.sale_date_begin = "2024-05-01".into();
+                f.sale_date_end = "2024-04-01".into();
+            })),
+            "filter.sale_date_end"
+        );
+    }
+
+    #[test]
+    fn get_sale_needs_exactly_one_numeric_id() {
+        use proto::get_sale_request::Lookup;
+        let lookup = |l| SaleLookup::try_from(&proto::GetSaleRequest { lookup: l });
+        assert!(matches!(lookup(None), Err(Error::InvalidField { field, .. }) if field == "lookup"));
+        assert!(
+            matches!(lookup(Some(Lookup::SaleId("".into()))), Err(Error::InvalidField { field, .. }) if field == "sale_id")
+        );
+        assert!(
+            matches!(lookup(Some(Lookup::InvoiceId("4a".into()))), Err(Error::InvalidField { field, .. }) if field == "invoice_id")
+        );
+        assert!(matches!(lookup(Some(Lookup::SaleId("4647892238".into()))), Ok(SaleLookup::BySale(_))));
+    }
+
+    #[test]
+    fn streaming_defaults_to_the_largest_page() {
+        let q = ListSalesQuery::try_from(&proto::StreamSalesRequest::default()).unwrap();
+        assert_eq!(q.page.page_size, PageRequest::MAX_PAGE_SIZE);
+    }
+}

@@ -1,0 +1,32 @@
+//! tco-gateway: a gRPC facade over the legacy 2Checkout HTTP APIs.
+//!
+//! Internal services call `twocheckout.v1.SalesService` through generated
+//! stubs; the gateway validates each call at the edge, turns it into an Admin
+//! API request, and turns the answer (or the error) back into well-typed gRPC
+//! with standard `google.rpc` error details. With no 2Checkout credentials
+//! configured it runs against a built-in simulator of the legacy API.
+//!
+//! # Layout
+//!
+//! - [`domain`]: the gateway's own types (sales, money, ids, listing queries)
+//!   and the [`domain::SalesPort`] trait every upstream implements. No gRPC,
+//!   no HTTP.
+//! - [`grpc`]: the generated contract and the SalesService implementation;
+//!   converts proto to domain at the edge (`TryFrom`, validating) and back.
+//! - [`twocheckout`]: the Admin API client (reqwest, JSON or XML), which
+//!   implements [`domain::SalesPort`]. Wire structs stay private to it.
+//! - [`error`]: the one error enum and the one table mapping it to gRPC codes.
+//! - [`simulator`]: a faithful HTTP simulator of the legacy API, the embedded
+//!   default upstream and what the tests run against.
+//! - [`config`]: layered typed settings with wrapped secrets.
+//! - [`app`]: wires it all together and serves (with health and reflection).
+//! - [`telemetry`]: logging set-up.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod simulator;
+pub mod telemetry;
+pub mod twocheckout;

@@ -1,0 +1,201 @@
+//! The HTTP front: routing under `/api/`, counting, Basic authentication, fault injection and
+//! dispatch to the endpoints.
+//!
+//! The order of the steps is part of the contract with tests: a request that names a known
+//! endpoint is counted first (whatever happens next), then authenticated, then subjected to the
+//! endpoint's fault, and only then are its parameters read and the endpoint run.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, Request, header};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use tokio::sync::watch;
+
+use super::Endpoint;
+use super::clock::SimClock;
+use super::faults::FaultTable;
+use super::params::Params;
+use super::render::{ApiError, Format, respond};
+use super::sales;
+use super::store::Store;
+
+/// The challenge real clients expect, realm included.
+pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
+
+/// Everything the request handlers share.
+pub struct SharedState {
+    pub store: Store,
+    pub clock: SimClock,
+    pub faults: FaultTable,
+    pub credentials: Credentials,
+    /// Fallback host for URLs when a request names none.
+    pub local_addr: SocketAddr,
+    counters: Vec<AtomicU64>,
+    /// Turns true (or closes) when the simulator shuts down, so delayed requests end at once.
+    shutdown: watch::Receiver<bool>,
+}
+
+impl SharedState {
+    pub fn new(
+        store: Store,
+        credentials: Credentials,
+        local_addr: SocketAddr,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        SharedState {
+            store,
+            clock: SimClock::new(),
+            faults: FaultTable::default(),
+            credentials,
+            local_addr,
+            counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            shutdown,
+        }
+    }
+
+    pub fn request_count(&self, endpoint: Endpoint) -> u64 {
+        self.counters.get(endpoint.index()).map_or(0, |counter| counter.load(Ordering::SeqCst))
+    }
+
+    fn count_request(&self, endpoint: Endpoint) {
+        if let Some(counter) = self.counters.get(endpoint.index()) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The API user's credentials. `Debug` never shows the password.
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
+    }
+}
+
+impl Credentials {
+    pub fn new(username: &str, password: &str) -> Self {
+        Credentials { username: username.to_owned(), password: password.to_owned() }
+    }
+
+    /// Whether an `Authorization` header carries these credentials as HTTP Basic.
+    fn accept(&self, authorization: Option<&HeaderValue>) -> bool {
+        let Some(value) = authorization.and_then(|value| value.to_str().ok()) else {
+            return false;
+        };
+        let Some((scheme, encoded)) = value.trim().split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
+        let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let Some(colon) = decoded.iter().position(|&byte| byte == b':') else {
+            return false;
+        };
+        let (username, password) = (&decoded[..colon], &decoded[colon + 1..]);
+        // Both comparisons always run, so timing does not reveal which part was wrong.
+        let username_ok = constant_time_eq(username, self.username.as_bytes());
+        let password_ok = constant_time_eq(password, self.password.as_bytes());
+        username_ok & password_ok
+    }
+}
+
+/// Compares without stopping at the first difference.
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    let mut difference = u8::from(left.len() != right.len());
+    for index in 0..left.len().max(right.len()) {
+        let a = left.get(index).copied().unwrap_or(0);
+        let b = right.get(index).copied().unwrap_or(0);
+        difference |= a ^ b;
+    }
+    difference == 0
+}
+
+pub fn router(state: Arc<SharedState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -> Response {
+    let format = Format::from_accept(request.headers().get_all(header::ACCEPT));
+    let path = request.uri().path();
+    let Some(endpoint) = path.strip_prefix("/api/").and_then(Endpoint::from_path) else {
+        tracing::debug!(path, "unknown API path");
+        return respond(Err(ApiError::unknown_method(path)), format);
+    };
+    state.count_request(endpoint);
+    tracing::debug!(endpoint = endpoint.path(), method = %request.method(), "request");
+
+    if !matches!(*request.method(), Method::GET | Method::HEAD | Method::POST) {
+        let mut response = respond(Err(ApiError::method_not_allowed(request.method().as_str())), format);
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
+        return response;
+    }
+
+    if !state.credentials.accept(request.headers().get(header::AUTHORIZATION)) {
+        tracing::debug!(endpoint = endpoint.path(), "authentication failed");
+        let mut response = respond(Err(ApiError::unauthorized()), format);
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE_CHALLENGE));
+        return response;
+    }
+
+    if let Some(fault) = state.faults.take_for_request(endpoint) {
+        if let Some(delay) = fault.delay {
+            let mut shutdown = state.shutdown.clone();
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => {
+                    return respond(Err(ApiError::service_unavailable()), format);
+                }
+            }
+        }
+        if let Some(canned) = fault.response {
+            return canned.to_response();
+        }
+    }
+
+    let origin = origin_of(&request, state.local_addr);
+    let params = match Params::from_request(request).await {
+        Ok(params) => params,
+        Err(error) => return respond(Err(error), format),
+    };
+    let outcome = match endpoint {
+        Endpoint::DetailSale => sales::detail_sale(&state.store, &params),
+        Endpoint::ListSales => sales::list_sales(&state.store, &params, &origin),
+    };
+    respond(outcome, format)
+}
+
+/// `http://host[:port]` as the client addressed us, for the URLs inside answers. Anything odd in
+/// the request's host (or none at all) falls back to the listening address.
+fn origin_of(request: &Request<Body>, local_addr: SocketAddr) -> String {
+    let from_uri = request.uri().authority().map(|authority| {
+        // Never the userinfo part: it may hold credentials.
+        match authority.port_u16() {
+            Some(port) => format!("{}:{port}", authority.host()),
+            None => authority.host().to_owned(),
+        }
+    });
+    let from_header = || request.headers().get(header::HOST).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let host =
+        from_uri.or_else(from_header).filter(|host| is_plausible_host(host)).unwrap_or_else(|| local_addr.to_string());
+    format!("http://{host}")
+}
+
+fn is_plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|byte| byte.is_ascii_alphanumeric() || b".-_:[]".contains(&byte))
+}

@@ -1,0 +1,261 @@
+//! The simulator's in-memory sales store.
+//!
+//! Sales are kept as typed [`Sale`] records behind one lock, indexed by sale id and invoice id.
+//! Readers get clones, so a handler never holds the lock while it renders or sleeps. Write
+//! endpoints to come (refunds, reauth, stop recurring, mark shipped, comments) will add methods
+//! here that look a sale up the same way and mutate its record in place.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{RwLock, RwLockReadGuard};
+
+use super::records::{Money, Sale};
+use super::seed::{self, FixtureError};
+
+pub struct Store {
+    own_vendor_id: String,
+    data: RwLock<StoreData>,
+}
+
+struct StoreData {
+    sales: Vec<Sale>,
+    index_by_sale_id: HashMap<String, usize>,
+    index_by_invoice_id: HashMap<String, usize>,
+}
+
+/// How `detail_sale` names the sale it wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaleLookup<'a> {
+    /// The whole sale, all invoices.
+    Sale(&'a str),
+    /// Only this invoice, inside its sale.
+    Invoice(&'a str),
+    /// Only this invoice, which must belong to this sale.
+    SaleAndInvoice { sale_id: &'a str, invoice_id: &'a str },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("no such sale or invoice")]
+    NotFound,
+    #[error("the sale belongs to another vendor")]
+    Forbidden,
+}
+
+/// `list_sales` filters, already validated and normalised. `None`/`false` means "no filter".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SaleFilter {
+    pub sale_id: Option<String>,
+    pub invoice_id: Option<String>,
+    /// Compared case-insensitively as a substring of the cardholder name.
+    pub customer_name: Option<String>,
+    /// Compared case-insensitively as a substring of the e-mail address.
+    pub customer_email: Option<String>,
+    /// Must match the beginning of the phone number.
+    pub customer_phone: Option<String>,
+    /// Substring of any line item's vendor product id (case-sensitive).
+    pub vendor_product_id: Option<String>,
+    pub ccard_first6: Option<String>,
+    pub ccard_last2: Option<String>,
+    /// Inclusive bounds on the sale's date, as `YYYY-MM-DD`.
+    pub date_begin: Option<String>,
+    pub date_end: Option<String>,
+    pub declined_recurrings: bool,
+    pub active_recurrings: bool,
+    pub refunded: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortColumn {
+    SaleId,
+    DatePlaced,
+    CustomerName,
+    Recurring,
+    RecurringDeclined,
+    UsdTotal,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 6] = [
+        SortColumn::SaleId,
+        SortColumn::DatePlaced,
+        SortColumn::CustomerName,
+        SortColumn::Recurring,
+        SortColumn::RecurringDeclined,
+        SortColumn::UsdTotal,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortColumn::SaleId => "sale_id",
+            SortColumn::DatePlaced => "date_placed",
+            SortColumn::CustomerName => "customer_name",
+            SortColumn::Recurring => "recurring",
+            SortColumn::RecurringDeclined => "recurring_declined",
+            SortColumn::UsdTotal => "usd_total",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortDirection {
+    Ascending,
+    Descending,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortOrder {
+    pub column: SortColumn,
+    pub direction: SortDirection,
+}
+
+impl Default for SortOrder {
+    /// Newest sale ids first.
+    fn default() -> Self {
+        SortOrder { column: SortColumn::SaleId, direction: SortDirection::Descending }
+    }
+}
+
+/// One `sale_summary` row, before rendering.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleSummary {
+    pub sale_id: String,
+    /// Full `YYYY-MM-DD HH:MM:SS`; rows show the date part only.
+    pub date_placed: String,
+    pub customer_name: String,
+    pub recurring: bool,
+    pub recurring_declined: Option<String>,
+    pub decline_code: Option<String>,
+    pub usd_total: Money,
+}
+
+impl SaleSummary {
+    fn of(sale: &Sale) -> Self {
+        SaleSummary {
+            sale_id: sale.sale_id.clone(),
+            date_placed: sale.date_placed.clone(),
+            customer_name: sale.customer.cardholder_name.clone(),
+            recurring: sale.is_recurring(),
+            recurring_declined: sale.latest_decline.as_ref().map(|decline| decline.date_declined.clone()),
+            decline_code: sale.latest_decline.as_ref().map(|decline| decline.decline_code.clone()),
+            usd_total: sale.usd_total(),
+        }
+    }
+
+    fn sale_id_number(&self) -> u64 {
+        self.sale_id.parse().unwrap_or(u64::MAX)
+    }
+
+    fn compare_by(&self, other: &Self, column: SortColumn) -> Ordering {
+        match column {
+            SortColumn::SaleId => Ordering::Equal,
+            SortColumn::DatePlaced => self.date_placed.cmp(&other.date_placed),
+            SortColumn::CustomerName => self.customer_name.to_lowercase().cmp(&other.customer_name.to_lowercase()),
+            SortColumn::Recurring => self.recurring.cmp(&other.recurring),
+            // `None` orders before any date, like SQL NULLs in ascending order.
+            SortColumn::RecurringDeclined => self.recurring_declined.cmp(&other.recurring_declined),
+            SortColumn::UsdTotal => self.usd_total.cmp(&other.usd_total),
+        }
+        .then_with(|| self.sale_id_number().cmp(&other.sale_id_number()))
+    }
+}
+
+impl Store {
+    pub fn new(sales: Vec<Sale>, own_vendor_id: &str) -> Self {
+        let mut index_by_sale_id = HashMap::new();
+        let mut index_by_invoice_id = HashMap::new();
+        for (index, sale) in sales.iter().enumerate() {
+            index_by_sale_id.insert(sale.sale_id.clone(), index);
+            for invoice in &sale.invoices {
+                index_by_invoice_id.insert(invoice.invoice_id.clone(), index);
+            }
+        }
+        Store {
+            own_vendor_id: own_vendor_id.to_owned(),
+            data: RwLock::new(StoreData { sales, index_by_sale_id, index_by_invoice_id }),
+        }
+    }
+
+    /// The documented sale, `generated_sales` generated ones and the foreign-vendor sale.
+    pub fn seeded(seed: u64, generated_sales: usize) -> Result<Self, FixtureError> {
+        Ok(Store::new(seed::initial_sales(seed, generated_sales)?, seed::OWN_VENDOR_ID))
+    }
+
+    /// The sale as `detail_sale` shows it: all invoices for a sale lookup, only the requested
+    /// one for an invoice lookup.
+    pub fn detail_sale(&self, lookup: SaleLookup<'_>) -> Result<Sale, LookupError> {
+        let data = self.read();
+        let (index, only_invoice) = match lookup {
+            SaleLookup::Sale(sale_id) => (data.index_by_sale_id.get(sale_id), None),
+            SaleLookup::Invoice(invoice_id) => (data.index_by_invoice_id.get(invoice_id), Some(invoice_id)),
+            SaleLookup::SaleAndInvoice { sale_id, invoice_id } => {
+                let by_invoice = data.index_by_invoice_id.get(invoice_id);
+                let same_sale = by_invoice.is_some() && by_invoice == data.index_by_sale_id.get(sale_id);
+                (by_invoice.filter(|_| same_sale), Some(invoice_id))
+            }
+        };
+        let sale = index.and_then(|&index| data.sales.get(index)).ok_or(LookupError::NotFound)?;
+        if sale.vendor_id() != Some(self.own_vendor_id.as_str()) {
+            return Err(LookupError::Forbidden);
+        }
+        let mut sale = sale.clone();
+        if let Some(invoice_id) = only_invoice {
+            sale.invoices.retain(|invoice| invoice.invoice_id == invoice_id);
+        }
+        Ok(sale)
+    }
+
+    /// Every own-vendor sale matching `filter`, sorted by `order` with ties broken by sale id
+    /// in the same direction, so pages never overlap or skip a row.
+    pub fn list_sales(&self, filter: &SaleFilter, order: SortOrder) -> Vec<SaleSummary> {
+        let data = self.read();
+        let mut rows: Vec<SaleSummary> = data
+            .sales
+            .iter()
+            .filter(|sale| sale.vendor_id() == Some(self.own_vendor_id.as_str()))
+            .filter(|sale| matches(sale, filter))
+            .map(SaleSummary::of)
+            .collect();
+        drop(data);
+        rows.sort_by(|a, b| {
+            let ascending = a.compare_by(b, order.column);
+            match order.direction {
+                SortDirection::Ascending => ascending,
+                SortDirection::Descending => ascending.reverse(),
+            }
+        });
+        rows
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, StoreData> {
+        // Writers replace whole values; a panic in one cannot leave a half-written record worth
+        // refusing every later request for.
+        self.data.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+fn matches(sale: &Sale, filter: &SaleFilter) -> bool {
+    let customer = &sale.customer;
+    let pay_method = &customer.pay_method;
+    let day = sale.date_placed_day();
+    filter.sale_id.as_ref().is_none_or(|id| *id == sale.sale_id)
+        && filter.invoice_id.as_ref().is_none_or(|id| sale.invoices.iter().any(|invoice| invoice.invoice_id == *id))
+        && filter.customer_name.as_ref().is_none_or(|name| contains_ignoring_case(&customer.cardholder_name, name))
+        && filter.customer_email.as_ref().is_none_or(|email| contains_ignoring_case(&customer.email_address, email))
+        && filter.customer_phone.as_ref().is_none_or(|phone| customer.phone.starts_with(phone.as_str()))
+        && filter
+            .vendor_product_id
+            .as_ref()
+            .is_none_or(|wanted| sale.line_items().any(|item| item.vendor_product_id.contains(wanted.as_str())))
+        && filter.ccard_first6.as_ref().is_none_or(|digits| pay_method.first_six_digits.as_ref() == Some(digits))
+        && filter.ccard_last2.as_ref().is_none_or(|digits| pay_method.last_two_digits.as_ref() == Some(digits))
+        && filter.date_begin.as_deref().is_none_or(|begin| day >= begin)
+        && filter.date_end.as_deref().is_none_or(|end| day <= end)
+        && (!filter.declined_recurrings || sale.has_recurring_decline())
+        && (!filter.active_recurrings || sale.has_active_recurring())
+        && (!filter.refunded || sale.is_refunded())
+}

@@ -1,0 +1,384 @@
+//! The Admin API client.
+//!
+//! Every call goes through [`AdminApiClient::call`], which owns the rules
+//! that make the upstream safe to depend on:
+//! - credentials go up front with every request (no 401 round trip), and
+//!   never into a log line or an error;
+//! - the request never outlives the caller's deadline, nor the configured
+//!   request timeout;
+//! - an answer is an error if its HTTP status says so **or** its body carries
+//!   an `errors` element, whatever the status;
+//! - the body is decoded by its actual format (XML is read whatever was
+//!   asked for), and anything undecodable becomes a clean error while the body
+//!   itself goes only to the debug log, truncated.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{StatusCode, Url, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{
+    wire::{DetailSaleBody, ErrorsBody, ListSalesBody},
+    xml,
+};
+use crate::{
+    config::WireFormat,
+    domain::{CallContext, ListSalesQuery, Sale, SaleLookup, SalesPage, SalesPort, SortColumn, SortDirection},
+    error::{Error, VendorError},
+};
+
+/// The largest body the gateway reads: far above any real answer (a 100-row
+/// page is tens of kilobytes), low enough that a runaway upstream cannot
+/// exhaust memory.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// How much of an unexpected body goes to the debug log.
+const LOGGED_BODY_BYTES: usize = 512;
+
+/// Time kept back from the caller's deadline so the gateway can still answer
+/// with its own DEADLINE_EXCEEDED status (and its details) before the
+/// transport's deadline fires and cancels the call.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+
+/// What the client needs to know.
+#[derive(Clone, Debug)]
+pub struct AdminApiConfig {
+    /// Base URL ending in `/`, e.g. `https://www.2checkout.com/api/`.
+    pub base_url: Url,
+    pub username: String,
+    pub password: SecretString,
+    pub wire_format: WireFormat,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// A pooled client of the Admin API; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AdminApiClient {
+    http: reqwest::Client,
+    config: AdminApiConfig,
+}
+
+impl AdminApiClient {
+    /// Builds the client (and its connection pool).
+    pub fn new(config: AdminApiConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("tco-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, config })
+    }
+
+    /// Calls one endpoint (`sales/detail_sale`) with its parameters and decodes the success body.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        ctx: CallContext,
+        endpoint: &'static str,
+        params: &[(&str, String)],
+    ) -> Result<T, Error> {
+        let timeout = self.time_budget(ctx)?;
+        let url = self.config.base_url.join(endpoint).map_err(|e| Error::UpstreamResponseInvalid {
+            detail: format!("cannot build the URL of {endpoint}: {e}"),
+            http_status: 0,
+        })?;
+        let accept = match self.config.wire_format {
+            WireFormat::Json => "application/json",
+            WireFormat::Xml => "application/xml",
+        };
+        let started = Instant::now();
+        let response = self
+            .http
+            .get(url)
+            .query(params)
+            .basic_auth(&self.config.username, Some(self.config.password.expose_secret()))
+            .header(header::ACCEPT, accept)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
+        let status = response.status();
+        let content_type =
+            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let body = read_body(response).await.map_err(|e| transport_error(endpoint, e))?;
+        tracing::debug!(
+            endpoint,
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "2Checkout answered"
+        );
+        interpret(endpoint, status, &content_type, &body)
+    }
+
+    /// How long the next request may take: the configured timeout, cut to the caller's deadline.
+    fn time_budget(&self, ctx: CallContext) -> Result<Duration, Error> {
+        let Some(deadline) = ctx.deadline else { return Ok(self.config.request_timeout) };
+        let remaining = deadline.saturating_duration_since(Instant::now()).saturating_sub(DEADLINE_MARGIN);
+        if remaining.is_zero() {
+            return Err(Error::UpstreamTimeout {
+                detail: "the caller's deadline passed before the request was sent".into(),
+            });
+        }
+        Ok(remaining.min(self.config.request_timeout))
+    }
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::with_capacity(response.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize);
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            // Keep what fits: the decoder will report the body as truncated.
+            body.extend_from_slice(&chunk[..MAX_BODY_BYTES - body.len()]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn transport_error(endpoint: &str, error: reqwest::Error) -> Error {
+    // without_url: the URL carries sale ids in its query; they belong in traces, not in messages.
+    let error = error.without_url();
+    if error.is_timeout() {
+        Error::UpstreamTimeout { detail: format!("{endpoint} took longer than its time budget") }
+    } else if error.is_connect() {
+        Error::UpstreamUnavailable { detail: format!("cannot connect for {endpoint}"), http_status: None }
+    } else {
+        Error::UpstreamUnavailable { detail: format!("{endpoint} failed: {error}"), http_status: None }
+    }
+}
+
+/// Classifies one answer: the error rules of the module docs, then the typed decode.
+fn interpret<T: DeserializeOwned>(
+    endpoint: &str,
+    status: StatusCode,
+    content_type: &str,
+    body: &[u8],
+) -> Result<T, Error> {
+    let http_status = status.as_u16();
+    if status.is_server_error() {
+        log_body(endpoint, http_status, body);
+        return Err(Error::UpstreamUnavailable {
+            detail: format!("{endpoint} answered HTTP {http_status}"),
+            http_status: Some(http_status),
+        });
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(Error::UpstreamCredentialsRejected { http_status });
+    }
+    let value = match parse_body(content_type, body) {
+        Ok(value) => value,
+        Err(problem) => {
+            log_body(endpoint, http_status, body);
+            if status == StatusCode::FORBIDDEN {
+                return Err(Error::UpstreamCredentialsRejected { http_status });
+            }
+            return Err(Error::UpstreamResponseInvalid { detail: format!("{endpoint}: {problem}"), http_status });
+        }
+    };
+    if let Some(vendor) = vendor_error(&value, http_status) {
+        return Err(Error::Vendor(vendor));
+    }
+    if status == StatusCode::FORBIDDEN {
+        return Err(Error::UpstreamCredentialsRejected { http_status });
+    }
+    if !status.is_success() {
+        log_body(endpoint, http_status, body);
+        return Err(Error::UpstreamResponseInvalid {
+            detail: format!("{endpoint} answered HTTP {http_status} without an errors element"),
+            http_status,
+        });
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        // serde's message can quote the offending value: it goes to the debug log with the
+        // body, and the status names only where the problem is.
+        tracing::debug!(endpoint, error = %e, "2Checkout answer has an unexpected shape");
+        log_body(endpoint, http_status, body);
+        Error::UpstreamResponseInvalid { detail: format!("{endpoint}: unexpected value at {}", e.path()), http_status }
+    })
+}
+
+/// Reads the body by what it is, not by what was asked for.
+fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+    let first = text.trim_start().chars().next();
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let is_xml = media.ends_with("/xml") || media.ends_with("+xml") || (media.is_empty() && first == Some('<'));
+    let is_json =
+        media.ends_with("/json") || media.ends_with("+json") || (media.is_empty() && matches!(first, Some('{' | '[')));
+    if is_xml {
+        // The reader's message can quote names from the body: debug log only.
+        xml::to_json(text).map_err(|e| {
+            tracing::debug!(error = %e, "unreadable XML from 2Checkout");
+            "malformed XML".to_owned()
+        })
+    } else if is_json {
+        // serde_json's syntax errors give a position, never content.
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
+        if value.is_object() { Ok(value) } else { Err("the JSON body is not an object".into()) }
+    } else {
+        Err(format!("expected JSON or XML, got {:?}", if media.is_empty() { "no content type" } else { &media }))
+    }
+}
+
+/// The first `errors` element of a body, if it carries one with a code.
+fn vendor_error(value: &Value, http_status: u16) -> Option<VendorError> {
+    value.get("errors")?;
+    let body: ErrorsBody = serde_json::from_value(value.clone()).ok()?;
+    let first = body.errors.0.into_iter().find(|e| e.code.get().is_some())?;
+    Some(VendorError {
+        code: first.code.get()?.to_owned(),
+        message: first.message.get().unwrap_or("2Checkout reported an error without a message").to_owned(),
+        parameter: first.parameter.get().map(str::to_owned),
+        http_status,
+        field: None,
+    })
+}
+
+fn log_body(endpoint: &str, http_status: u16, body: &[u8]) {
+    let shown = &body[..body.len().min(LOGGED_BODY_BYTES)];
+    tracing::debug!(
+        endpoint,
+        http_status,
+        body_bytes = body.len(),
+        body = %String::from_utf8_lossy(shown),
+        "unexpected 2Checkout answer (body truncated)"
+    );
+}
+
+impl SalesPort for AdminApiClient {
+    async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
+        let params = match lookup {
+            SaleLookup::BySale(id) => [("sale_id", id.to_string())],
+            SaleLookup::ByInvoice(id) => [("invoice_id", id.to_string())],
+        };
+        let body: DetailSaleBody = self.call(ctx, "sales/detail_sale", &params).await?;
+        let sale = body.sale.ok_or_else(|| Error::UpstreamResponseInvalid {
+            detail: "sales/detail_sale: the answer has no sale".into(),
+            http_status: 200,
+        })?;
+        sale.into_domain()
+            .map_err(|e| Error::UpstreamResponseInvalid { detail: format!("sales/detail_sale: {e}"), http_status: 200 })
+    }
+
+    async fn list_sales(&self, ctx: CallContext, query: &ListSalesQuery) -> Result<SalesPage, Error> {
+        let params = list_sales_params(query);
+        match self.call::<ListSalesBody>(ctx, "sales/list_sales", &params).await {
+            Ok(body) => body.into_domain(query.page).map_err(|e| Error::UpstreamResponseInvalid {
+                detail: format!("sales/list_sales: {e}"),
+                http_status: 200,
+            }),
+            // The live API answers "no rows" with HTTP 400 RECORD_NOT_FOUND; that is an empty page.
+            Err(Error::Vendor(v)) if v.code == "RECORD_NOT_FOUND" => Ok(SalesPage::empty(query.page)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The query parameters of a list_sales call; only what is set is sent.
+fn list_sales_params(query: &ListSalesQuery) -> Vec<(&'static str, String)> {
+    let f = &query.filter;
+    let mut params: Vec<(&'static str, String)> = Vec::new();
+    let mut text = |name: &'static str, value: Option<String>| {
+        if let Some(value) = value {
+            params.push((name, value));
+        }
+    };
+    text("sale_id", f.sale_id.as_ref().map(ToString::to_string));
+    text("invoice_id", f.invoice_id.as_ref().map(ToString::to_string));
+    text("customer_name", f.customer_name.clone());
+    text("customer_email", f.customer_email.clone());
+    text("customer_phone", f.customer_phone.clone());
+    text("vendor_product_id", f.vendor_product_id.clone());
+    text("ccard_first6", f.ccard_first6.clone());
+    text("ccard_last2", f.ccard_last2.clone());
+    text("sale_date_begin", f.sale_date_begin.map(|d| d.format("%Y-%m-%d").to_string()));
+    text("sale_date_end", f.sale_date_end.map(|d| d.format("%Y-%m-%d").to_string()));
+    let flag = |on: bool| on.then(|| "1".to_owned());
+    text("declined_recurrings", flag(f.declined_recurrings));
+    text("active_recurrings", flag(f.active_recurrings));
+    text("refunded", flag(f.refunded));
+    text("cur_page", Some(query.page.page.to_string()));
+    text("pagesize", Some(query.page.page_size.to_string()));
+    text(
+        "sort_col",
+        query.sort_column.map(|c| {
+            match c {
+                SortColumn::SaleId => "sale_id",
+                SortColumn::DatePlaced => "date_placed",
+                SortColumn::CustomerName => "customer_name",
+                SortColumn::Recurring => "recurring",
+                SortColumn::RecurringDeclined => "recurring_declined",
+                SortColumn::UsdTotal => "usd_total",
+            }
+            .to_owned()
+        }),
+    );
+    text(
+        "sort_dir",
+        query.sort_direction.map(|d| match d {
+            SortDirection::Ascending => "ASC".to_owned(),
+            SortDirection::Descending => "DESC".to_owned(),
+        }),
+    );
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(status: u16, content_type: &str, body: &str) -> Result<DetailSaleBody, Error> {
+        interpret("sales/detail_sale", StatusCode::from_u16(status).unwrap(), content_type, body.as_bytes())
+    }
+
+    #[test]
+    fn an_errors_element_is_an_error_whatever_the_http_status() {
+        let body = r#"{"errors":[{"code":"RECORD_NOT_FOUND","message":"Unable to find record."}]}"#;
+        for status in [200, 400, 404] {
+            let Err(Error::Vendor(v)) = detail(status, "application/json", body) else { panic!("{status}") };
+            assert_eq!(v.code, "RECORD_NOT_FOUND");
+            assert_eq!(v.http_status, status);
+        }
+    }
+
+    #[test]
+    fn xml_is_read_whatever_was_asked_for() {
+        let body =
+            "<response><errors><code>FORBIDDEN</code><message>Access denied to sale.</message></errors></response>";
+        let Err(Error::Vendor(v)) = detail(400, "application/xml; charset=utf-8", body) else { panic!() };
+        assert_eq!(v.message, "Access denied to sale.");
+    }
+
+    #[test]
+    fn unexpected_bodies_become_clean_errors_without_the_body() {
+        for (status, content_type, body) in [
+            (200, "text/html", "<html><body>Maintenance</body></html>"),
+            (200, "application/json", r#"{"sale": {"sale_id": "1", "invoices": [{"invoice_id"#),
+            (200, "application/json", r#"{"sale": {"sale_id": {"nested": true}}}"#),
+            (200, "", "\u{0}\u{1}binary"),
+            (404, "text/plain", "not found"),
+        ] {
+            let err = detail(status, content_type, body).unwrap_err();
+            assert!(matches!(err, Error::UpstreamResponseInvalid { .. }), "{err:?}");
+            assert!(!err.to_string().contains("Maintenance"));
+        }
+    }
+
+    #[test]
+    fn server_errors_are_unavailable_and_401_is_the_gateways_credentials() {
+        assert!(matches!(
+            detail(503, "text/html", "down"),
+            Err(Error::UpstreamUnavailable { http_status: Some(503), .. })
+        ));
+        assert!(matches!(
+            detail(401, "application/json", "{}"),
+            Err(Error::UpstreamCredentialsRejected { http_status: 401 })
+        ));
+        assert!(matches!(
+            detail(403, "text/html", "<h1>no</h1"),
+            Err(Error::UpstreamCredentialsRejected { http_status: 403 })
+        ));
+    }
+}

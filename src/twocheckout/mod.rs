@@ -1,0 +1,15 @@
+//! The 2Checkout adapter: a client of the legacy Admin API that implements the
+//! domain's [`SalesPort`](crate::domain::SalesPort).
+//!
+//! - [`admin`]: the HTTP client (pooled reqwest, basic auth sent up front,
+//!   the caller's deadline honoured) and the error classification.
+//! - `wire`: the vendor's shapes, private to this module, and their strict
+//!   conversion into domain values.
+//! - `xml`: reads XML answers into the same value JSON gives, so both formats
+//!   share one decoder.
+
+pub mod admin;
+mod wire;
+mod xml;
+
+pub use admin::{AdminApiClient, AdminApiConfig};

@@ -1,0 +1,103 @@
+//! `spawn_app()` and friends: start the real parts and hand out clients.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use figment::{Figment, providers::Serialized};
+use tco_gateway::{
+    app::Application,
+    config::Settings,
+    grpc::proto::sales_service_client::SalesServiceClient,
+    simulator::{RunningSimulator, SimulatorConfig},
+};
+use tonic::{Code, Status, transport::Channel};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// A running gateway in front of a running simulator.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub sales: SalesServiceClient<Channel>,
+    pub channel: Channel,
+    pub simulator: Arc<RunningSimulator>,
+}
+
+/// The simulator with its default (deterministic) data.
+pub async fn spawn_simulator() -> Arc<RunningSimulator> {
+    spawn_simulator_with(SimulatorConfig::default()).await
+}
+
+pub async fn spawn_simulator_with(config: SimulatorConfig) -> Arc<RunningSimulator> {
+    Arc::new(RunningSimulator::start(config).await.expect("simulator starts"))
+}
+
+/// A gateway configured against `simulator` as if it were the real 2Checkout
+/// (credentials set), with extra settings as `key = value` pairs.
+pub async fn spawn_gateway(simulator: &Arc<RunningSimulator>, overrides: &[(&str, &str)]) -> TestApp {
+    let defaults = SimulatorConfig::default();
+    let mut settings: Vec<(&str, String)> = vec![
+        ("server.listen_addr", "127.0.0.1:0".into()),
+        ("admin_api.base_url", simulator.admin_api_base_url()),
+        ("admin_api.username", defaults.api_username.clone()),
+        ("admin_api.password", defaults.api_password.clone()),
+    ];
+    settings.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    spawn_with_settings(&settings, Arc::clone(simulator)).await
+}
+
+/// Builds and runs a gateway from settings pairs.
+async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<RunningSimulator>) -> TestApp {
+    let mut figment = Figment::new();
+    for (key, value) in settings {
+        figment = figment.merge(Serialized::global(key, value));
+    }
+    let settings = Settings::from_figment(figment).expect("valid test settings");
+    let app = Application::build(settings).await.expect("gateway builds");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let channel = connect(addr).await;
+    TestApp { addr, sales: SalesServiceClient::new(channel.clone()), channel, simulator }
+}
+
+/// A gateway (JSON wire format) in front of a fresh simulator.
+pub async fn spawn_app() -> TestApp {
+    spawn_gateway(&spawn_simulator().await, &[]).await
+}
+
+pub async fn connect(addr: SocketAddr) -> Channel {
+    connect_with_window(addr, None).await
+}
+
+/// A channel whose HTTP/2 stream window is `window` bytes: how much the
+/// server may send before this client reads.
+pub async fn connect_with_window(addr: SocketAddr, window: Option<u32>) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("valid uri")
+        .connect_timeout(Duration::from_secs(5))
+        .initial_stream_window_size(window)
+        .connect()
+        .await
+        .expect("gateway accepts connections")
+}
+
+/// A request with a deadline, as a caller's stub sends it.
+pub fn with_deadline<T>(message: T, deadline: Duration) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(deadline);
+    request
+}
+
+/// The status's `google.rpc` details, after checking its code and ErrorInfo reason.
+pub fn expect_error(status: &Status, code: Code, reason: &str) -> ErrorDetails {
+    assert_eq!(status.code(), code, "unexpected status: {status:?}");
+    let details = status.get_error_details();
+    let info = details.error_info().unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    assert_eq!(info.domain, tco_gateway::error::ERROR_DOMAIN);
+    details
+}
+
+/// The field a BadRequest names (exactly one violation expected).
+pub fn bad_request_field(details: &ErrorDetails) -> String {
+    let bad_request = details.bad_request().expect("BadRequest detail");
+    assert_eq!(bad_request.field_violations.len(), 1, "{bad_request:?}");
+    bad_request.field_violations[0].field.clone()
+}

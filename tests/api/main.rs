@@ -1,0 +1,8 @@
+//! End-to-end specs: the real simulator and the real gateway on 127.0.0.1:0,
+//! called with real gRPC clients. One binary, so everything links once.
+
+mod errors;
+mod get_sale;
+mod helpers;
+mod list_sales;
+mod server;
