@@ -101,11 +101,13 @@ impl Application {
         health_reporter.set_serving::<SalesServiceServer<SalesApi<AdminApiClient>>>().await;
 
         // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
-        // describe the contract, health and each other, so `list` is the same either way.
+        // describe the contract, health and each other, so `list` is the same either way,
+        // and the google.rpc error details, so grpcurl can print a status's details decoded.
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
         };

@@ -43,6 +43,8 @@ async fn reflection_v1_lists_the_services_and_describes_messages_with_their_comm
     let requests = tokio_stream::iter(vec![
         ask(MessageRequest::ListServices(String::new())),
         ask(MessageRequest::FileContainingSymbol("twocheckout.v1.Sale".into())),
+        // grpcurl resolves error details through reflection to print them decoded.
+        ask(MessageRequest::FileContainingSymbol("google.rpc.ErrorInfo".into())),
     ]);
     let mut responses = client.server_reflection_info(requests).await.unwrap().into_inner();
 
@@ -73,6 +75,12 @@ async fn reflection_v1_lists_the_services_and_describes_messages_with_their_comm
         .filter_map(|l| l.leading_comments)
         .collect();
     assert!(comments.iter().any(|c| c.contains("A sale (an order)")), "{comments:?}");
+
+    let Some(MessageResponse::FileDescriptorResponse(files)) = responses.next().await.unwrap().unwrap().message_response
+    else {
+        panic!("google.rpc.ErrorInfo is not resolvable through reflection")
+    };
+    assert!(!files.file_descriptor_proto.is_empty());
 }
 
 #[tokio::test]
