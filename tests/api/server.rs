@@ -76,7 +76,8 @@ async fn reflection_v1_lists_the_services_and_describes_messages_with_their_comm
         .collect();
     assert!(comments.iter().any(|c| c.contains("A sale (an order)")), "{comments:?}");
 
-    let Some(MessageResponse::FileDescriptorResponse(files)) = responses.next().await.unwrap().unwrap().message_response
+    let Some(MessageResponse::FileDescriptorResponse(files)) =
+        responses.next().await.unwrap().unwrap().message_response
     else {
         panic!("google.rpc.ErrorInfo is not resolvable through reflection")
     };
