@@ -1,8 +1,9 @@
 //! The simulator's controllable clock.
 //!
-//! Time-dependent rules (the 180-day refund limit, once-a-day reauthorisation, 30-minute token
-//! expiry) read "now" from here rather than from the system, so tests can move time forward or
-//! jump to a date without sleeping. The clock is real UTC time plus an offset; moving it changes
+//! Time-dependent rules (the 180-day refund limit, once-a-day reauthorisation, the 7-day payment
+//! authorisation, the dates of refunds and shipments, comment timestamps) read "now" from here
+//! rather than from the system, so tests can move time forward or jump to a date without
+//! sleeping. The clock is real UTC time plus an offset; moving it changes
 //! the offset only, so time keeps flowing naturally between test steps.
 
 use std::sync::Mutex;

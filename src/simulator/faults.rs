@@ -5,6 +5,12 @@
 //! after authentication and counting (unauthenticated requests neither see nor consume it): the
 //! delay first, then the canned response instead of the normal answer (or the normal answer if
 //! the fault has no canned response).
+//!
+//! `delay_after_processing` is the other way round: the endpoint runs first (a write is applied
+//! and complete), then the answer waits. A client that gives up during that wait has changed the
+//! upstream without knowing it, the "outcome unknown" case a gateway must handle; dropping the
+//! connection cannot undo the write. With a canned response the endpoint does not run at all, so
+//! the delay after processing then simply delays the canned answer.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +30,8 @@ pub struct Fault {
     pub response: Option<CannedResponse>,
     /// `None`: every request until cleared; `Some(n)`: the next `n` requests only.
     pub times: Option<u32>,
+    /// Run the endpoint normally (its write applied), then wait this long before answering.
+    pub delay_after_processing: Option<Duration>,
 }
 
 /// A verbatim HTTP answer.
@@ -49,6 +57,16 @@ impl Fault {
             response: Some(CannedResponse { status, content_type: content_type.to_owned(), body: body.to_owned() }),
             ..Fault::default()
         }
+    }
+
+    /// Process the request normally (a write is applied at once), then answer after `delay`.
+    pub fn delay_after_processing(delay: Duration) -> Self {
+        Fault { delay_after_processing: Some(delay), ..Fault::default() }
+    }
+
+    /// Also wait `delay` after processing, before answering.
+    pub fn with_delay_after_processing(self, delay: Duration) -> Self {
+        Fault { delay_after_processing: Some(delay), ..self }
     }
 
     /// Also wait `delay` before answering (combines with [`Fault::respond`]).

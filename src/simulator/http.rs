@@ -3,7 +3,8 @@
 //!
 //! The order of the steps is part of the contract with tests: a request that names a known
 //! endpoint is counted first (whatever happens next), then authenticated, then subjected to the
-//! endpoint's fault, and only then are its parameters read and the endpoint run.
+//! endpoint's fault, and only then are its parameters read and the endpoint run. A fault's delay
+//! after processing comes last, once the endpoint has run and its write is in the store.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::Response;
 use base64::Engine as _;
@@ -25,6 +26,7 @@ use super::params::Params;
 use super::render::{ApiError, Format, respond};
 use super::sales;
 use super::store::Store;
+use super::writes::{self, Context};
 
 /// The challenge real clients expect, realm included.
 pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
@@ -69,6 +71,15 @@ impl SharedState {
             counter.fetch_add(1, Ordering::SeqCst);
         }
     }
+
+    /// Sleeps `delay`; false when the simulator started shutting down meanwhile.
+    async fn sleep_unless_shutdown(&self, delay: std::time::Duration) -> bool {
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => true,
+            _ = shutdown.wait_for(|stopping| *stopping) => false,
+        }
+    }
 }
 
 /// The API user's credentials. `Debug` never shows the password.
@@ -86,6 +97,11 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     pub fn new(username: &str, password: &str) -> Self {
         Credentials { username: username.to_owned(), password: password.to_owned() }
+    }
+
+    /// The API user's name, which comments written through the API carry.
+    pub fn username(&self) -> &str {
+        &self.username
     }
 
     /// Whether an `Authorization` header carries these credentials as HTTP Basic.
@@ -124,6 +140,8 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     difference == 0
 }
 
+/// The router; serve it with `into_make_service_with_connect_info::<SocketAddr>()` so comments
+/// can record the client's address.
 pub fn router(state: Arc<SharedState>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
@@ -151,31 +169,65 @@ async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -
         return response;
     }
 
-    if let Some(fault) = state.faults.take_for_request(endpoint) {
-        if let Some(delay) = fault.delay {
-            let mut shutdown = state.shutdown.clone();
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                _ = shutdown.wait_for(|stopping| *stopping) => {
-                    return respond(Err(ApiError::service_unavailable()), format);
-                }
-            }
+    let fault = state.faults.take_for_request(endpoint);
+    let delay_after = fault.as_ref().and_then(|fault| fault.delay_after_processing);
+    if let Some(fault) = fault {
+        if let Some(delay) = fault.delay
+            && !state.sleep_unless_shutdown(delay).await
+        {
+            return respond(Err(ApiError::service_unavailable()), format);
         }
         if let Some(canned) = fault.response {
-            return canned.to_response();
+            return delayed(&state, delay_after, canned.to_response(), format).await;
         }
     }
 
     let origin = origin_of(&request, state.local_addr);
+    let client_ip = client_ip_of(&request);
     let params = match Params::from_request(request).await {
         Ok(params) => params,
-        Err(error) => return respond(Err(error), format),
+        Err(error) => return delayed(&state, delay_after, respond(Err(error), format), format).await,
     };
+    let context = Context { now: state.clock.now(), username: state.credentials.username(), client_ip: &client_ip };
+    let store = &state.store;
+    // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
-        Endpoint::DetailSale => sales::detail_sale(&state.store, &params),
-        Endpoint::ListSales => sales::list_sales(&state.store, &params, &origin),
+        Endpoint::DetailSale => sales::detail_sale(store, &params),
+        Endpoint::ListSales => sales::list_sales(store, &params, &origin),
+        Endpoint::RefundInvoice => writes::refund_invoice(store, &params, &context),
+        Endpoint::RefundLineItem => writes::refund_lineitem(store, &params, &context),
+        Endpoint::StopLineItemRecurring => writes::stop_lineitem_recurring(store, &params, &context),
+        Endpoint::MarkShipped => writes::mark_shipped(store, &params, &context),
+        Endpoint::CreateComment => writes::create_comment(store, &params, &context),
+        Endpoint::Reauth => writes::reauth(store, &params, &context),
     };
-    respond(outcome, format)
+    delayed(&state, delay_after, respond(outcome, format), format).await
+}
+
+/// `response`, after the fault's delay after processing if any (503 if shutdown interrupts it,
+/// like the delay before processing).
+async fn delayed(
+    state: &SharedState,
+    delay: Option<std::time::Duration>,
+    response: Response,
+    format: Format,
+) -> Response {
+    match delay {
+        Some(delay) if !state.sleep_unless_shutdown(delay).await => {
+            respond(Err(ApiError::service_unavailable()), format)
+        }
+        _ => response,
+    }
+}
+
+/// The TCP peer's address: the vendor records the caller's IP in `changed_by_ip`. Proxy headers
+/// are not trusted (the real API sees the gateway's own address). `0.0.0.0` when the router is
+/// served without connect info.
+fn client_ip_of(request: &Request<Body>) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "0.0.0.0".to_owned(), |ConnectInfo(peer)| peer.ip().to_canonical().to_string())
 }
 
 /// `http://host[:port]` as the client addressed us, for the URLs inside answers. Anything odd in

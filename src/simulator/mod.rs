@@ -1,20 +1,105 @@
-//! A faithful HTTP simulator of the legacy 2Checkout Admin API (`sales/detail_sale` and
-//! `sales/list_sales`), used as the gateway's embedded default upstream and by its integration
-//! tests over real HTTP.
+//! A faithful HTTP simulator of the legacy 2Checkout Admin API's sales section: the reads
+//! `sales/detail_sale` and `sales/list_sales`, and the writes `sales/refund_invoice`,
+//! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
+//! `sales/create_comment` and `sales/reauth`. Used as the gateway's embedded default upstream and
+//! by its integration tests over real HTTP.
 //!
 //! # Design
 //!
 //! [`RunningSimulator::start`] binds a TCP listener and serves an axum router on it until
 //! [`RunningSimulator::shutdown`] or drop. Requests go through `http` (routing, counting, Basic
 //! auth, faults), read their parameters with `params` (query merged with a form or multipart
-//! body), run an endpoint in `sales` against the in-memory `store` of typed `records`, and are
-//! rendered by `render` as JSON or XML from one `serde_json::Value`. The store is seeded by
-//! `seed` with a self-written PRNG (`prng`), so the same seed always gives byte-identical data.
-//! A controllable [`SimClock`], the per-endpoint counters and the fault table live in the shared
-//! state beside the store, ready for the time-dependent write endpoints to come.
+//! body), run an endpoint in `sales` (reads) or `writes` against the in-memory `store` of typed
+//! `records`, and are rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
+//! arithmetic lives in `ledger`. The store is seeded by `seed` with a self-written PRNG (`prng`),
+//! so the same seed always gives byte-identical data. A controllable [`SimClock`], the
+//! per-endpoint counters and the fault table live in the shared state beside the store.
+//!
+//! A write runs under the store's write lock on a copy of the sale, which replaces the record
+//! only if every rule passed (a refused write changes nothing), and it is complete before the
+//! HTTP layer awaits anything: a fault's delay after processing
+//! ([`Fault::delay_after_processing`]) then holds the answer back, and a client giving up (or
+//! the connection dropping) cannot undo the write, the "outcome unknown" case of a gateway.
 //!
 //! Adding an endpoint: one line in the `endpoints!` table below (variant and path), one arm in
 //! the dispatch `match` of `http` (the compiler asks for it), and its handler.
+//!
+//! # Write endpoints
+//!
+//! All accept GET, HEAD and POST like the reads (the official clients POST forms; a GET or HEAD
+//! writes too), the same Basic auth, formats and error shape (HTTP 400, `errors[]`; PARAMETER_*
+//! errors carry `parameter`, the others do not). Success is
+//! `{"response_code":"OK","response_message":…}`. Checks run in the order listed; the first
+//! failure is answered and nothing changes. "Now" is the simulator clock's, read once per request;
+//! dates written are its UTC day, timestamps its `YYYY-MM-DD HH:MM:SS`. Comments are written with
+//! `username` = the API user and `changed_by_ip` = the client's TCP address, and inserted so the
+//! list stays newest first by timestamp (a comment dated earlier than others, after moving the
+//! clock back, goes below them).
+//!
+//! - `sales/refund_invoice` ("refund added to invoice"): `sale_id`/`invoice_id` digits (neither:
+//!   PARAMETER_MISSING `sale_id`); `comment` required, ≤ 5000 characters, no `<` `>`; `category`
+//!   required, an integer 1–17, 7 → FORBIDDEN "Permission denied to set refund category to 7.";
+//!   with `amount`: a decimal with at most two decimals, then `currency` required and one of
+//!   usd/vendor/customer (any case), then ≥ 0.01 else TOO_LOW "Amount must be at least 0.01.".
+//!   Then the invoice: `invoice_id` names it (unknown, or not in the given `sale_id`:
+//!   RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied to invoice."); `sale_id` alone
+//!   names its only invoice (unknown: RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied
+//!   to sale."; several invoices: AMBIGUOUS "Ambiguous request. Multiple invoices on sale.
+//!   invoice_id parameter required."). Sale placed more than 180 days before now: TOO_LATE
+//!   "Invoice too old to refund."; nothing left: NOTHING_TO_DO "Invoice was already refunded.";
+//!   amount over what is left in its currency: TOO_HIGH "Amount greater than remaining balance
+//!   on invoice."; no amount: everything left.
+//! - `sales/refund_lineitem` ("lineitem refunded"): `lineitem_id` required, digits; the same
+//!   comment/category/amount checks (TOO_LOW "Lineitem amount must be at least 0.01."); unknown
+//!   line: RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied to sale."; a refund line:
+//!   `INVALID_PARAMETER` (sic, the live API's code) "This lineitem cannot be refunded."; too old:
+//!   TOO_LATE "Invoice too old to refund lineitem."; nothing left on the line or on its invoice:
+//!   NOTHING_TO_DO "Lineitem was already refunded."; amount over what is left on the line or on
+//!   the invoice: TOO_HIGH "Lineitem amount greater than remaining balance on invoice.".
+//! - `sales/stop_lineitem_recurring` ("Recurring billing stopped for lineitem"): `lineitem_id`
+//!   required, digits; RECORD_NOT_FOUND; FORBIDDEN "Access denied to sale."; billing
+//!   `recurring_status` not `active` (refund lines and completed installments included):
+//!   NOTHING_TO_DO "Lineitem is not scheduled to recur.". Sets `stopped`, `date_next` null,
+//!   `date_end` today, and comments
+//!   `"[* Sent: Vendor *] Recurring billing stopped for <product name>"`.
+//! - `sales/mark_shipped` ("Sale marked shipped."): ids as refund_invoice; `tracking_number`
+//!   required, ≤ 255 characters; `cc_customer` and `reauthorize` flags; `comment` optional
+//!   (≤ 5000, no `<` `>`); then the invoice as refund_invoice, except that `sale_id` alone ships
+//!   the sale's latest invoice (never AMBIGUOUS). An invoice already shipped, or without a
+//!   tangible line, answers NOTHING_TO_DO "Sale already marked shipped." (real clients show the
+//!   live API answers an intangible sale that way). Sets the invoice's `date_shipped` and its
+//!   `shipping` object's `date_shipped` and `tracking_number` (creating the object from the
+//!   customer's address, method "Standard", if the invoice has none), adds `comment` verbatim.
+//! - `sales/create_comment` ("Created comment successfully."): `sale_id` required, digits;
+//!   `sale_comment` required, ≤ 5000 characters (`<` `>` allowed: the reference restricts them
+//!   for refunds only); `cc_vendor`, `cc_customer` flags; RECORD_NOT_FOUND; FORBIDDEN "Access
+//!   denied to sale.". Adds the comment verbatim.
+//! - `sales/reauth` ("Payment reauthorized."): `sale_id` required, digits; RECORD_NOT_FOUND;
+//!   FORBIDDEN "Access denied to sale.". On the latest invoice: `pending` or `deposited` →
+//!   TOO_LATE "Payment is already pending or deposited and cannot be reauthorized."; an attempt
+//!   already made this UTC day → TOO_SOON "Please wait until the next day to reauthorize again.";
+//!   the authorisation (7 days from the latest invoice's placement or the last renewal, whichever
+//!   is later) still valid → NOTHING_TO_DO "Payment authorization has not expired."; a sale seeded
+//!   to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up the day); else
+//!   the authorisation is renewed now and the comment "Payment reauthorized." added.
+//!
+//! # Money and refunds
+//!
+//! Amounts are integer cents. An invoice has `usd_total`, `vendor_total` and `customer_total`; a
+//! refund given in one currency converts into the other two by the invoice's ratios
+//! (`amount × total_other / total_given`), rounded half up to the cent and never above what is
+//! left in that currency; the refund that brings the balance to zero in its currency brings it
+//! to zero in all three. Remaining balance of an invoice = its totals − its refund lines; of a
+//! billed line = its amounts − the refund lines linked to it (never below zero). A refund is
+//! recorded like the documented sale's: an extra line item, placed after the refunded line and
+//! its earlier refunds, copying it but with a new `lineitem_id`, `status` `refund`, the three
+//! amounts, no options, `linked_id` = the refunded line (for `refund_invoice`, the invoice's first
+//! billed line), `type` `"partial"` unless it clears the refunded line (refund_lineitem) or the
+//! invoice (refund_invoice), else null; its billing has a new `billing_id`, `status` `refund`,
+//! `amount` = the USD amount, `date_pending`/`date_deposited`/`date_start` today and no recurring
+//! fields. The comment `"[* Sent: Vendor *] Refund Issued On Sale: <comment>"` is added. Invoice
+//! totals (and `list_sales`' `usd_total`) keep the amount charged; `list_sales refunded=1` lists
+//! the sale from then on.
 //!
 //! # Seeded data
 //!
@@ -24,17 +109,25 @@
 //!   `api_user@fake-company.com`, phone `123465789`, vendor product id `1178646973`, PayPal,
 //!   recurring, refunded, not active, not declined, `usd_total` 3.06);
 //! - `generated_sales` generated sales of vendor 532001. Sale `i` (0-based) has id
-//!   `9100000000 + 1000 * i`; all its other ids are `sale id + 3k`, so no id ever collides;
+//!   `9100000000 + 1000 * i`; all its other ids are `sale id + 3k` in creation order (customer,
+//!   address, then per invoice: the invoice, each line, its options, its billing, then the
+//!   shipment), so no id ever collides. Records created by writes get ids counting up by one from
+//!   just above the highest seeded id;
 //! - the foreign sale [`FOREIGN_SALE_ID`] (invoice [`FOREIGN_INVOICE_ID`]) of vendor 901234, with
 //!   the documented cardholder name: `detail_sale` answers FORBIDDEN, `list_sales` never shows it.
 //!
-//! The first six generated sales have a fixed profile whatever the seed (when at least six are
+//! The first ten generated sales have a fixed profile whatever the seed (when at least ten are
 //! generated): [`REFUNDED_SALE_ID`] (one-off, intangible, card 400000/02, fully refunded),
-//! [`ACTIVE_RECURRING_SALE_ID`] (active, not declined, card 411111/11, not refunded),
-//! [`TANGIBLE_SALE_ID`] (one-off, tangible with a `shipping` object, card 555555/44),
+//! [`ACTIVE_RECURRING_SALE_ID`] (active, not declined, card 411111/11, not refunded, two
+//! invoices), [`TANGIBLE_SALE_ID`] (one-off, tangible with a `shipping` object, card 555555/44),
 //! [`DECLINED_RECURRING_SALE_ID`] (active with a recurring decline, card 400000/02),
-//! [`STOPPED_RECURRING_SALE_ID`] (stopped, PayPal) and [`COMPLETED_RECURRING_SALE_ID`]
-//! (completed, amex 378282/05, partially refunded). The other sales draw their profile:
+//! [`STOPPED_RECURRING_SALE_ID`] (stopped, PayPal), [`COMPLETED_RECURRING_SALE_ID`]
+//! (completed, amex 378282/05, partially refunded), [`REFUNDABLE_SALE_ID`] (one deposited
+//! invoice, two lines, the buyer paying in another currency), [`REAUTHORIZABLE_SALE_ID`]
+//! (tangible, `approved`, unshipped), [`REAUTH_FAILING_SALE_ID`] (`approved`, reauthorisation
+//! always fails) and [`UNSHIPPED_TANGIBLE_SALE_ID`] (tangible, `pending`, unshipped). Sales 1 and
+//! 6 to 9 also pin their products and placement, so their invoice and line ids and dates are the
+//! constants below whatever the seed. The other sales draw their profile:
 //! recurring 45 % (then active 50 %, stopped 25 %, completed 25 %; an active one is declined
 //! 35 % of the time), refunded 18 % (70 % of them in full), tangible 35 % of the one-off sales,
 //! card 70 % (400000/02, 411111/11, 555555/44 or 378282/05) else PayPal.
@@ -43,7 +136,11 @@
 //! ids such as `EBOOK-RUST-01`, `TEE-BLK-M`, `SAAS-PRO-M`; a recurring sale has exactly one
 //! recurring product); a recurring sale has 1 to 3 invoices (installments, the later ones holding
 //! only the recurring item), a one-off sale one; dates lie between 2012-01-01 and 2026-03-31;
-//! invoices placed in the last 30 days of that range are `pending`, the others `deposited`;
+//! invoices placed in the last 30 days of that range are `pending`, the others `deposited` (an
+//! `approved` invoice, authorised but not captured, only in the pinned sales 7 and 8; it has no
+//! `date_pending`/`date_deposited` and is not shipped); a tangible invoice is shipped two days
+//! after placement unless pending or approved; customer amounts equal the USD ones except in
+//! sale 6 (92 %);
 //! cardholder names are `"First M Last"` or, without middle initial, `"First  Last"` with two
 //! spaces like the vendor's; e-mails are `first.last[NN]@<example domain>`; phones are digits
 //! starting with a city prefix (614, 740, 212, 415, 4420, 4930, 1416, 331, 813) then `555`.
@@ -53,16 +150,18 @@
 //!
 //! With the default configuration (seed 42, 300 generated sales) `list_sales` sees 301 sales
 //! (16 pages of 20, newest id `9100299000` first) and these filters select (pinned by the tests
-//! `default_seed_facts_stay_as_documented` and the per-filter tests):
-//! - `refunded=1`: 62; `active_recurrings=1`: 64; `declined_recurrings=1`: 15; both
-//!   `active_recurrings=1&refunded=1`: 18;
+//! `default_seed_facts_stay_as_documented` and the per-filter tests; re-pinned when sales 6 to 9
+//! got fixed profiles, which shifted the random draws of the sales after them):
+//! - `refunded=1`: 51; `active_recurrings=1`: 61; `declined_recurrings=1`: 14; both
+//!   `active_recurrings=1&refunded=1`: 17;
 //! - `customer_name=tester`: 1 (the documented sale; the foreign one is hidden);
-//!   `customer_name=anderson`: 18;
-//! - `customer_email=example.org`: 75; `customer_phone=614`: 35;
-//! - `ccard_first6=400000`: 51; `ccard_last2=44`: 58;
-//! - `vendor_product_id=TEE`: 39; `vendor_product_id=SAAS`: 91;
-//! - `sale_date_begin=2012-01-01&sale_date_end=2012-12-31`: 21;
-//! - lowest `usd_total`: the documented sale (3.06).
+//!   `customer_name=anderson`: 15;
+//! - `customer_email=example.org`: 81; `customer_phone=614`: 33;
+//! - `ccard_first6=400000`: 52; `ccard_last2=44`: 52;
+//! - `vendor_product_id=TEE`: 33; `vendor_product_id=SAAS`: 93;
+//! - `sale_date_begin=2012-01-01&sale_date_end=2012-12-31`: 22;
+//! - lowest `usd_total`: `9100028000` (1.99, one weekly newsletter issue), then the documented
+//!   sale (3.06).
 //!
 //! # Decisions where the reference is silent
 //!
@@ -87,20 +186,55 @@
 //!   `request_body`.
 //! - `detail_sale.recurring_decline` is `"1"` after a declined recurring rebill, else null (a
 //!   scalar, like the invoice-level field the reference documents as 1/0/NULL); the decline's
-//!   date and code appear in list_sales' `recurring_declined` / `decline_code`. A declined sale stays `active` (the vendor keeps retrying). Non-recurring line items have
-//!   `installment`, `product_recurrence` and `product_duration` null.
+//!   date and code appear in list_sales' `recurring_declined` / `decline_code`. A declined sale
+//!   stays `active` (the vendor keeps retrying). Non-recurring line items have `installment`,
+//!   `product_recurrence` and `product_duration` null.
 //! - Unknown paths answer 404 `NOT_FOUND` without asking for credentials; methods other than
 //!   GET, HEAD and POST answer 405 `METHOD_NOT_ALLOWED` (counted). A 401 carries code
 //!   `UNAUTHORIZED`. A request delayed by a fault when the simulator shuts down answers 503.
 //! - JSON when any `Accept` header mentions `application/json` (any case); everything else,
 //!   `text/html` included (XOXO is not simulated), gets XML.
 //! - Generated data never depends on the real date, so every generated sale is older than
-//!   2026-04-01: time-limited rules (the 180-day refund limit) need [`SimClock::set`] to bring
-//!   "now" close to the sale under test.
+//!   2026-04-01: time-limited rules (the 180-day refund limit, the 7-day authorisation) need
+//!   [`SimClock::set`] to bring "now" close to the sale under test.
+//!
+//! Decisions for the write endpoints (the reference and the real clients are silent):
+//! - Amount syntax: optional `-`, digits, optionally `.` and one or two digits (`5`, `5.5`,
+//!   `5.50`); a negative or zero amount is TOO_LOW, not PARAMETER_INVALID; an amount too large
+//!   for the counter saturates (and is TOO_HIGH). `currency` is neither required nor checked
+//!   without `amount` (the reference's own example sends `currency=true`). Categories are digits
+//!   only (`07` is 7). Lengths count characters, not bytes.
+//! - The 180-day limit counts from the sale's `date_placed` to now; exactly 180 days is still in
+//!   time. The invoice's status (even `approved`) does not restrict refunds.
+//! - A line refund is limited by both the line's and the invoice's remaining balance (an
+//!   invoice-wide refund is linked to the first billed line, so it may exceed that line's own
+//!   amount and use up the other lines' share). Conversion uses the invoice's totals for both
+//!   refund kinds.
+//! - INVALID_PARAMETER "This lineitem cannot be refunded." has no `parameter`; it answers refund
+//!   lines (status or billing status `refund`), the only non-refundable lines the data holds.
+//! - FORBIDDEN for an invoice named by `invoice_id` (refund_invoice, mark_shipped) says "Access
+//!   denied to invoice.", otherwise "Access denied to sale.". An invoice/sale mismatch is
+//!   RECORD_NOT_FOUND, checked before ownership.
+//! - `cc_customer`/`cc_vendor` are validated as flags and otherwise ignored (no e-mail). With
+//!   `reauthorize=1`, mark_shipped also makes a reauth attempt on an expired authorisation of an
+//!   `approved` latest invoice (same rules as `sales/reauth`, using up the day); its outcome never
+//!   changes mark_shipped's answer. Shipping does not capture the payment (the invoice keeps its
+//!   status); `tracking_url` is left as it was.
+//! - A stopped line gets `date_end` = today, as seeded stopped lines carry the day billing ended;
+//!   a sale's recurring decline stays in `list_sales` after a stop (it is history).
+//! - reauth: "Payment authorization has not expired." (NOTHING_TO_DO) is the simulator's own
+//!   message, the reference has none for that case. Only attempts that reach the processor
+//!   (renewed or FAILED) use up the day; TOO_LATE, TOO_SOON and NOTHING_TO_DO do not. A renewal
+//!   does not change the invoice's status. A sale seeded to fail ([`REAUTH_FAILING_SALE_ID`])
+//!   fails every day.
+//! - Comments given by the client (mark_shipped's `comment`, `sale_comment`) are stored verbatim.
+//! - A fault's delay after processing also applies to refused writes and canned responses; a
+//!   shutdown during it answers 503, like the delay before processing.
 
 mod clock;
 mod faults;
 mod http;
+mod ledger;
 mod params;
 mod prng;
 mod records;
@@ -110,6 +244,7 @@ mod seed;
 mod store;
 #[cfg(test)]
 mod tests;
+mod writes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -125,6 +260,11 @@ pub use http::WWW_AUTHENTICATE_CHALLENGE;
 use http::{Credentials, SharedState};
 use store::Store;
 
+/// The moment the seeded data ends (UTC): every seeded sale was placed before it. The embedded
+/// simulator's clock starts here, so time rules (refunds within 180 days, once-a-day reauth)
+/// behave for a demo as they would on the day the data was "current".
+pub const SEEDED_DATA_AS_OF: &str = "2026-04-01 00:00:00";
+
 /// The sale the reference documents for `detail_sale`.
 pub const DOCUMENTED_SALE_ID: &str = "4647892238";
 /// The documented sale's invoices, in order.
@@ -137,8 +277,20 @@ pub const FOREIGN_INVOICE_ID: &str = seed::FOREIGN_INVOICE_ID;
 
 /// Generated sale 0: one-off, intangible, card 400000/02, refunded in full.
 pub const REFUNDED_SALE_ID: &str = "9100000000";
-/// Generated sale 1: recurring and active, not declined, not refunded, card 411111/11.
+/// Generated sale 1: recurring and active (Hosting Pro monthly, `SAAS-PRO-M`, 29.00 + a 10.00
+/// startup fee on the first installment), not declined, not refunded, card 411111/11, placed
+/// [`ACTIVE_RECURRING_SALE_PLACED`]; two invoices ([`ACTIVE_RECURRING_INVOICE_IDS`]), so
+/// `refund_invoice` with `sale_id` alone is AMBIGUOUS.
 pub const ACTIVE_RECURRING_SALE_ID: &str = "9100001000";
+/// The active recurring sale's invoices, in order (2025-09-10 and 2025-10-10).
+pub const ACTIVE_RECURRING_INVOICE_IDS: [&str; 2] = ["9100001009", "9100001018"];
+/// The active recurring sale's line of the first installment (recurring status `completed`).
+pub const ACTIVE_RECURRING_FIRST_LINEITEM_ID: &str = "9100001012";
+/// The active recurring sale's line whose billing is `active` (second installment, next bill
+/// 2025-11-10): the one `stop_lineitem_recurring` stops.
+pub const ACTIVE_RECURRING_LINEITEM_ID: &str = "9100001021";
+/// When the active recurring sale was placed (UTC).
+pub const ACTIVE_RECURRING_SALE_PLACED: &str = seed::ACTIVE_RECURRING_SALE_PLACED;
 /// Generated sale 2: one-off with a tangible product and a `shipping` object, card 555555/44.
 pub const TANGIBLE_SALE_ID: &str = "9100002000";
 /// Generated sale 3: recurring, active, with a recurring decline, card 400000/02.
@@ -147,6 +299,48 @@ pub const DECLINED_RECURRING_SALE_ID: &str = "9100003000";
 pub const STOPPED_RECURRING_SALE_ID: &str = "9100004000";
 /// Generated sale 5: recurring billing completed, amex 378282/05, partially refunded.
 pub const COMPLETED_RECURRING_SALE_ID: &str = "9100005000";
+
+/// Generated sale 6: one-off, intangible, one `deposited` invoice, nothing refunded, card
+/// 411111/11, placed [`REFUNDABLE_SALE_PLACED`]. Two lines: `EBOOK-RUST-01` (19.99 USD) and
+/// `EBOOK-GO-02` (14.99 USD). The buyer paid in another currency: customer amounts are 92 % of
+/// USD (18.39 and 13.79), so invoice totals are usd 34.98, vendor 34.98, customer 32.18.
+pub const REFUNDABLE_SALE_ID: &str = "9100006000";
+/// The refundable sale's only invoice.
+pub const REFUNDABLE_INVOICE_ID: &str = "9100006009";
+/// The refundable sale's two billed lines, in order (19.99 and 14.99 USD).
+pub const REFUNDABLE_LINEITEM_IDS: [&str; 2] = ["9100006012", "9100006018"];
+/// When the refundable sale was placed (UTC).
+pub const REFUNDABLE_SALE_PLACED: &str = seed::REFUNDABLE_SALE_PLACED;
+
+/// Generated sale 7: one-off, tangible (`MUG-CERAMIC-01`, 12.50 + 5.00 handling), card
+/// 400000/02, placed [`REAUTHORIZABLE_SALE_PLACED`]; its only invoice is `approved` (authorised,
+/// not captured, not shipped, `shipping` object without date or tracking number). Its
+/// authorisation expires 7 days after placement: `reauth` renews it once the clock is past that.
+pub const REAUTHORIZABLE_SALE_ID: &str = "9100007000";
+/// The reauthorizable sale's only invoice.
+pub const REAUTHORIZABLE_INVOICE_ID: &str = "9100007009";
+/// The reauthorizable sale's only line.
+pub const REAUTHORIZABLE_LINEITEM_ID: &str = "9100007012";
+/// When the reauthorizable sale was placed (UTC).
+pub const REAUTHORIZABLE_SALE_PLACED: &str = seed::REAUTHORIZABLE_SALE_PLACED;
+
+/// Generated sale 8: one-off, intangible (`LIC-DESKTOP-01`, 49.99), card 400000/02, placed
+/// [`REAUTH_FAILING_SALE_PLACED`], invoice `approved` like sale 7, but the processor refuses
+/// every reauthorisation: `reauth` answers FAILED once the authorisation has expired.
+pub const REAUTH_FAILING_SALE_ID: &str = "9100008000";
+/// When the reauth-failing sale was placed (UTC).
+pub const REAUTH_FAILING_SALE_PLACED: &str = seed::REAUTH_FAILING_SALE_PLACED;
+
+/// Generated sale 9: one-off, tangible (`BOX-SET-DVD`, 39.99 + 6.00 handling), card 555555/44,
+/// placed [`UNSHIPPED_TANGIBLE_SALE_PLACED`] (in the last 30 days of the data, so `pending`),
+/// not shipped: its `shipping` object has no date and no tracking number.
+pub const UNSHIPPED_TANGIBLE_SALE_ID: &str = "9100009000";
+/// The unshipped tangible sale's only invoice.
+pub const UNSHIPPED_TANGIBLE_INVOICE_ID: &str = "9100009009";
+/// The unshipped tangible sale's only line.
+pub const UNSHIPPED_TANGIBLE_LINEITEM_ID: &str = "9100009012";
+/// When the unshipped tangible sale was placed (UTC).
+pub const UNSHIPPED_TANGIBLE_SALE_PLACED: &str = seed::UNSHIPPED_TANGIBLE_SALE_PLACED;
 
 /// How to start a simulator. `Debug` never shows the password.
 #[derive(Clone)]
@@ -215,6 +409,18 @@ endpoints! {
     DetailSale => "sales/detail_sale",
     /// `sales/list_sales`
     ListSales => "sales/list_sales",
+    /// `sales/refund_invoice`
+    RefundInvoice => "sales/refund_invoice",
+    /// `sales/refund_lineitem`
+    RefundLineItem => "sales/refund_lineitem",
+    /// `sales/stop_lineitem_recurring`
+    StopLineItemRecurring => "sales/stop_lineitem_recurring",
+    /// `sales/mark_shipped`
+    MarkShipped => "sales/mark_shipped",
+    /// `sales/create_comment`
+    CreateComment => "sales/create_comment",
+    /// `sales/reauth`
+    Reauth => "sales/reauth",
 }
 
 impl Endpoint {
@@ -254,7 +460,8 @@ impl RunningSimulator {
             local_addr,
             shutdown_rx.clone(),
         ));
-        let app = http::router(Arc::clone(&state));
+        // Connect info gives the client's address, which comments record as `changed_by_ip`.
+        let app = http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
         let mut signal = shutdown_rx;
         let server = tokio::spawn(async move {
             let stop = async move {

@@ -7,13 +7,15 @@
 //! round-trips byte for byte through these types. Money is held in integer cents ([`Money`]) and
 //! written as the vendor's two-decimal strings.
 //!
-//! The write endpoints still to come (refunds, stop recurring, mark shipped, comments) mutate these
-//! records in place: a refund appends a line item whose `status` is `refund` and whose `linked_id`
-//! points at the refunded one, exactly as the documented sale shows.
+//! The write endpoints (`writes`) mutate these records: a refund adds a line item whose `status` is
+//! `refund` and whose `linked_id` points at the refunded one, exactly as the documented sale shows.
+//! State the vendor keeps but `detail_sale` does not show (the latest recurring decline, the
+//! payment authorisation) lives in `#[serde(skip)]` fields.
 
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount of money in integer cents, written as `"12.34"` on the wire.
@@ -36,6 +38,11 @@ impl Money {
     /// Saturates instead of overflowing: amounts come from our own data, but a sum must never panic.
     pub fn saturating_add(self, other: Money) -> Money {
         Money::from_cents(self.cents.saturating_add(other.cents))
+    }
+
+    /// Saturates like [`Money::saturating_add`].
+    pub fn saturating_sub(self, other: Money) -> Money {
+        Money::from_cents(self.cents.saturating_sub(other.cents))
     }
 }
 
@@ -137,7 +144,33 @@ pub struct Sale {
     /// The most recent declined rebill, which `list_sales` reports; not part of detail_sale.
     #[serde(skip)]
     pub latest_decline: Option<RecurringDecline>,
+    /// The payment authorisation `sales/reauth` renews; not part of detail_sale.
+    #[serde(skip)]
+    pub authorization: Authorization,
 }
+
+/// The state of a sale's payment authorisation, as `sales/reauth` needs it.
+///
+/// An authorisation lasts [`AUTHORIZATION_DAYS`] from the latest invoice's placement or from the
+/// last successful reauthorisation, whichever is later.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Authorization {
+    /// When the last successful reauthorisation happened (UTC); `None`: never reauthorised.
+    pub renewed_at: Option<NaiveDateTime>,
+    /// The UTC calendar day of the last attempt that reached the processor (success or failure):
+    /// the vendor allows one a day.
+    pub last_attempt_day: Option<NaiveDate>,
+    /// The processor refuses every reauthorisation of this sale (seeded).
+    pub fails: bool,
+}
+
+/// How long a payment authorisation stays valid.
+pub const AUTHORIZATION_DAYS: i64 = 7;
+
+/// The `YYYY-MM-DD HH:MM:SS` (UTC) layout of every timestamp in the records.
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// The `YYYY-MM-DD` layout of every date in the records.
+pub const DATE_FORMAT: &str = "%Y-%m-%d";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -346,7 +379,7 @@ impl Sale {
 
     /// Refunded in full or partially: some line item is a refund.
     pub fn is_refunded(&self) -> bool {
-        self.line_items().any(|item| item.status == BillStatus::Refund || item.billing.status == BillStatus::Refund)
+        self.line_items().any(LineItem::is_refund)
     }
 
     pub fn has_active_recurring(&self) -> bool {
@@ -355,5 +388,27 @@ impl Sale {
 
     pub fn has_recurring_decline(&self) -> bool {
         self.latest_decline.is_some()
+    }
+
+    /// When the sale was placed, if its `date_placed` is a well-formed timestamp.
+    pub fn placed_at(&self) -> Option<NaiveDateTime> {
+        NaiveDateTime::parse_from_str(&self.date_placed, TIMESTAMP_FORMAT).ok()
+    }
+}
+
+impl Invoice {
+    pub fn placed_at(&self) -> Option<NaiveDateTime> {
+        NaiveDateTime::parse_from_str(&self.date_placed, TIMESTAMP_FORMAT).ok()
+    }
+}
+
+impl LineItem {
+    /// A line that gives money back rather than charging it.
+    pub fn is_refund(&self) -> bool {
+        self.status == BillStatus::Refund || self.billing.status == BillStatus::Refund
+    }
+
+    pub fn is_tangible(&self) -> bool {
+        self.product_tangible == "1"
     }
 }

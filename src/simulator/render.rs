@@ -81,7 +81,16 @@ impl ApiError {
     }
 
     pub fn access_denied_to_sale() -> Self {
-        Self::single(StatusCode::BAD_REQUEST, "FORBIDDEN", "Access denied to sale.".to_owned(), None)
+        Self::rule("FORBIDDEN", "Access denied to sale.")
+    }
+
+    pub fn access_denied_to_invoice() -> Self {
+        Self::rule("FORBIDDEN", "Access denied to invoice.")
+    }
+
+    /// A method-specific refusal (`TOO_LATE`, `NOTHING_TO_DO`, …): HTTP 400, no `parameter`.
+    pub fn rule(code: &'static str, message: &str) -> Self {
+        Self::single(StatusCode::BAD_REQUEST, code, message.to_owned(), None)
     }
 
     pub fn unauthorized() -> Self {

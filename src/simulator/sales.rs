@@ -1,4 +1,4 @@
-//! The `sales/detail_sale` and `sales/list_sales` endpoints: parameter validation and the
+//! The read endpoints `sales/detail_sale` and `sales/list_sales`: parameter validation and the
 //! answer bodies, as `serde_json::Value`s for the renderer.
 
 use chrono::NaiveDate;
@@ -167,7 +167,7 @@ impl ListRequest {
     }
 }
 
-fn all_digits(value: &str) -> bool {
+pub(super) fn all_digits(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit())
 }
 
@@ -177,7 +177,7 @@ fn page_number(value: &str) -> Option<u64> {
     all_digits(value).then(|| value.parse().unwrap_or(u64::MAX))
 }
 
-fn numeric_id<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn numeric_id<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, ApiError> {
     match params.get(name) {
         Some(value) if !all_digits(value) => Err(ApiError::parameter_invalid(name)),
         other => Ok(other),
@@ -203,7 +203,7 @@ fn date(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// A truthy value filters; a falsy or empty one does not; anything else is refused.
-fn flag(params: &Params, name: &str) -> Result<bool, ApiError> {
+pub(super) fn flag(params: &Params, name: &str) -> Result<bool, ApiError> {
     let Some(value) = params.get(name) else {
         return Ok(false);
     };

@@ -6,20 +6,22 @@
 //!   (customer, address, invoices, line items, billings, options, shipments) is allocated from
 //!   `sale id + 3, + 6, ...` in creation order, so ids never collide with each other, with the
 //!   documented sale (`46…`) or the foreign one (`80…`), whatever the seed.
-//! - The first six generated sales have a fixed profile whatever the seed (see [`Profile`]);
-//!   the others draw theirs from the generator.
+//! - The first ten generated sales have a fixed profile whatever the seed (see [`Profile`]);
+//!   the others draw theirs from the generator. Sales 1 and 6 to 9 also pin their products and
+//!   placement, so their line item ids and dates are known (see the simulator's constants).
 //! - Dates are drawn between 2012-01-01 and 2026-03-31; later installments of recurring sales
 //!   stay inside that range (the installment count shrinks if needed).
 //! - Amounts are integer cents: line item = price + option surcharges + handling (+ startup fee
 //!   on the first installment); invoice totals are the sums of their billed line items;
-//!   `fees_2co` = 5.5 % (rounded half up) + 0.45.
+//!   `fees_2co` = 5.5 % (rounded half up) + 0.45. Customer amounts equal the USD ones unless the
+//!   profile sets a customer currency rate.
 
 use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, TimeDelta};
 
 use super::prng::SplitMix64;
 use super::records::{
-    BillStatus, Billing, Comment, Customer, DetailIp, Invoice, InvoiceStatus, LineItem, LineItemOption, Money,
-    PayMethod, RecurringDecline, RecurringStatus, Sale, Shipping,
+    Authorization, BillStatus, Billing, Comment, Customer, DetailIp, Invoice, InvoiceStatus, LineItem, LineItemOption,
+    Money, PayMethod, RecurringDecline, RecurringStatus, Sale, Shipping,
 };
 
 /// The vendor the simulator's API user belongs to (the documented sale's).
@@ -31,11 +33,26 @@ pub const FOREIGN_INVOICE_ID: &str = "8000000017";
 pub const FIRST_GENERATED_SALE_ID: u64 = 9_100_000_000;
 pub const GENERATED_SALE_ID_STEP: u64 = 1_000;
 
+/// Placement of the pinned fixed-profile sales 1 and 6 to 9 (UTC).
+pub const ACTIVE_RECURRING_SALE_PLACED: &str = "2025-09-10 08:00:00";
+pub const REFUNDABLE_SALE_PLACED: &str = "2025-11-14 10:30:00";
+pub const REAUTHORIZABLE_SALE_PLACED: &str = "2026-02-02 09:00:00";
+pub const REAUTH_FAILING_SALE_PLACED: &str = "2026-01-10 15:45:00";
+pub const UNSHIPPED_TANGIBLE_SALE_PLACED: &str = "2026-03-20 14:00:00";
+// The same instants in seconds since the epoch; `pinned_placements_match_their_text` checks them.
+const ACTIVE_RECURRING_SALE_INSTANT: i64 = 1_757_491_200;
+const REFUNDABLE_SALE_INSTANT: i64 = 1_763_116_200;
+const REAUTHORIZABLE_SALE_INSTANT: i64 = 1_770_022_800;
+const REAUTH_FAILING_SALE_INSTANT: i64 = 1_768_059_900;
+const UNSHIPPED_TANGIBLE_SALE_INSTANT: i64 = 1_774_015_200;
+/// The refundable sale's buyer pays in another currency: customer amounts are 92 % of USD.
+const REFUNDABLE_CUSTOMER_RATE_PER_MILLE: i64 = 920;
+
 const DOCUMENTED_SALE_JSON: &str = include_str!("fixtures/detail_sale_4647892238.json");
 
 /// Dates are generated within this range (inclusive), as seconds since the Unix epoch.
 const FIRST_SALE_INSTANT: i64 = 1_325_376_000; // 2012-01-01 00:00:00 UTC
-const LAST_SALE_INSTANT: i64 = 1_774_997_999; // 2026-03-31 23:59:59 UTC
+const LAST_SALE_INSTANT: i64 = 1_774_997_999; // 2026-03-31 23:59:59 UTC, one second before SEEDED_DATA_AS_OF
 /// Sales whose recurring decline must fall inside the range are placed before this instant.
 const LAST_DECLINABLE_SALE_INSTANT: i64 = 1_735_689_599; // 2024-12-31 23:59:59 UTC
 
@@ -73,6 +90,18 @@ pub struct Profile {
     pub refund: Option<RefundPlan>,
     pub tangible: bool,
     pub payment: PaymentKind,
+    /// These products (vendor product ids), in this order; `None`: drawn.
+    pub products: Option<&'static [&'static str]>,
+    /// Placed at this instant (seconds since the epoch); `None`: drawn.
+    pub placed: Option<i64>,
+    /// The latest invoice is `approved` (authorised, not yet captured, so not shipped either)
+    /// instead of pending or deposited.
+    pub approved: bool,
+    /// The buyer pays in another currency: customer amounts are the USD ones × this ‰, rounded
+    /// half up. `None`: the same as USD.
+    pub customer_rate_per_mille: Option<i64>,
+    /// The payment processor refuses every reauthorisation of the sale.
+    pub reauth_fails: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,41 +140,75 @@ pub const CARDS: [Card; 4] = [
 ];
 
 impl Profile {
-    /// Sales 0 to 5 are fixed so that every seed (with at least six generated sales) offers one
+    /// A one-off, intangible, unrefunded sale paid with `payment`, everything else drawn.
+    const fn plain(payment: PaymentKind) -> Profile {
+        Profile {
+            recurring: None,
+            refund: None,
+            tangible: false,
+            payment,
+            products: None,
+            placed: None,
+            approved: false,
+            customer_rate_per_mille: None,
+            reauth_fails: false,
+        }
+    }
+
+    /// Sales 0 to 9 are fixed so that every seed (with at least ten generated sales) offers one
     /// sale of each kind at a known id; the rest are random.
     pub fn for_index(index: usize, rng: &mut SplitMix64) -> Profile {
         let recurring = |status, declined, installments| Some(RecurringPlan { status, declined, installments });
+        let card = |index: usize| PaymentKind::Card(&CARDS[index]);
         match index {
-            0 => Profile {
-                recurring: None,
-                refund: Some(RefundPlan::Full),
-                tangible: false,
-                payment: PaymentKind::Card(&CARDS[0]),
-            },
+            0 => Profile { refund: Some(RefundPlan::Full), ..Profile::plain(card(0)) },
+            // Pinned so that the active line (the second installment's) has a known id.
             1 => Profile {
                 recurring: recurring(RecurringStatus::Active, false, 2),
-                refund: None,
-                tangible: false,
-                payment: PaymentKind::Card(&CARDS[1]),
+                products: Some(&["SAAS-PRO-M"]),
+                placed: Some(ACTIVE_RECURRING_SALE_INSTANT),
+                ..Profile::plain(card(1))
             },
-            2 => Profile { recurring: None, refund: None, tangible: true, payment: PaymentKind::Card(&CARDS[2]) },
-            3 => Profile {
-                recurring: recurring(RecurringStatus::Active, true, 2),
-                refund: None,
-                tangible: false,
-                payment: PaymentKind::Card(&CARDS[0]),
-            },
+            2 => Profile { tangible: true, ..Profile::plain(card(2)) },
+            3 => Profile { recurring: recurring(RecurringStatus::Active, true, 2), ..Profile::plain(card(0)) },
             4 => Profile {
                 recurring: recurring(RecurringStatus::Stopped, false, 3),
-                refund: None,
-                tangible: false,
-                payment: PaymentKind::PayPal,
+                ..Profile::plain(PaymentKind::PayPal)
             },
             5 => Profile {
                 recurring: recurring(RecurringStatus::Completed, false, 3),
                 refund: Some(RefundPlan::Partial),
-                tangible: false,
-                payment: PaymentKind::Card(&CARDS[3]),
+                ..Profile::plain(card(3))
+            },
+            // Refundable: one deposited invoice, two e-books, the buyer paying in another currency.
+            6 => Profile {
+                products: Some(&["EBOOK-RUST-01", "EBOOK-GO-02"]),
+                placed: Some(REFUNDABLE_SALE_INSTANT),
+                customer_rate_per_mille: Some(REFUNDABLE_CUSTOMER_RATE_PER_MILLE),
+                ..Profile::plain(card(1))
+            },
+            // Reauthorizable: a mug, authorised (approved) and waiting to be shipped.
+            7 => Profile {
+                tangible: true,
+                products: Some(&["MUG-CERAMIC-01"]),
+                placed: Some(REAUTHORIZABLE_SALE_INSTANT),
+                approved: true,
+                ..Profile::plain(card(0))
+            },
+            // Authorised like sale 7, but the processor refuses to reauthorise it.
+            8 => Profile {
+                products: Some(&["LIC-DESKTOP-01"]),
+                placed: Some(REAUTH_FAILING_SALE_INSTANT),
+                approved: true,
+                reauth_fails: true,
+                ..Profile::plain(card(0))
+            },
+            // Unshipped tangible: placed in the last 30 days, so pending and not yet shipped.
+            9 => Profile {
+                tangible: true,
+                products: Some(&["BOX-SET-DVD"]),
+                placed: Some(UNSHIPPED_TANGIBLE_SALE_INSTANT),
+                ..Profile::plain(card(2))
             },
             _ => Profile::random(rng),
         }
@@ -168,7 +231,7 @@ impl Profile {
         };
         let tangible = recurring.is_none() && rng.percent(35);
         let payment = if rng.percent(70) { PaymentKind::Card(rng.pick(&CARDS)) } else { PaymentKind::PayPal };
-        Profile { recurring, refund, tangible, payment }
+        Profile { recurring, refund, tangible, ..Profile::plain(payment) }
     }
 }
 
@@ -415,12 +478,25 @@ fn fees_for(total: Money) -> Money {
     Money::from_cents((total.cents() * 55 + 500) / 1000 + 45)
 }
 
+/// A USD amount in the buyer's currency: × `rate_per_mille` ‰, rounded half up.
+fn customer_amount(usd: Money, rate_per_mille: Option<i64>) -> Money {
+    match rate_per_mille {
+        Some(rate) => Money::from_cents((usd.cents() * rate + 500) / 1000),
+        None => usd,
+    }
+}
+
 fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
     let sale_id_number = generated_sale_id(index);
     let sale_id = sale_id_number.to_string();
     let mut ids = IdAllocator { next: sale_id_number };
 
-    let products = choose_products(profile, rng);
+    let products = match profile.products {
+        Some(wanted) => {
+            wanted.iter().filter_map(|id| PRODUCTS.iter().find(|product| product.vendor_product_id == *id)).collect()
+        }
+        None => choose_products(profile, rng),
+    };
     let recurring_product = products.iter().find(|p| p.recurrence.is_some()).copied();
 
     let latest_start = if profile.recurring.as_ref().is_some_and(|plan| plan.declined) {
@@ -428,7 +504,11 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
     } else {
         LAST_SALE_INSTANT
     };
-    let placed = instant(FIRST_SALE_INSTANT + rng.below((latest_start - FIRST_SALE_INSTANT) as u64) as i64);
+    let placed = instant(match profile.placed {
+        Some(at) => at,
+        None => FIRST_SALE_INSTANT + rng.below((latest_start - FIRST_SALE_INSTANT) as u64) as i64,
+    });
+    let rate = profile.customer_rate_per_mille;
 
     let installments = match (&profile.recurring, recurring_product) {
         (Some(plan), Some(product)) => {
@@ -469,9 +549,11 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
         let invoice_id = ids.allocate();
         let invoice_products: Vec<&Product> =
             if installment == 0 { products.clone() } else { recurring_product.into_iter().collect() };
-        let pending = invoice_placed > days_later(last_instant(), -30);
-        let deposited = (!pending).then(|| format_date(days_later(invoice_placed, 2).date()));
         let is_last_installment = installment + 1 == installments;
+        // An approved invoice is authorised only: neither pending, nor deposited, nor shipped.
+        let approved = profile.approved && is_last_installment;
+        let pending = !approved && invoice_placed > days_later(last_instant(), -30);
+        let deposited = (!pending && !approved).then(|| format_date(days_later(invoice_placed, 2).date()));
 
         let mut lineitems = Vec::new();
         for product in invoice_products {
@@ -480,7 +562,7 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
                 let size = *rng.pick(&["S", "M", "L", "XL"]);
                 let surcharge = Money::from_cents(if size == "XL" { 200 } else { 0 });
                 vec![LineItemOption {
-                    customer_surcharge: surcharge,
+                    customer_surcharge: customer_amount(surcharge, rate),
                     lineitem_id: lineitem_id.clone(),
                     lineitem_option_id: ids.allocate(),
                     option_name: "Size".to_owned(),
@@ -530,13 +612,13 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
                     amount,
                     bill_method: Some(bill_method.to_owned()),
                     billing_id: ids.allocate(),
-                    customer_amount: amount,
+                    customer_amount: customer_amount(amount, rate),
                     customer_id: customer.customer_id.clone(),
                     date_deposited: deposited.clone(),
                     date_end,
                     date_fail,
                     date_next,
-                    date_pending: Some(format_date(invoice_placed.date())),
+                    date_pending: (!approved).then(|| format_date(invoice_placed.date())),
                     date_start: Some(format_date(invoice_placed.date())),
                     lineitem_id: lineitem_id.clone(),
                     recurring_status,
@@ -550,7 +632,7 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
                 commission_percentage: None,
                 commission_type: None,
                 commission_usd_amount: None,
-                customer_amount: amount,
+                customer_amount: customer_amount(amount, rate),
                 flat_rate: None,
                 installment: product.recurrence.map(|_| (installment + 1).to_string()),
                 invoice_id: invoice_id.clone(),
@@ -581,8 +663,9 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
         }
 
         let usd_total: Money = lineitems.iter().map(|item| item.usd_amount).sum();
+        let customer_total: Money = lineitems.iter().map(|item| item.customer_amount).sum();
         let shipping = lineitems.iter().any(|item| item.product_tangible == "1").then(|| {
-            let shipped = !pending;
+            let shipped = !pending && !approved;
             let date_shipped = shipped.then(|| format_date(days_later(invoice_placed, 2).date()));
             let tracking = shipped.then(|| format!("1Z{:016}", rng.below(10_000_000_000_000_000)));
             Shipping {
@@ -604,7 +687,7 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
         });
         let recurring_flag = lineitems.iter().any(|item| item.product_recurrence.is_some());
         invoices.push(Invoice {
-            customer_total: usd_total,
+            customer_total,
             date_placed: format_datetime(invoice_placed),
             date_shipped: shipping.as_ref().and_then(|s| s.date_shipped.clone()),
             date_vendor_paid: None,
@@ -615,7 +698,13 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
             referrer: referrer.clone(),
             sale_id: sale_id.clone(),
             shipping,
-            status: if pending { InvoiceStatus::Pending } else { InvoiceStatus::Deposited },
+            status: if approved {
+                InvoiceStatus::Approved
+            } else if pending {
+                InvoiceStatus::Pending
+            } else {
+                InvoiceStatus::Deposited
+            },
             usd_total,
             vendor_id: OWN_VENDOR_ID.to_owned(),
             vendor_order_id: vendor_order_id.clone(),
@@ -677,6 +766,7 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
         recurring_decline: latest_decline.as_ref().map(|_| "1".to_owned()),
         sale_id,
         latest_decline,
+        authorization: Authorization { fails: profile.reauth_fails, ..Authorization::default() },
     }
 }
 
@@ -944,6 +1034,26 @@ pub fn foreign_sale() -> Sale {
         ip_country: "United States".to_owned(),
         recurring_decline: None,
         latest_decline: None,
+        authorization: Authorization::default(),
         sale_id: FOREIGN_SALE_ID.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_placements_match_their_text() {
+        let pinned = [
+            (ACTIVE_RECURRING_SALE_INSTANT, ACTIVE_RECURRING_SALE_PLACED),
+            (REFUNDABLE_SALE_INSTANT, REFUNDABLE_SALE_PLACED),
+            (REAUTHORIZABLE_SALE_INSTANT, REAUTHORIZABLE_SALE_PLACED),
+            (REAUTH_FAILING_SALE_INSTANT, REAUTH_FAILING_SALE_PLACED),
+            (UNSHIPPED_TANGIBLE_SALE_INSTANT, UNSHIPPED_TANGIBLE_SALE_PLACED),
+        ];
+        for (seconds, text) in pinned {
+            assert_eq!(format_datetime(instant(seconds)), text);
+        }
     }
 }

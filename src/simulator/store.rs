@@ -1,13 +1,18 @@
 //! The simulator's in-memory sales store.
 //!
-//! Sales are kept as typed [`Sale`] records behind one lock, indexed by sale id and invoice id.
-//! Readers get clones, so a handler never holds the lock while it renders or sleeps. Write
-//! endpoints to come (refunds, reauth, stop recurring, mark shipped, comments) will add methods
-//! here that look a sale up the same way and mutate its record in place.
+//! Sales are kept as typed [`Sale`] records behind one lock, indexed by sale, invoice and line
+//! item id. Readers get clones, so a handler never holds the lock while it renders or sleeps.
+//!
+//! Writes go through [`Store::write`]: it finds the sale a [`Target`] names, refuses another
+//! vendor's, and runs the endpoint's rule on a copy of the record under the write lock; the copy
+//! replaces the record only if the rule succeeds. A rule that fails half-way therefore leaves
+//! nothing behind, and two writes to one sale never interleave (two refunds cannot both spend the
+//! same remaining balance). The write is complete when `write` returns, before the HTTP layer
+//! sends (or delays) the answer.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::records::{Money, Sale};
 use super::seed::{self, FixtureError};
@@ -21,6 +26,69 @@ struct StoreData {
     sales: Vec<Sale>,
     index_by_sale_id: HashMap<String, usize>,
     index_by_invoice_id: HashMap<String, usize>,
+    index_by_lineitem_id: HashMap<String, usize>,
+    /// The next id a write hands out (see [`IdSource`]).
+    next_id: u64,
+}
+
+impl StoreData {
+    /// Indexes sale `index`'s invoices and line items (again, after a write added some).
+    fn index_sale(&mut self, index: usize) {
+        let Some(sale) = self.sales.get(index) else {
+            return;
+        };
+        self.index_by_sale_id.insert(sale.sale_id.clone(), index);
+        for invoice in &sale.invoices {
+            self.index_by_invoice_id.insert(invoice.invoice_id.clone(), index);
+            for item in &invoice.lineitems {
+                self.index_by_lineitem_id.insert(item.lineitem_id.clone(), index);
+            }
+        }
+    }
+}
+
+/// What a write endpoint names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    Sale(&'a str),
+    /// An invoice; with `sale_id`, it must belong to that sale (else not found).
+    Invoice {
+        invoice_id: &'a str,
+        sale_id: Option<&'a str>,
+    },
+    LineItem(&'a str),
+}
+
+/// Hands out ids for the records a write creates (refund line items, their billings, shipments).
+///
+/// Seeded ids follow per-sale rules (`sale id + 3k` for generated sales); ids created later start
+/// just above the highest seeded id and grow by one, so they never collide with any seeded id nor
+/// with each other, whatever the seed and the number of generated sales.
+#[derive(Debug)]
+pub struct IdSource {
+    next: u64,
+}
+
+impl IdSource {
+    pub fn allocate(&mut self) -> String {
+        let id = self.next;
+        self.next = self.next.saturating_add(1);
+        id.to_string()
+    }
+}
+
+/// Every numeric id a sale holds, for [`IdSource`]'s starting point.
+fn ids_of(sale: &Sale) -> impl Iterator<Item = &str> {
+    let customer = [sale.sale_id.as_str(), sale.customer.customer_id.as_str(), sale.customer.address_id.as_str()];
+    let invoices = sale.invoices.iter().flat_map(|invoice| {
+        let shipping = invoice.shipping.iter().map(|shipping| shipping.shipping_id.as_str());
+        let lines = invoice.lineitems.iter().flat_map(|item| {
+            let options = item.options.iter().map(|option| option.lineitem_option_id.as_str());
+            [item.lineitem_id.as_str(), item.billing.billing_id.as_str()].into_iter().chain(options)
+        });
+        std::iter::once(invoice.invoice_id.as_str()).chain(shipping).chain(lines)
+    });
+    customer.into_iter().chain(invoices)
 }
 
 /// How `detail_sale` names the sale it wants.
@@ -162,18 +230,18 @@ impl SaleSummary {
 
 impl Store {
     pub fn new(sales: Vec<Sale>, own_vendor_id: &str) -> Self {
-        let mut index_by_sale_id = HashMap::new();
-        let mut index_by_invoice_id = HashMap::new();
-        for (index, sale) in sales.iter().enumerate() {
-            index_by_sale_id.insert(sale.sale_id.clone(), index);
-            for invoice in &sale.invoices {
-                index_by_invoice_id.insert(invoice.invoice_id.clone(), index);
-            }
+        let highest_id = sales.iter().flat_map(ids_of).filter_map(|id| id.parse::<u64>().ok()).max().unwrap_or(0);
+        let mut data = StoreData {
+            sales,
+            index_by_sale_id: HashMap::new(),
+            index_by_invoice_id: HashMap::new(),
+            index_by_lineitem_id: HashMap::new(),
+            next_id: highest_id.saturating_add(1),
+        };
+        for index in 0..data.sales.len() {
+            data.index_sale(index);
         }
-        Store {
-            own_vendor_id: own_vendor_id.to_owned(),
-            data: RwLock::new(StoreData { sales, index_by_sale_id, index_by_invoice_id }),
-        }
+        Store { own_vendor_id: own_vendor_id.to_owned(), data: RwLock::new(data) }
     }
 
     /// The documented sale, `generated_sales` generated ones and the foreign-vendor sale.
@@ -227,10 +295,61 @@ impl Store {
         rows
     }
 
+    /// Runs `rule` on the sale `target` names and keeps its changes if it succeeds (see the
+    /// module documentation). The outer error says the target was not found or is another
+    /// vendor's; the inner result is the rule's own.
+    pub fn write<T, E>(
+        &self,
+        target: Target<'_>,
+        rule: impl FnOnce(&mut Sale, &mut IdSource) -> Result<T, E>,
+    ) -> Result<Result<T, E>, LookupError> {
+        let mut data = self.write_lock();
+        let index = match target {
+            Target::Sale(sale_id) => data.index_by_sale_id.get(sale_id),
+            Target::Invoice { invoice_id, sale_id } => {
+                let by_invoice = data.index_by_invoice_id.get(invoice_id);
+                match sale_id {
+                    Some(sale_id) if by_invoice != data.index_by_sale_id.get(sale_id) => None,
+                    _ => by_invoice,
+                }
+            }
+            Target::LineItem(lineitem_id) => data.index_by_lineitem_id.get(lineitem_id),
+        }
+        .copied()
+        .ok_or(LookupError::NotFound)?;
+        let sale = data.sales.get(index).ok_or(LookupError::NotFound)?;
+        if sale.vendor_id() != Some(self.own_vendor_id.as_str()) {
+            return Err(LookupError::Forbidden);
+        }
+        let mut draft = sale.clone();
+        let mut ids = IdSource { next: data.next_id };
+        let outcome = rule(&mut draft, &mut ids);
+        if outcome.is_ok() {
+            data.sales[index] = draft;
+            data.next_id = ids.next;
+            data.index_sale(index);
+        }
+        Ok(outcome)
+    }
+
+    /// Makes the processor accept or refuse the sale's reauthorisations from now on.
+    #[cfg(test)]
+    pub fn set_reauth_failure(&self, sale_id: &str, fails: bool) {
+        let mut data = self.write_lock();
+        if let Some(&index) = data.index_by_sale_id.get(sale_id) {
+            data.sales[index].authorization.fails = fails;
+        }
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, StoreData> {
         // Writers replace whole values; a panic in one cannot leave a half-written record worth
         // refusing every later request for.
         self.data.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_lock(&self) -> RwLockWriteGuard<'_, StoreData> {
+        // Same reasoning as `read`: a rule works on a copy, so a panic leaves the store intact.
+        self.data.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
