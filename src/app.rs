@@ -18,7 +18,8 @@ use crate::{
         SalesApi,
         proto::{self, sales_service_server::SalesServiceServer},
     },
-    simulator::{RunningSimulator, SimulatorConfig},
+    idempotency::{IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
+    simulator::{RunningSimulator, SEEDED_DATA_AS_OF, SimulatorConfig},
     twocheckout::{AdminApiClient, AdminApiConfig},
 };
 
@@ -37,11 +38,17 @@ pub enum StartupError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// The sales ports as served, decorators included. Composed in one place
+/// ([`Application::build`]); the order matters:
+/// - `IdempotentWrites` wraps the 2Checkout client directly, so a write and
+///   the baseline read it takes before sending both reach the real upstream.
+type Sales = IdempotentWrites<AdminApiClient, MemoryIdempotencyStore>;
+
 /// A built gateway, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
-    sales: SalesApi<AdminApiClient>,
+    sales: SalesApi<Sales>,
     simulator: Option<RunningSimulator>,
 }
 
@@ -60,6 +67,11 @@ impl Application {
                 let (username, password) =
                     (config.api_username.clone(), SecretString::from(config.api_password.clone()));
                 let simulator = RunningSimulator::start(config).await.map_err(StartupError::Simulator)?;
+                // Start the simulated world's clock where its data ends, so refunds and
+                // reauthorizations of recent seeded sales work in a demo.
+                let as_of = chrono::NaiveDateTime::parse_from_str(SEEDED_DATA_AS_OF, "%Y-%m-%d %H:%M:%S")
+                    .map_err(|e| StartupError::Simulator(std::io::Error::other(e)))?;
+                simulator.clock().set(as_of.and_utc());
                 let base_url = crate::config::parse_base_url("simulator", &simulator.admin_api_base_url())?;
                 tracing::warn!(
                     simulator = %base_url,
@@ -78,10 +90,16 @@ impl Application {
             request_timeout: settings.admin_api.request_timeout,
         })?;
 
+        let store = MemoryIdempotencyStore::new(MemoryStoreSettings {
+            retention: settings.idempotency.retention,
+            max_bytes: settings.idempotency.max_bytes,
+        });
+        let sales: Sales = IdempotentWrites::new(Arc::new(client), Arc::new(store));
+
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
-        Ok(Self { listener, local_addr, sales: SalesApi::new(Arc::new(client)), simulator })
+        Ok(Self { listener, local_addr, sales: SalesApi::new(Arc::new(sales)), simulator })
     }
 
     /// The address the gRPC server listens on.
@@ -98,7 +116,7 @@ impl Application {
     /// in-flight ones finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
         let (health_reporter, health) = tonic_health::server::health_reporter();
-        health_reporter.set_serving::<SalesServiceServer<SalesApi<AdminApiClient>>>().await;
+        health_reporter.set_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
 
         // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
         // describe the contract, health and each other, so `list` is the same either way,

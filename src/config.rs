@@ -29,7 +29,27 @@ pub struct Settings {
     pub server: ServerSettings,
     pub admin_api: AdminApiSettings,
     pub simulator: SimulatorSettings,
+    pub idempotency: IdempotencySettings,
     pub log: LogSettings,
+}
+
+/// How write request ids are remembered.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct IdempotencySettings {
+    /// How long a request id's outcome is remembered: a retry later than
+    /// this runs the write again.
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// The memory budget for remembered outcomes, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for IdempotencySettings {
+    fn default() -> Self {
+        // A day covers any sane client retry policy; 64 MiB holds over 100,000 records.
+        Self { retention: Duration::from_secs(24 * 3600), max_bytes: 64 * 1024 * 1024 }
+    }
 }
 
 /// The gRPC listener.
@@ -183,9 +203,16 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.admin_api_base_url()?;
         self.upstream()?;
+        if self.idempotency.max_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "idempotency.max_bytes",
+                reason: "must be greater than zero".into(),
+            });
+        }
         for (setting, value) in [
             ("admin_api.connect_timeout", self.admin_api.connect_timeout),
             ("admin_api.request_timeout", self.admin_api.request_timeout),
+            ("idempotency.retention", self.idempotency.retention),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });

@@ -9,13 +9,15 @@
 //! # Layout
 //!
 //! - [`domain`]: the gateway's own types (sales, money, ids, listing queries)
-//!   and the [`domain::SalesPort`] trait every upstream implements. No gRPC,
-//!   no HTTP.
+//!   and the [`domain::SalesPort`] / [`domain::SalesWritePort`] traits every
+//!   upstream and decorator implements. No gRPC, no HTTP.
 //! - [`grpc`]: the generated contract and the SalesService implementation;
 //!   converts proto to domain at the edge (`TryFrom`, validating) and back.
 //! - [`twocheckout`]: the Admin API client (reqwest, JSON or XML), which
 //!   implements [`domain::SalesPort`]. Wire structs stay private to it.
 //! - [`error`]: the one error enum and the one table mapping it to gRPC codes.
+//! - [`idempotency`]: at-most-once writes by request id, a decorator over the
+//!   sales ports, with reconciliation when a write's outcome is unknown.
 //! - [`simulator`]: a faithful HTTP simulator of the legacy API, the embedded
 //!   default upstream and what the tests run against.
 //! - [`config`]: layered typed settings with wrapped secrets.
@@ -27,6 +29,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod idempotency;
 pub mod simulator;
 pub mod telemetry;
 pub mod twocheckout;

@@ -10,13 +10,18 @@
 mod listing;
 mod sale;
 mod values;
+mod writes;
 
 pub use listing::{ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn, SortDirection};
 pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,
     LineItemType, PayMethod, PaymentMethod, RecurringStatus, Sale, Shipping, VendorValue,
 };
-pub use values::{Amount, InvalidValue, InvoiceId, SaleId};
+pub use values::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId};
+pub use writes::{
+    MAX_COMMENT_CHARS, MAX_TRACKING_NUMBER_CHARS, Refund, RefundAmount, RefundCategory, RefundCurrency, RequestId,
+    SaleOrInvoice, SaleWrite, WriteReceipt, WriteRequest,
+};
 
 use std::{future::Future, time::Instant};
 
@@ -52,4 +57,17 @@ pub trait SalesPort: Send + Sync + 'static {
         ctx: CallContext,
         query: &ListSalesQuery,
     ) -> impl Future<Output = Result<SalesPage, Error>> + Send;
+}
+
+/// Writes on the account's sales.
+///
+/// The 2Checkout client ignores `request_id`; the idempotency decorator
+/// (`crate::idempotency`) is what makes a request id mean "at most once".
+pub trait SalesWritePort: Send + Sync + 'static {
+    /// Performs one write and returns 2Checkout's confirmation.
+    fn write(
+        &self,
+        ctx: CallContext,
+        request: &WriteRequest,
+    ) -> impl Future<Output = Result<WriteReceipt, Error>> + Send;
 }

@@ -62,6 +62,10 @@ numeric_id!(
     /// An invoice id.
     InvoiceId
 );
+numeric_id!(
+    /// A line item id.
+    LineItemId
+);
 
 /// An amount of money in minor units (cents) of some currency, parsed from and
 /// written as a decimal string with two decimals. Never a float.

@@ -7,11 +7,17 @@ use chrono::NaiveDate;
 use super::proto;
 use crate::{
     domain::{
-        self, Amount, BillingStatus, InvoiceStatus, LineItemType, ListSalesQuery, PageRequest, PaymentMethod,
-        RecurringStatus, SaleLookup, SalesFilter, SortColumn, SortDirection, VendorValue,
+        self, Amount, BillingStatus, InvoiceStatus, LineItemId, LineItemType, ListSalesQuery, MAX_COMMENT_CHARS,
+        MAX_TRACKING_NUMBER_CHARS, PageRequest, PaymentMethod, RecurringStatus, Refund, RefundAmount, RefundCategory,
+        RefundCurrency, RequestId, SaleId, SaleLookup, SaleOrInvoice, SaleWrite, SalesFilter, SortColumn,
+        SortDirection, VendorValue, WriteRequest,
     },
     error::Error,
 };
+
+/// The largest refund amount accepted: the vendor's documented ceiling for
+/// prices and totals (99999999.99).
+const MAX_AMOUNT_MINOR_UNITS: i64 = 9_999_999_999;
 
 /// The longest free-text filter accepted: far above any real name, e-mail or
 /// product id, and it keeps absurd input away from the upstream.
@@ -176,6 +182,185 @@ fn sales_filter(filter: Option<&proto::SalesFilter>) -> Result<SalesFilter, Erro
 
 fn optional_id<T: std::str::FromStr<Err = domain::InvalidValue>>(field: &str, raw: &str) -> Result<Option<T>, Error> {
     if raw.is_empty() { Ok(None) } else { raw.parse().map(Some).map_err(|e| Error::invalid_field(field, e)) }
+}
+
+fn required_id<T: std::str::FromStr<Err = domain::InvalidValue>>(field: &str, raw: &str) -> Result<T, Error> {
+    optional_id(field, raw)?.ok_or_else(|| Error::invalid_field(field, "is required"))
+}
+
+fn request_id(raw: &str) -> Result<RequestId, Error> {
+    raw.parse().map_err(|e| Error::invalid_field("request_id", e))
+}
+
+fn sale_or_invoice(sale_id: &str, invoice_id: &str) -> Result<SaleOrInvoice, Error> {
+    SaleOrInvoice::new(optional_id("sale_id", sale_id)?, optional_id("invoice_id", invoice_id)?)
+        .ok_or_else(|| Error::invalid_field("sale_id", "set sale_id, invoice_id or both"))
+}
+
+/// Rules for free text sent to 2Checkout.
+struct TextRules {
+    required: bool,
+    max_chars: usize,
+    /// The vendor refuses `<` and `>` in refund comments.
+    forbid_angle_brackets: bool,
+}
+
+fn text_field(field: &str, value: &str, rules: TextRules) -> Result<Option<String>, Error> {
+    if value.trim().is_empty() {
+        return if rules.required { Err(Error::invalid_field(field, "is required")) } else { Ok(None) };
+    }
+    if value.chars().count() > rules.max_chars {
+        return Err(Error::invalid_field(field, format!("must be at most {} characters", rules.max_chars)));
+    }
+    if rules.forbid_angle_brackets && value.contains(['<', '>']) {
+        return Err(Error::invalid_field(field, "must not contain < or >"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(Error::invalid_field(field, "must not contain control characters"));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+const COMMENT: TextRules = TextRules { required: true, max_chars: MAX_COMMENT_CHARS, forbid_angle_brackets: true };
+
+fn refund(amount: &str, currency: i32, comment: &str, category: i32) -> Result<Refund, Error> {
+    use proto::RefundCurrency as P;
+    let currency = match P::try_from(currency)
+        .map_err(|_| Error::invalid_field("currency", format!("{currency} is not a RefundCurrency")))?
+    {
+        P::Unspecified => None,
+        P::Usd => Some(RefundCurrency::Usd),
+        P::Vendor => Some(RefundCurrency::Vendor),
+        P::Customer => Some(RefundCurrency::Customer),
+    };
+    let amount = match (amount.is_empty(), currency) {
+        (true, None) => None,
+        // A currency alone would silently turn a meant-partial refund into a full one.
+        (true, Some(_)) => {
+            return Err(Error::invalid_field(
+                "amount",
+                "is required when currency is set (leave both empty to refund the whole remaining balance)",
+            ));
+        }
+        (false, None) => return Err(Error::invalid_field("currency", "is required when amount is set")),
+        (false, Some(currency)) => {
+            let value: Amount = amount.parse().map_err(|e| Error::invalid_field("amount", e))?;
+            if value.minor_units() < RefundAmount::MINIMUM_MINOR_UNITS {
+                return Err(Error::invalid_field("amount", "must be at least 0.01"));
+            }
+            if value.minor_units() > MAX_AMOUNT_MINOR_UNITS {
+                return Err(Error::invalid_field("amount", "must be at most 99999999.99"));
+            }
+            Some(RefundAmount { amount: value, currency })
+        }
+    };
+    let category = RefundCategory::try_from(category).map_err(|e| Error::invalid_field("category", e))?;
+    let comment = text_field("comment", comment, COMMENT)?.unwrap_or_default();
+    Ok(Refund { amount, comment, category })
+}
+
+impl TryFrom<&proto::RefundInvoiceRequest> for WriteRequest {
+    type Error = Error;
+
+    fn try_from(r: &proto::RefundInvoiceRequest) -> Result<Self, Error> {
+        Ok(Self {
+            request_id: request_id(&r.request_id)?,
+            write: SaleWrite::RefundInvoice {
+                target: sale_or_invoice(&r.sale_id, &r.invoice_id)?,
+                refund: refund(&r.amount, r.currency, &r.comment, r.category)?,
+            },
+        })
+    }
+}
+
+impl TryFrom<&proto::RefundLineItemRequest> for WriteRequest {
+    type Error = Error;
+
+    fn try_from(r: &proto::RefundLineItemRequest) -> Result<Self, Error> {
+        Ok(Self {
+            request_id: request_id(&r.request_id)?,
+            write: SaleWrite::RefundLineItem {
+                sale_id: required_id::<SaleId>("sale_id", &r.sale_id)?,
+                line_item_id: required_id::<LineItemId>("line_item_id", &r.line_item_id)?,
+                refund: refund(&r.amount, r.currency, &r.comment, r.category)?,
+            },
+        })
+    }
+}
+
+impl TryFrom<&proto::ReauthorizeRequest> for WriteRequest {
+    type Error = Error;
+
+    fn try_from(r: &proto::ReauthorizeRequest) -> Result<Self, Error> {
+        Ok(Self {
+            request_id: request_id(&r.request_id)?,
+            write: SaleWrite::Reauthorize { sale_id: required_id("sale_id", &r.sale_id)? },
+        })
+    }
+}
+
+impl TryFrom<&proto::StopLineItemRecurringRequest> for WriteRequest {
+    type Error = Error;
+
+    fn try_from(r: &proto::StopLineItemRecurringRequest) -> Result<Self, Error> {
+        Ok(Self {
+            request_id: request_id(&r.request_id)?,
+            write: SaleWrite::StopLineItemRecurring {
+                sale_id: required_id("sale_id", &r.sale_id)?,
+                line_item_id: required_id("line_item_id", &r.line_item_id)?,
+            },
+        })
+    }
+}
+
+impl TryFrom<&proto::MarkShippedRequest> for WriteRequest {
+    type Error = Error;
+
+    fn try_from(r: &proto::MarkShippedRequest) -> Result<Self, Error> {
+        let tracking = TextRules { required: true, max_chars: MAX_TRACKING_NUMBER_CHARS, forbid_angle_brackets: true };
+        Ok(Self {
+            request_id: request_id(&r.request_id)?,
+            write: SaleWrite::MarkShipped {
+                target: sale_or_invoice(&r.sale_id, &r.invoice_id)?,
+                tracking_number: text_field("tracking_number", &r.tracking_number, tracking)?.unwrap_or_default(),
+                notify_customer: r.notify_customer,
+                reauthorize: r.reauthorize,
+                comment: text_field("comment", &r.comment, TextRules { required: false, ..COMMENT })?,
+            },
+        })
+    }
+}
+
+impl TryFrom<&proto::CreateCommentRequest> for WriteRequest {
+    type Error = Error;
+
+    fn try_from(r: &proto::CreateCommentRequest) -> Result<Self, Error> {
+        let rules = TextRules { required: true, max_chars: MAX_COMMENT_CHARS, forbid_angle_brackets: false };
+        Ok(Self {
+            request_id: request_id(&r.request_id)?,
+            write: SaleWrite::CreateComment {
+                sale_id: required_id("sale_id", &r.sale_id)?,
+                text: text_field("comment", &r.comment, rules)?.unwrap_or_default(),
+                notify_vendor: r.notify_vendor,
+                notify_customer: r.notify_customer,
+            },
+        })
+    }
+}
+
+/// Which request field a vendor parameter of a write stands for.
+pub fn write_field(parameter: &str) -> Option<&'static str> {
+    Some(match parameter {
+        "sale_id" => "sale_id",
+        "invoice_id" => "invoice_id",
+        "lineitem_id" => "line_item_id",
+        "amount" => "amount",
+        "currency" => "currency",
+        "comment" | "sale_comment" => "comment",
+        "category" => "category",
+        "tracking_number" => "tracking_number",
+        _ => return None,
+    })
 }
 
 /// Which request field a vendor parameter of GetSale stands for.
@@ -519,6 +704,96 @@ mod tests {
             matches!(lookup(Some(Lookup::InvoiceId("4a".into()))), Err(Error::InvalidField { field, .. }) if field == "invoice_id")
         );
         assert!(matches!(lookup(Some(Lookup::SaleId("4647892238".into()))), Ok(SaleLookup::BySale(_))));
+    }
+
+    fn refund_request(f: impl FnOnce(&mut proto::RefundInvoiceRequest)) -> Result<WriteRequest, Error> {
+        let mut request = proto::RefundInvoiceRequest {
+            request_id: "6f1c1d3e-58a4-4b7e-9a55-0d6c4b1f7a10".into(),
+            sale_id: "4647892238".into(),
+            comment: "Buyer deserved a refund.".into(),
+            category: proto::RefundCategory::ServiceRefundedAtMerchantsRequest.into(),
+            ..Default::default()
+        };
+        f(&mut request);
+        WriteRequest::try_from(&request)
+    }
+
+    fn invalid(result: Result<WriteRequest, Error>) -> String {
+        match result {
+            Err(Error::InvalidField { field, .. }) => field,
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refund_without_amount_refunds_the_remainder() {
+        let request = refund_request(|_| {}).unwrap();
+        let SaleWrite::RefundInvoice { refund, .. } = request.write else { panic!() };
+        assert_eq!(refund.amount, None);
+        assert_eq!(refund.category.number(), 13);
+    }
+
+    #[test]
+    fn each_invalid_refund_field_is_named() {
+        assert_eq!(invalid(refund_request(|r| r.request_id = String::new())), "request_id");
+        assert_eq!(invalid(refund_request(|r| r.request_id = "123".into())), "request_id");
+        assert_eq!(invalid(refund_request(|r| r.sale_id = String::new())), "sale_id");
+        assert_eq!(invalid(refund_request(|r| r.invoice_id = "12a".into())), "invoice_id");
+        assert_eq!(invalid(refund_request(|r| r.comment = String::new())), "comment");
+        assert_eq!(invalid(refund_request(|r| r.comment = "x".repeat(5001))), "comment");
+        assert_eq!(invalid(refund_request(|r| r.comment = "<b>no</b>".into())), "comment");
+        assert_eq!(invalid(refund_request(|r| r.category = 0)), "category");
+        assert_eq!(invalid(refund_request(|r| r.category = 7)), "category");
+        assert_eq!(invalid(refund_request(|r| r.category = 18)), "category");
+        assert_eq!(invalid(refund_request(|r| r.amount = "1.00".into())), "currency");
+        assert_eq!(invalid(refund_request(|r| r.currency = proto::RefundCurrency::Usd.into())), "amount");
+        let with = |amount: &'static str| {
+            refund_request(move |r| {
+                r.amount = amount.into();
+                r.currency = proto::RefundCurrency::Vendor.into();
+            })
+        };
+        for bad in ["0.00", "0.001", "-1.00", "1e2", "100000000.00", "abc"] {
+            assert_eq!(invalid(with(bad)), "amount", "{bad}");
+        }
+        assert!(with("0.01").is_ok());
+        assert!(refund_request(|r| r.comment = "x".repeat(5000)).is_ok());
+    }
+
+    #[test]
+    fn shipping_and_comment_limits_are_enforced() {
+        let ship = |f: fn(&mut proto::MarkShippedRequest)| {
+            let mut r = proto::MarkShippedRequest {
+                request_id: "6f1c1d3e-58a4-4b7e-9a55-0d6c4b1f7a10".into(),
+                sale_id: "1".into(),
+                tracking_number: "1Z999".into(),
+                ..Default::default()
+            };
+            f(&mut r);
+            WriteRequest::try_from(&r)
+        };
+        assert!(ship(|_| {}).is_ok());
+        assert_eq!(invalid(ship(|r| r.tracking_number = String::new())), "tracking_number");
+        assert_eq!(invalid(ship(|r| r.tracking_number = "9".repeat(256))), "tracking_number");
+        assert_eq!(invalid(ship(|r| r.comment = "a > b".into())), "comment");
+        assert_eq!(invalid(ship(|r| r.sale_id = String::new())), "sale_id");
+        let comment = |text: String| {
+            WriteRequest::try_from(&proto::CreateCommentRequest {
+                request_id: "6f1c1d3e-58a4-4b7e-9a55-0d6c4b1f7a10".into(),
+                sale_id: "1".into(),
+                comment: text,
+                ..Default::default()
+            })
+        };
+        assert_eq!(invalid(comment(String::new())), "comment");
+        assert_eq!(invalid(comment("x".repeat(5001))), "comment");
+        assert!(comment("Called the buyer <3".into()).is_ok());
+        let stop = WriteRequest::try_from(&proto::StopLineItemRecurringRequest {
+            request_id: "6f1c1d3e-58a4-4b7e-9a55-0d6c4b1f7a10".into(),
+            sale_id: "1".into(),
+            line_item_id: String::new(),
+        });
+        assert_eq!(invalid(stop), "line_item_id");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{CallContext, ListSalesQuery, SaleLookup, SalesPort},
+    domain::{CallContext, ListSalesQuery, SaleLookup, SalesPort, SalesWritePort, WriteRequest},
     error::Error,
 };
 
@@ -41,6 +41,20 @@ pub struct SalesApi<P> {
 impl<P> SalesApi<P> {
     pub fn new(port: Arc<P>) -> Self {
         Self { port }
+    }
+}
+
+impl<P: SalesWritePort> SalesApi<P> {
+    /// Validates a write request, runs it, and returns 2Checkout's confirmation.
+    async fn write<R>(&self, request: Request<R>) -> Result<String, Status>
+    where
+        for<'a> WriteRequest: TryFrom<&'a R, Error = Error>,
+    {
+        let ctx = call_context(&request);
+        let write = WriteRequest::try_from(request.get_ref())?;
+        let receipt =
+            self.port.write(ctx, &write).await.map_err(|e| e.with_field_for_parameter(convert::write_field))?;
+        Ok(receipt.message)
     }
 }
 
@@ -76,7 +90,7 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 type SalesStream = Pin<Box<dyn Stream<Item = Result<proto::StreamSalesResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl<P: SalesPort> SalesService for SalesApi<P> {
+impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
     async fn get_sale(
         &self,
         request: Request<proto::GetSaleRequest>,
@@ -119,6 +133,54 @@ impl<P: SalesPort> SalesService for SalesApi<P> {
         let (tx, rx) = mpsc::channel(first_page.page.page_size as usize);
         tokio::spawn(walk_pages(Arc::clone(&self.port), ctx, first_page, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn refund_invoice(
+        &self,
+        request: Request<proto::RefundInvoiceRequest>,
+    ) -> Result<Response<proto::RefundInvoiceResponse>, Status> {
+        let message = self.write(request).await?;
+        Ok(Response::new(proto::RefundInvoiceResponse { message }))
+    }
+
+    async fn refund_line_item(
+        &self,
+        request: Request<proto::RefundLineItemRequest>,
+    ) -> Result<Response<proto::RefundLineItemResponse>, Status> {
+        let message = self.write(request).await?;
+        Ok(Response::new(proto::RefundLineItemResponse { message }))
+    }
+
+    async fn reauthorize(
+        &self,
+        request: Request<proto::ReauthorizeRequest>,
+    ) -> Result<Response<proto::ReauthorizeResponse>, Status> {
+        let message = self.write(request).await?;
+        Ok(Response::new(proto::ReauthorizeResponse { message }))
+    }
+
+    async fn stop_line_item_recurring(
+        &self,
+        request: Request<proto::StopLineItemRecurringRequest>,
+    ) -> Result<Response<proto::StopLineItemRecurringResponse>, Status> {
+        let message = self.write(request).await?;
+        Ok(Response::new(proto::StopLineItemRecurringResponse { message }))
+    }
+
+    async fn mark_shipped(
+        &self,
+        request: Request<proto::MarkShippedRequest>,
+    ) -> Result<Response<proto::MarkShippedResponse>, Status> {
+        let message = self.write(request).await?;
+        Ok(Response::new(proto::MarkShippedResponse { message }))
+    }
+
+    async fn create_comment(
+        &self,
+        request: Request<proto::CreateCommentRequest>,
+    ) -> Result<Response<proto::CreateCommentResponse>, Status> {
+        let message = self.write(request).await?;
+        Ok(Response::new(proto::CreateCommentResponse { message }))
     }
 }
 

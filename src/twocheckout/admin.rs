@@ -6,6 +6,10 @@
 //!   never into a log line or an error;
 //! - the request never outlives the caller's deadline, nor the configured
 //!   request timeout;
+//! - reads are GETs with a query string, writes are form POSTs (as every
+//!   official client sends them), and a write is never retried: once it may
+//!   have left, a lost answer (timeout, broken connection, HTTP 5xx) is
+//!   OUTCOME_UNKNOWN, not an ordinary failure;
 //! - an answer is an error if its HTTP status says so **or** its body carries
 //!   an `errors` element, whatever the status;
 //! - the body is decoded by its actual format (XML is read whatever was
@@ -14,18 +18,21 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::{StatusCode, Url, header};
+use reqwest::{Method, StatusCode, Url, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    wire::{DetailSaleBody, ErrorsBody, ListSalesBody},
+    wire::{DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
     xml,
 };
 use crate::{
     config::WireFormat,
-    domain::{CallContext, ListSalesQuery, Sale, SaleLookup, SalesPage, SalesPort, SortColumn, SortDirection},
+    domain::{
+        CallContext, ListSalesQuery, Refund, Sale, SaleLookup, SaleOrInvoice, SaleWrite, SalesPage, SalesPort,
+        SalesWritePort, SortColumn, SortDirection, WriteReceipt, WriteRequest,
+    },
     error::{Error, VendorError},
 };
 
@@ -75,6 +82,7 @@ impl AdminApiClient {
     async fn call<T: DeserializeOwned>(
         &self,
         ctx: CallContext,
+        kind: CallKind,
         endpoint: &'static str,
         params: &[(&str, String)],
     ) -> Result<T, Error> {
@@ -88,20 +96,30 @@ impl AdminApiClient {
             WireFormat::Xml => "application/xml",
         };
         let started = Instant::now();
-        let response = self
-            .http
-            .get(url)
-            .query(params)
+        let request = match kind {
+            CallKind::Read => self.http.request(Method::GET, url).query(params),
+            CallKind::Write => self.http.request(Method::POST, url).form(params),
+        };
+        let response = request
             .basic_auth(&self.config.username, Some(self.config.password.expose_secret()))
             .header(header::ACCEPT, accept)
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| transport_error(endpoint, e))?;
+            .map_err(|e| transport_error(kind, endpoint, e))?;
         let status = response.status();
         let content_type =
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let body = read_body(response).await.map_err(|e| transport_error(endpoint, e))?;
+        let body = read_body(response).await.map_err(|e| transport_error(kind, endpoint, e))?;
+        if kind == CallKind::Write && status.is_server_error() {
+            log_body(endpoint, status.as_u16(), &body);
+            // A 5xx does not prove the write did not happen.
+            return Err(Error::OutcomeUnknown {
+                detail: format!("{endpoint} answered HTTP {}", status.as_u16()),
+                timed_out: false,
+                http_status: Some(status.as_u16()),
+            });
+        }
         tracing::debug!(
             endpoint,
             status = status.as_u16(),
@@ -137,9 +155,26 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
     Ok(body)
 }
 
-fn transport_error(endpoint: &str, error: reqwest::Error) -> Error {
+/// Whether a call may change anything upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallKind {
+    Read,
+    Write,
+}
+
+fn transport_error(kind: CallKind, endpoint: &str, error: reqwest::Error) -> Error {
     // without_url: the URL carries sale ids in its query; they belong in traces, not in messages.
     let error = error.without_url();
+    if kind == CallKind::Write && !error.is_connect() {
+        // Past connecting, the request may have reached 2Checkout.
+        let timed_out = error.is_timeout();
+        let detail = if timed_out {
+            format!("{endpoint} took longer than its time budget")
+        } else {
+            format!("{endpoint} failed: {error}")
+        };
+        return Error::OutcomeUnknown { detail, timed_out, http_status: None };
+    }
     if error.is_timeout() {
         Error::UpstreamTimeout { detail: format!("{endpoint} took longer than its time budget") }
     } else if error.is_connect() {
@@ -253,7 +288,7 @@ impl SalesPort for AdminApiClient {
             SaleLookup::BySale(id) => [("sale_id", id.to_string())],
             SaleLookup::ByInvoice(id) => [("invoice_id", id.to_string())],
         };
-        let body: DetailSaleBody = self.call(ctx, "sales/detail_sale", &params).await?;
+        let body: DetailSaleBody = self.call(ctx, CallKind::Read, "sales/detail_sale", &params).await?;
         let sale = body.sale.ok_or_else(|| Error::UpstreamResponseInvalid {
             detail: "sales/detail_sale: the answer has no sale".into(),
             http_status: 200,
@@ -264,7 +299,7 @@ impl SalesPort for AdminApiClient {
 
     async fn list_sales(&self, ctx: CallContext, query: &ListSalesQuery) -> Result<SalesPage, Error> {
         let params = list_sales_params(query);
-        match self.call::<ListSalesBody>(ctx, "sales/list_sales", &params).await {
+        match self.call::<ListSalesBody>(ctx, CallKind::Read, "sales/list_sales", &params).await {
             Ok(body) => body.into_domain(query.page).map_err(|e| Error::UpstreamResponseInvalid {
                 detail: format!("sales/list_sales: {e}"),
                 http_status: 200,
@@ -274,6 +309,74 @@ impl SalesPort for AdminApiClient {
             Err(e) => Err(e),
         }
     }
+}
+
+impl SalesWritePort for AdminApiClient {
+    async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
+        let (endpoint, params) = write_params(&request.write);
+        let body: WriteBody = self.call(ctx, CallKind::Write, endpoint, &params).await?;
+        Ok(WriteReceipt { message: body.into_message() })
+    }
+}
+
+/// The endpoint and form of one write.
+fn write_params(write: &SaleWrite) -> (&'static str, Vec<(&'static str, String)>) {
+    let flag = |on: bool| if on { "1" } else { "0" }.to_owned();
+    let target = |params: &mut Vec<(&'static str, String)>, target: &SaleOrInvoice| {
+        if let Some(sale_id) = target.sale_id() {
+            params.push(("sale_id", sale_id.to_string()));
+        }
+        if let Some(invoice_id) = target.invoice_id() {
+            params.push(("invoice_id", invoice_id.to_string()));
+        }
+    };
+    let refund = |params: &mut Vec<(&'static str, String)>, refund: &Refund| {
+        if let Some(amount) = refund.amount {
+            params.push(("amount", amount.amount.to_string()));
+            params.push(("currency", amount.currency.as_vendor_str().to_owned()));
+        }
+        params.push(("comment", refund.comment.clone()));
+        params.push(("category", refund.category.number().to_string()));
+    };
+    let mut params = Vec::new();
+    let endpoint = match write {
+        SaleWrite::RefundInvoice { target: t, refund: r } => {
+            target(&mut params, t);
+            refund(&mut params, r);
+            "sales/refund_invoice"
+        }
+        SaleWrite::RefundLineItem { line_item_id, refund: r, .. } => {
+            params.push(("lineitem_id", line_item_id.to_string()));
+            refund(&mut params, r);
+            "sales/refund_lineitem"
+        }
+        SaleWrite::Reauthorize { sale_id } => {
+            params.push(("sale_id", sale_id.to_string()));
+            "sales/reauth"
+        }
+        SaleWrite::StopLineItemRecurring { line_item_id, .. } => {
+            params.push(("lineitem_id", line_item_id.to_string()));
+            "sales/stop_lineitem_recurring"
+        }
+        SaleWrite::MarkShipped { target: t, tracking_number, notify_customer, reauthorize, comment } => {
+            target(&mut params, t);
+            params.push(("tracking_number", tracking_number.clone()));
+            params.push(("cc_customer", flag(*notify_customer)));
+            params.push(("reauthorize", flag(*reauthorize)));
+            if let Some(comment) = comment {
+                params.push(("comment", comment.clone()));
+            }
+            "sales/mark_shipped"
+        }
+        SaleWrite::CreateComment { sale_id, text, notify_vendor, notify_customer } => {
+            params.push(("sale_id", sale_id.to_string()));
+            params.push(("sale_comment", text.clone()));
+            params.push(("cc_vendor", flag(*notify_vendor)));
+            params.push(("cc_customer", flag(*notify_customer)));
+            "sales/create_comment"
+        }
+    };
+    (endpoint, params)
 }
 
 /// The query parameters of a list_sales call; only what is set is sent.

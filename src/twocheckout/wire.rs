@@ -364,6 +364,20 @@ struct WireSummary {
     usd_total: Text,
 }
 
+/// The answer to a write: `{"response_code": "OK", "response_message": "…"}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WriteBody {
+    response_message: Text,
+}
+
+impl WriteBody {
+    /// The vendor's confirmation; a success without one still succeeded.
+    pub fn into_message(self) -> String {
+        self.response_message.0.unwrap_or_else(|| "OK".to_owned())
+    }
+}
+
 /// A value the vendor sent that the domain cannot accept, with where it was.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {problem}")]

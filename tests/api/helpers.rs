@@ -101,3 +101,20 @@ pub fn bad_request_field(details: &ErrorDetails) -> String {
     assert_eq!(bad_request.field_violations.len(), 1, "{bad_request:?}");
     bad_request.field_violations[0].field.clone()
 }
+
+/// A fresh, valid request id for a write.
+pub fn new_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) as u128;
+    // A version-4-shaped UUID whose low bits count: unique within a test run.
+    uuid::Uuid::from_u128(0x7e57_0000_0000_4000_8000_0000_0000_0000 | n).to_string()
+}
+
+/// Moves the simulator's clock to `days` days after a sale was placed
+/// ("YYYY-MM-DD HH:MM:SS", UTC).
+pub fn set_clock_after(simulator: &RunningSimulator, placed: &str, days: i64) {
+    let placed =
+        chrono::NaiveDateTime::parse_from_str(placed, "%Y-%m-%d %H:%M:%S").expect("a placement time").and_utc();
+    simulator.clock().set(placed + chrono::TimeDelta::days(days));
+}

@@ -4,5 +4,7 @@
 mod errors;
 mod get_sale;
 mod helpers;
+mod idempotency;
 mod list_sales;
 mod server;
+mod writes;

@@ -6,13 +6,16 @@ use prost::Message;
 use tco_gateway::{
     app::Application,
     config::Settings,
-    grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient},
-    simulator::DOCUMENTED_SALE_ID,
+    grpc::proto::{
+        GetSaleRequest, RefundCategory, RefundInvoiceRequest, get_sale_request::Lookup,
+        sales_service_client::SalesServiceClient,
+    },
+    simulator::{DOCUMENTED_SALE_ID, REFUNDABLE_SALE_ID},
 };
 use tokio_stream::StreamExt;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
-use crate::helpers::{connect, spawn_app};
+use crate::helpers::{connect, new_request_id, spawn_app};
 
 #[tokio::test]
 async fn health_answers_serving_for_the_server_and_the_sales_service() {
@@ -119,6 +122,16 @@ async fn without_credentials_the_gateway_serves_the_built_in_simulator() {
     let request = GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())) };
     let sale = sales.get_sale(request).await.unwrap().into_inner().sale.unwrap();
     assert_eq!(sale.invoices.len(), 2);
+
+    // The simulated world's clock starts where its data ends: a recent sale is refundable.
+    let refund = RefundInvoiceRequest {
+        request_id: new_request_id(),
+        sale_id: REFUNDABLE_SALE_ID.into(),
+        comment: "Demo refund".into(),
+        category: RefundCategory::Other.into(),
+        ..Default::default()
+    };
+    assert_eq!(sales.refund_invoice(refund).await.unwrap().into_inner().message, "refund added to invoice");
 }
 
 #[tokio::test]

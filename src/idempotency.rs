@@ -1,0 +1,387 @@
+//! At-most-once writes keyed by the caller's `request_id` (AIP-155), as a
+//! decorator over the sales ports: the gRPC layer and the 2Checkout client do
+//! not know it exists.
+//!
+//! # What a request id guarantees
+//! - The first call with an id runs the write; a retry with the same id and
+//!   the same request gets the first outcome, success or vendor error, with
+//!   no second upstream call. Concurrent duplicates wait for the one running
+//!   and share its outcome. The same id with a different request is
+//!   INVALID_ARGUMENT (REQUEST_ID_REUSED).
+//! - Only outcomes 2Checkout decided are remembered. A failure before the
+//!   write could reach 2Checkout (cannot connect, credentials rejected, the
+//!   deadline already passed, the sale lookup failed) is forgotten, so a retry
+//!   simply runs again.
+//! - The write runs in its own task: a caller that hangs up does not abandon
+//!   a write half-way, and its outcome is still recorded for the retry.
+//!
+//! # Outcome unknown
+//! When the write may have reached 2Checkout but its answer was lost
+//! (timeout, broken connection, HTTP 5xx, an undecodable answer), the call
+//! fails with OUTCOME_UNKNOWN and nothing is retried automatically. Before
+//! sending, the gateway read the sale (one detail_sale) as a baseline. A
+//! retry with the same id reads the sale again and compares:
+//! - refunds: a new refund line on the invoice (or linked to the line item);
+//! - stop recurring: the line item's recurring status is stopped;
+//! - mark shipped: the invoice is shipped with this tracking number;
+//! - comment: one more comment with exactly this text;
+//!
+//! If the effect is there, the retry succeeds with 2Checkout's usual
+//! confirmation and nothing is sent; if not, the write is sent again.
+//! Reauthorization leaves no visible trace, so it is sent again: the
+//! vendor's once-a-day rule answers TOO_SOON if the first attempt went
+//! through. The baseline read also checks that a line item belongs to the
+//! sale named with it.
+//!
+//! # Storage
+//! Records live in an [`IdempotencyStore`]. [`MemoryIdempotencyStore`] keeps
+//! them per replica for the retention window (default 24 h) within a byte
+//! budget; several replicas behind a load balancer need a shared store
+//! implementing the same trait.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use tokio::sync::watch;
+
+use crate::{
+    domain::{
+        BillingStatus, CallContext, LineItem, ListSalesQuery, RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite,
+        SalesPage, SalesPort, SalesWritePort, WriteReceipt, WriteRequest,
+    },
+    error::Error,
+};
+
+/// The sale as detail_sale showed it before an attempt; boxed because it is
+/// large and rarely kept (only while an outcome is unknown).
+pub type Baseline = Option<Box<Sale>>;
+
+/// What a caller must do with a request id.
+#[derive(Debug)]
+pub enum Claim {
+    /// Run the write: nobody has, or the last attempt's outcome is unknown
+    /// (then `baseline` is the sale as it was before that attempt).
+    Run { reconcile: bool, baseline: Baseline },
+    /// Another call is running it: wait for a change, then claim again.
+    Wait,
+    /// It already ran: this is its outcome.
+    Settled(Result<WriteReceipt, Error>),
+    /// The id belongs to a different request.
+    Conflict,
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+pub enum Finish {
+    /// 2Checkout decided: remember the outcome.
+    Settled(Result<WriteReceipt, Error>),
+    /// It may or may not have happened; a retry reconciles against `baseline`.
+    Unknown { baseline: Baseline },
+    /// Nothing reached 2Checkout: forget the id so a retry runs afresh.
+    NotExecuted,
+}
+
+/// Where request ids and their outcomes are kept.
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Claims `id` for a request whose canonical form is `fingerprint`.
+    fn claim(&self, id: &RequestId, fingerprint: &str) -> impl Future<Output = Claim> + Send;
+    /// Records how the claimed attempt ended and wakes the waiters.
+    fn finish(&self, id: &RequestId, finish: Finish) -> impl Future<Output = ()> + Send;
+    /// Completes once `id` is no longer being run.
+    fn changed(&self, id: &RequestId) -> impl Future<Output = ()> + Send;
+}
+
+/// Settings of the in-memory store.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryStoreSettings {
+    /// How long an outcome is remembered.
+    pub retention: Duration,
+    /// The memory budget for records, in approximate bytes.
+    pub max_bytes: u64,
+}
+
+enum State {
+    Running,
+    Settled(Result<WriteReceipt, Error>),
+    Unknown { baseline: Baseline },
+}
+
+struct Record {
+    fingerprint: String,
+    state: Mutex<State>,
+    changed: watch::Sender<()>,
+}
+
+/// Per-replica records in a moka cache: expiring after the retention window,
+/// bounded in bytes.
+pub struct MemoryIdempotencyStore {
+    records: moka::sync::Cache<RequestId, Arc<Record>>,
+}
+
+/// What one record costs beside its key and fingerprint: the state, an
+/// outcome, the channel. A baseline sale (kept only for unknown outcomes,
+/// which are rare) is not counted.
+const RECORD_OVERHEAD_BYTES: u32 = 512;
+
+impl MemoryIdempotencyStore {
+    pub fn new(settings: MemoryStoreSettings) -> Self {
+        let records = moka::sync::Cache::builder()
+            .time_to_live(settings.retention)
+            .max_capacity(settings.max_bytes)
+            .weigher(|id: &RequestId, record: &Arc<Record>| {
+                let bytes = id.as_str().len() + record.fingerprint.len();
+                u32::try_from(bytes).unwrap_or(u32::MAX).saturating_add(RECORD_OVERHEAD_BYTES)
+            })
+            .build();
+        Self { records }
+    }
+
+    fn lock(record: &Record) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave State half-written: take it as is.
+        record.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl IdempotencyStore for MemoryIdempotencyStore {
+    async fn claim(&self, id: &RequestId, fingerprint: &str) -> Claim {
+        let entry = self.records.entry(id.clone()).or_insert_with(|| {
+            Arc::new(Record {
+                fingerprint: fingerprint.to_owned(),
+                state: Mutex::new(State::Running),
+                changed: watch::channel(()).0,
+            })
+        });
+        if entry.is_fresh() {
+            return Claim::Run { reconcile: false, baseline: None };
+        }
+        let record = entry.into_value();
+        if record.fingerprint != fingerprint {
+            return Claim::Conflict;
+        }
+        let mut state = Self::lock(&record);
+        match &*state {
+            State::Running => Claim::Wait,
+            State::Settled(outcome) => Claim::Settled(outcome.clone()),
+            State::Unknown { .. } => match std::mem::replace(&mut *state, State::Running) {
+                State::Unknown { baseline } => Claim::Run { reconcile: true, baseline },
+                _ => unreachable!("matched Unknown above"),
+            },
+        }
+    }
+
+    async fn finish(&self, id: &RequestId, finish: Finish) {
+        let Some(record) = self.records.get(id) else { return };
+        match finish {
+            Finish::NotExecuted => self.records.invalidate(id),
+            Finish::Settled(outcome) => *Self::lock(&record) = State::Settled(outcome),
+            Finish::Unknown { baseline } => *Self::lock(&record) = State::Unknown { baseline },
+        }
+        record.changed.send_replace(());
+    }
+
+    async fn changed(&self, id: &RequestId) {
+        let Some(record) = self.records.get(id) else { return };
+        // Subscribe before looking, so a finish between the two is not missed.
+        let mut changes = record.changed.subscribe();
+        if !matches!(*Self::lock(&record), State::Running) {
+            return;
+        }
+        let _ = changes.changed().await;
+    }
+}
+
+/// The sales ports with at-most-once writes.
+pub struct IdempotentWrites<P, S> {
+    inner: Arc<P>,
+    store: Arc<S>,
+}
+
+impl<P, S> IdempotentWrites<P, S> {
+    pub fn new(inner: Arc<P>, store: Arc<S>) -> Self {
+        Self { inner, store }
+    }
+}
+
+impl<P: SalesPort, S: Send + Sync + 'static> SalesPort for IdempotentWrites<P, S> {
+    fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> impl Future<Output = Result<Sale, Error>> + Send {
+        self.inner.get_sale(ctx, lookup)
+    }
+
+    fn list_sales(
+        &self,
+        ctx: CallContext,
+        query: &ListSalesQuery,
+    ) -> impl Future<Output = Result<SalesPage, Error>> + Send {
+        self.inner.list_sales(ctx, query)
+    }
+}
+
+impl<P: SalesPort + SalesWritePort, S: IdempotencyStore> SalesWritePort for IdempotentWrites<P, S> {
+    async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
+        // The Debug form of the validated write is canonical: ids normalised, every field included.
+        let fingerprint = format!("{:?}", request.write);
+        loop {
+            match self.store.claim(&request.request_id, &fingerprint).await {
+                Claim::Conflict => {
+                    return Err(Error::RequestIdReused { request_id: request.request_id.to_string() });
+                }
+                Claim::Settled(outcome) => return outcome,
+                Claim::Wait => self.store.changed(&request.request_id).await,
+                Claim::Run { reconcile, baseline } => {
+                    let attempt = Attempt {
+                        inner: Arc::clone(&self.inner),
+                        store: Arc::clone(&self.store),
+                        ctx,
+                        request: request.clone(),
+                    };
+                    return tokio::spawn(attempt.run(reconcile, baseline)).await.unwrap_or_else(|e| {
+                        Err(Error::OutcomeUnknown {
+                            detail: format!("the write's task ended abnormally: {e}"),
+                            timed_out: false,
+                            http_status: None,
+                        })
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// One claimed attempt at a write, run in its own task.
+struct Attempt<P, S> {
+    inner: Arc<P>,
+    store: Arc<S>,
+    ctx: CallContext,
+    request: WriteRequest,
+}
+
+impl<P: SalesPort + SalesWritePort, S: IdempotencyStore> Attempt<P, S> {
+    async fn run(self, reconcile: bool, baseline: Baseline) -> Result<WriteReceipt, Error> {
+        let write = &self.request.write;
+        let id = &self.request.request_id;
+        let baseline = if reconcile {
+            match self.reconcile(baseline).await {
+                Ok(Reconciled::Done(receipt)) => {
+                    tracing::info!(request_id = %id, method = write.method(), "the write took effect earlier; not sent again");
+                    self.store.finish(id, Finish::Settled(Ok(receipt.clone()))).await;
+                    return Ok(receipt);
+                }
+                Ok(Reconciled::NotDone(now)) => now,
+                Err((error, baseline)) => {
+                    self.store.finish(id, Finish::Unknown { baseline }).await;
+                    return Err(error);
+                }
+            }
+        } else if needs_baseline(write) {
+            match self.inner.get_sale(self.ctx, &write.sale_lookup()).await {
+                Ok(sale) => Some(Box::new(sale)),
+                Err(error) => {
+                    self.store.finish(id, Finish::NotExecuted).await;
+                    return Err(error);
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(error) = baseline.as_deref().and_then(|sale| line_item_outside_sale(write, sale)) {
+            self.store.finish(id, Finish::NotExecuted).await;
+            return Err(error);
+        }
+
+        let outcome = self.inner.write(self.ctx, &self.request).await;
+        let finish = match &outcome {
+            Ok(_) | Err(Error::Vendor(_)) => Finish::Settled(outcome.clone()),
+            Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => Finish::Unknown { baseline },
+            Err(_) => Finish::NotExecuted,
+        };
+        self.store.finish(id, finish).await;
+        outcome
+    }
+
+    /// Reads the sale and tells whether the write's effect is already there.
+    async fn reconcile(&self, baseline: Baseline) -> Result<Reconciled, (Error, Baseline)> {
+        let write = &self.request.write;
+        if !needs_baseline(write) {
+            return Ok(Reconciled::NotDone(None));
+        }
+        let now = match self.inner.get_sale(self.ctx, &write.sale_lookup()).await {
+            Ok(sale) => sale,
+            Err(error) => return Err((error, baseline)),
+        };
+        if effect_visible(write, baseline.as_deref(), &now) {
+            Ok(Reconciled::Done(WriteReceipt { message: write.confirmation().to_owned() }))
+        } else {
+            Ok(Reconciled::NotDone(Some(Box::new(now))))
+        }
+    }
+}
+
+enum Reconciled {
+    /// The write took effect: this is its receipt.
+    Done(WriteReceipt),
+    /// It did not: send it, with the sale as read now as the new baseline.
+    NotDone(Baseline),
+}
+
+/// Whether a write leaves a trace in detail_sale the gateway can look for.
+fn needs_baseline(write: &SaleWrite) -> bool {
+    !matches!(write, SaleWrite::Reauthorize { .. })
+}
+
+fn line_items(sale: &Sale) -> impl Iterator<Item = &LineItem> {
+    sale.invoices.iter().flat_map(|invoice| invoice.line_items.iter())
+}
+
+fn line_item_outside_sale(write: &SaleWrite, sale: &Sale) -> Option<Error> {
+    let (SaleWrite::RefundLineItem { sale_id, line_item_id, .. }
+    | SaleWrite::StopLineItemRecurring { sale_id, line_item_id }) = write
+    else {
+        return None;
+    };
+    (!line_items(sale).any(|line| line.line_item_id == line_item_id.as_str()))
+        .then(|| Error::invalid_field("line_item_id", format!("is not a line item of sale {sale_id}")))
+}
+
+/// Whether `now` shows `write`'s effect compared with `before`.
+fn effect_visible(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> bool {
+    let is_refund = |line: &&LineItem| line.status.known == Some(BillingStatus::Refund);
+    let count = |sale: Option<&Sale>, matches: &dyn Fn(&LineItem) -> bool| {
+        sale.map_or(0, |s| line_items(s).filter(is_refund).filter(|l| matches(l)).count())
+    };
+    match write {
+        SaleWrite::RefundInvoice { target, .. } => {
+            let on_target = |line: &LineItem| {
+                target.invoice_id().is_none_or(|invoice| line.invoice_id.as_deref() == Some(invoice.as_str()))
+            };
+            count(Some(now), &on_target) > count(before, &on_target)
+        }
+        SaleWrite::RefundLineItem { line_item_id, .. } => {
+            let linked = |line: &LineItem| line.linked_id.as_deref() == Some(line_item_id.as_str());
+            count(Some(now), &linked) > count(before, &linked)
+        }
+        SaleWrite::StopLineItemRecurring { line_item_id, .. } => line_items(now).any(|line| {
+            line.line_item_id == line_item_id.as_str()
+                && line.billing.as_ref().is_some_and(|b| b.recurring_status.known == Some(RecurringStatus::Stopped))
+        }),
+        SaleWrite::MarkShipped { target, tracking_number, .. } => {
+            let invoice = match target.invoice_id() {
+                Some(id) => now.invoices.iter().find(|i| &i.invoice_id == id),
+                None => now.invoices.last(),
+            };
+            invoice.is_some_and(|i| {
+                i.date_shipped.is_some()
+                    && i.shipping.as_ref().is_some_and(|s| s.tracking_number.as_deref() == Some(tracking_number))
+            })
+        }
+        SaleWrite::CreateComment { text, .. } => {
+            let same = |sale: Option<&Sale>| {
+                sale.map_or(0, |s| s.comments.iter().filter(|c| c.text.as_deref() == Some(text.as_str())).count())
+            };
+            same(Some(now)) > same(before)
+        }
+        SaleWrite::Reauthorize { .. } => false,
+    }
+}
