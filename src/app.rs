@@ -13,6 +13,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::{
+    cache::{CacheSettings, CachedSales},
     config::{ConfigError, Settings, Upstream},
     grpc::{
         SalesApi,
@@ -39,16 +40,20 @@ pub enum StartupError {
 }
 
 /// The sales ports as served, decorators included. Composed in one place
-/// ([`Application::build`]); the order matters:
-/// - `IdempotentWrites` wraps the 2Checkout client directly, so a write and
-///   the baseline read it takes before sending both reach the real upstream.
-type Sales = IdempotentWrites<AdminApiClient, MemoryIdempotencyStore>;
+/// ([`Application::build`]), outermost first; the order matters:
+/// - `CachedSales` is outermost, so it sees every write, whatever happens
+///   below, and invalidates before the caller gets its answer; replayed
+///   idempotent writes invalidate too (harmless, and never stale).
+/// - `IdempotentWrites` wraps the 2Checkout client directly, so the baseline
+///   read it takes before a write (and after an unknown outcome) always
+///   reaches the real upstream, never the cache.
+pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, MemoryIdempotencyStore>>;
 
 /// A built gateway, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
-    sales: SalesApi<Sales>,
+    sales: Arc<Sales>,
     simulator: Option<RunningSimulator>,
 }
 
@@ -94,17 +99,26 @@ impl Application {
             retention: settings.idempotency.retention,
             max_bytes: settings.idempotency.max_bytes,
         });
-        let sales: Sales = IdempotentWrites::new(Arc::new(client), Arc::new(store));
+        let writes = IdempotentWrites::new(Arc::new(client), Arc::new(store));
+        let sales: Sales = CachedSales::new(
+            Arc::new(writes),
+            CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },
+        );
 
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
-        Ok(Self { listener, local_addr, sales: SalesApi::new(Arc::new(sales)), simulator })
+        Ok(Self { listener, local_addr, sales: Arc::new(sales), simulator })
     }
 
     /// The address the gRPC server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The served sales ports: their cache's figures are read through it.
+    pub fn sales(&self) -> Arc<Sales> {
+        Arc::clone(&self.sales)
     }
 
     /// The built-in simulator, when the gateway runs against it.
@@ -137,7 +151,7 @@ impl Application {
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(SalesServiceServer::new(self.sales))
+            .add_service(SalesServiceServer::new(SalesApi::new(self.sales)))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await;
         if let Some(simulator) = self.simulator {

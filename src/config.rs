@@ -30,7 +30,30 @@ pub struct Settings {
     pub admin_api: AdminApiSettings,
     pub simulator: SimulatorSettings,
     pub idempotency: IdempotencySettings,
+    pub cache: CacheSettings,
     pub log: LogSettings,
+}
+
+/// The detail_sale cache.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    /// How long a sale may be served from the cache. Also the bound on how
+    /// stale another replica's answer can be after a write through this one.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// The memory budget for cached sales, in approximate bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        // 30 s absorbs the bursts of repeated lookups services make while
+        // handling one order, and keeps cross-replica staleness short for
+        // payment data. A typical sale weighs 2 to 10 KB, so 64 MiB holds
+        // thousands of them.
+        Self { ttl: Duration::from_secs(30), max_bytes: 64 * 1024 * 1024 }
+    }
 }
 
 /// How write request ids are remembered.
@@ -213,6 +236,7 @@ impl Settings {
             ("admin_api.connect_timeout", self.admin_api.connect_timeout),
             ("admin_api.request_timeout", self.admin_api.request_timeout),
             ("idempotency.retention", self.idempotency.retention),
+            ("cache.ttl", self.cache.ttl),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });

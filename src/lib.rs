@@ -16,6 +16,8 @@
 //! - [`twocheckout`]: the Admin API client (reqwest, JSON or XML), which
 //!   implements [`domain::SalesPort`]. Wire structs stay private to it.
 //! - [`error`]: the one error enum and the one table mapping it to gRPC codes.
+//! - [`cache`]: the detail_sale cache, a decorator over the sales ports that
+//!   every write invalidates.
 //! - [`idempotency`]: at-most-once writes by request id, a decorator over the
 //!   sales ports, with reconciliation when a write's outcome is unknown.
 //! - [`simulator`]: a faithful HTTP simulator of the legacy API, the embedded
@@ -25,6 +27,7 @@
 //! - [`telemetry`]: logging set-up.
 
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;

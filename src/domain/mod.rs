@@ -41,6 +41,8 @@ pub enum SaleLookup {
 pub struct CallContext {
     /// The caller's deadline: no upstream work may outlive it.
     pub deadline: Option<Instant>,
+    /// The caller wants the upstream's current answer, not a cached one.
+    pub fresh: bool,
 }
 
 /// Read access to the account's sales.

@@ -695,7 +695,7 @@ mod tests {
     #[test]
     fn get_sale_needs_exactly_one_numeric_id() {
         use proto::get_sale_request::Lookup;
-        let lookup = |l| SaleLookup::try_from(&proto::GetSaleRequest { lookup: l });
+        let lookup = |l| SaleLookup::try_from(&proto::GetSaleRequest { lookup: l, fresh: false });
         assert!(matches!(lookup(None), Err(Error::InvalidField { field, .. }) if field == "lookup"));
         assert!(
             matches!(lookup(Some(Lookup::SaleId("".into()))), Err(Error::InvalidField { field, .. }) if field == "sale_id")

@@ -66,7 +66,7 @@ fn call_context<T>(request: &Request<T>) -> CallContext {
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout)
         .and_then(|timeout| Instant::now().checked_add(timeout));
-    CallContext { deadline }
+    CallContext { deadline, fresh: false }
 }
 
 /// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
@@ -95,7 +95,7 @@ impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
         &self,
         request: Request<proto::GetSaleRequest>,
     ) -> Result<Response<proto::GetSaleResponse>, Status> {
-        let ctx = call_context(&request);
+        let ctx = CallContext { fresh: request.get_ref().fresh, ..call_context(&request) };
         let lookup = SaleLookup::try_from(request.get_ref())?;
         let sale =
             self.port.get_sale(ctx, &lookup).await.map_err(|e| e.with_field_for_parameter(convert::get_sale_field))?;

@@ -14,7 +14,7 @@ use tonic_types::StatusExt;
 use crate::helpers::{bad_request_field, expect_error, spawn_app, spawn_gateway, spawn_simulator, with_deadline};
 
 fn by_sale(id: &str) -> GetSaleRequest {
-    GetSaleRequest { lookup: Some(Lookup::SaleId(id.into())) }
+    GetSaleRequest { lookup: Some(Lookup::SaleId(id.into())), fresh: false }
 }
 
 fn documented() -> GetSaleRequest {
@@ -45,10 +45,13 @@ async fn invalid_requests_are_refused_at_the_edge_without_an_upstream_call() {
     let app = spawn_app().await;
     let mut sales = app.sales.clone();
     let cases: Vec<(tonic::Status, &str)> = vec![
-        (sales.get_sale(GetSaleRequest { lookup: None }).await.unwrap_err(), "lookup"),
+        (sales.get_sale(GetSaleRequest { lookup: None, fresh: false }).await.unwrap_err(), "lookup"),
         (sales.get_sale(by_sale("46478x2238")).await.unwrap_err(), "sale_id"),
         (
-            sales.get_sale(GetSaleRequest { lookup: Some(Lookup::InvoiceId(String::new())) }).await.unwrap_err(),
+            sales
+                .get_sale(GetSaleRequest { lookup: Some(Lookup::InvoiceId(String::new())), fresh: false })
+                .await
+                .unwrap_err(),
             "invoice_id",
         ),
         (sales.list_sales(ListSalesRequest { page_size: 101, ..Default::default() }).await.unwrap_err(), "page_size"),

@@ -12,7 +12,13 @@ use crate::helpers::{TestApp, spawn_app, spawn_gateway, spawn_simulator};
 
 async fn get(app: &TestApp, lookup: Lookup) -> Sale {
     let mut sales = app.sales.clone();
-    sales.get_sale(GetSaleRequest { lookup: Some(lookup) }).await.expect("GetSale succeeds").into_inner().sale.unwrap()
+    sales
+        .get_sale(GetSaleRequest { lookup: Some(lookup), fresh: false })
+        .await
+        .expect("GetSale succeeds")
+        .into_inner()
+        .sale
+        .unwrap()
 }
 
 #[tokio::test]

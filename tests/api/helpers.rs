@@ -4,7 +4,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use figment::{Figment, providers::Serialized};
 use tco_gateway::{
-    app::Application,
+    app::{Application, Sales},
     config::Settings,
     grpc::proto::sales_service_client::SalesServiceClient,
     simulator::{RunningSimulator, SimulatorConfig},
@@ -15,6 +15,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// A running gateway in front of a running simulator.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The gateway's sales ports, for its cache figures.
+    pub ports: Arc<Sales>,
     pub sales: SalesServiceClient<Channel>,
     pub channel: Channel,
     pub simulator: Arc<RunningSimulator>,
@@ -47,14 +49,19 @@ pub async fn spawn_gateway(simulator: &Arc<RunningSimulator>, overrides: &[(&str
 async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<RunningSimulator>) -> TestApp {
     let mut figment = Figment::new();
     for (key, value) in settings {
-        figment = figment.merge(Serialized::global(key, value));
+        // Numbers as numbers, the way the environment provider reads them.
+        figment = match value.parse::<u64>() {
+            Ok(number) => figment.merge(Serialized::global(key, number)),
+            Err(_) => figment.merge(Serialized::global(key, value)),
+        };
     }
     let settings = Settings::from_figment(figment).expect("valid test settings");
     let app = Application::build(settings).await.expect("gateway builds");
     let addr = app.local_addr();
+    let ports = app.sales();
     tokio::spawn(app.run_until(std::future::pending()));
     let channel = connect(addr).await;
-    TestApp { addr, sales: SalesServiceClient::new(channel.clone()), channel, simulator }
+    TestApp { addr, ports, sales: SalesServiceClient::new(channel.clone()), channel, simulator }
 }
 
 /// A gateway (JSON wire format) in front of a fresh simulator.

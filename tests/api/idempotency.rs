@@ -16,7 +16,7 @@ use crate::{
 };
 
 async fn refund_lines(app: &TestApp) -> Vec<String> {
-    let request = GetSaleRequest { lookup: Some(Lookup::SaleId(REFUNDABLE_SALE_ID.into())) };
+    let request = GetSaleRequest { lookup: Some(Lookup::SaleId(REFUNDABLE_SALE_ID.into())), fresh: false };
     let sale = app.sales.clone().get_sale(request).await.unwrap().into_inner().sale.unwrap();
     sale.invoices
         .iter()

@@ -24,7 +24,7 @@ async fn list_filtered(app: &TestApp, filter: SalesFilter) -> ListSalesResponse 
 }
 
 async fn detail(app: &TestApp, sale_id: &str) -> Sale {
-    let request = GetSaleRequest { lookup: Some(Lookup::SaleId(sale_id.into())) };
+    let request = GetSaleRequest { lookup: Some(Lookup::SaleId(sale_id.into())), fresh: false };
     app.sales.clone().get_sale(request).await.expect("GetSale succeeds").into_inner().sale.unwrap()
 }
 

@@ -119,7 +119,7 @@ async fn without_credentials_the_gateway_serves_the_built_in_simulator() {
     tokio::spawn(app.run_until(std::future::pending()));
 
     let mut sales = SalesServiceClient::new(connect(addr).await);
-    let request = GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())) };
+    let request = GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())), fresh: false };
     let sale = sales.get_sale(request).await.unwrap().into_inner().sale.unwrap();
     assert_eq!(sale.invoices.len(), 2);
 

@@ -1,0 +1,253 @@
+//! A read-through cache of detail_sale answers, as a decorator over the sales
+//! ports: the gRPC layer and the 2Checkout client do not know it exists.
+//!
+//! # Design
+//! - Entries are keyed by the lookup ([`SaleLookup`]: by sale or by invoice)
+//!   in a `moka::future::Cache` bounded in approximate bytes and expiring
+//!   after a TTL. Concurrent misses on one key make one upstream call
+//!   (`try_get_with`); errors are never cached.
+//! - Read-your-writes: every write invalidates its sale and invoice *tags*
+//!   before it answers, whatever its outcome (an unknown outcome may have
+//!   changed the sale). An invalidation stamps the tag with a new epoch; an
+//!   entry remembers the epoch its fetch started at, and a hit counts only if
+//!   no tag of its sale (the sale id, every invoice id in it) was stamped
+//!   later. So a lookup by invoice cannot serve a sale a write by sale id has
+//!   changed, nor the reverse, and a fetch that raced a write is never served
+//!   after it.
+//! - A caller can ask for fresh data ([`CallContext::fresh`]): the upstream
+//!   answer is served and replaces the cached entry.
+//!
+//! Each replica has its own cache: a write through replica A does not
+//! invalidate replica B, which may serve the sale as it was for up to the
+//! TTL. That TTL is the cross-replica staleness bound.
+
+use std::{
+    fmt::{self, Write as _},
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use moka::notification::RemovalCause;
+
+use crate::{
+    domain::{
+        CallContext, ListSalesQuery, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort, WriteReceipt,
+        WriteRequest,
+    },
+    error::Error,
+};
+
+/// Cache settings.
+#[derive(Clone, Copy, Debug)]
+pub struct CacheSettings {
+    /// How long an entry may be served.
+    pub ttl: Duration,
+    /// The memory budget for cached sales, in approximate bytes.
+    pub max_bytes: u64,
+}
+
+/// Counters of the cache's work, for telemetry.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+    expirations: AtomicU64,
+}
+
+/// A point-in-time view of [`CacheStats`] and the cache's size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStatsSnapshot {
+    /// Lookups served from the cache.
+    pub hits: u64,
+    /// Lookups that went upstream (coalesced misses count once per caller).
+    pub misses: u64,
+    /// Entries dropped to stay within the byte budget.
+    pub evictions: u64,
+    /// Entries dropped because their TTL passed.
+    pub expirations: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Approximate bytes held now.
+    pub bytes: u64,
+}
+
+/// What invalidations are tracked by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Tag {
+    Sale(String),
+    Invoice(String),
+}
+
+#[derive(Debug)]
+struct Entry {
+    sale: Sale,
+    /// The invalidation epoch when the fetch that produced this entry started.
+    fetched_at: u64,
+}
+
+/// The sales ports with detail_sale answers cached.
+pub struct CachedSales<P> {
+    inner: Arc<P>,
+    entries: moka::future::Cache<SaleLookup, Arc<Entry>>,
+    /// The epoch of each tag's last invalidation; kept as long as an entry can live.
+    invalidated: moka::sync::Cache<Tag, u64>,
+    epoch: AtomicU64,
+    stats: Arc<CacheStats>,
+}
+
+/// Tags remembered at most: far more sales than are written within one TTL.
+const MAX_TRACKED_TAGS: u64 = 1_000_000;
+
+impl<P> CachedSales<P> {
+    pub fn new(inner: Arc<P>, settings: CacheSettings) -> Self {
+        let stats = Arc::new(CacheStats::default());
+        let listener_stats = Arc::clone(&stats);
+        let entries = moka::future::Cache::builder()
+            .time_to_live(settings.ttl)
+            .max_capacity(settings.max_bytes)
+            .weigher(|_: &SaleLookup, entry: &Arc<Entry>| approximate_bytes(&entry.sale))
+            .eviction_listener(move |_, _, cause| match cause {
+                RemovalCause::Size => {
+                    listener_stats.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+                RemovalCause::Expired => {
+                    listener_stats.expirations.fetch_add(1, Ordering::Relaxed);
+                }
+                RemovalCause::Explicit | RemovalCause::Replaced => {}
+            })
+            .build();
+        let invalidated =
+            moka::sync::Cache::builder().time_to_live(settings.ttl).max_capacity(MAX_TRACKED_TAGS).build();
+        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), stats }
+    }
+
+    /// The cache's counters and size.
+    pub fn stats(&self) -> CacheStatsSnapshot {
+        CacheStatsSnapshot {
+            hits: self.stats.hits.load(Ordering::Relaxed),
+            misses: self.stats.misses.load(Ordering::Relaxed),
+            evictions: self.stats.evictions.load(Ordering::Relaxed),
+            expirations: self.stats.expirations.load(Ordering::Relaxed),
+            entries: self.entries.entry_count(),
+            bytes: self.entries.weighted_size(),
+        }
+    }
+
+    /// Applies pending evictions and counts (moka does this lazily); tests and
+    /// telemetry call it before reading exact figures.
+    pub async fn settle(&self) {
+        self.entries.run_pending_tasks().await;
+    }
+
+    /// Whether no write touched the entry's sale since its fetch started.
+    fn is_current(&self, entry: &Entry) -> bool {
+        let stamped_after = |tag: Tag| self.invalidated.get(&tag).is_some_and(|epoch| epoch > entry.fetched_at);
+        !stamped_after(Tag::Sale(entry.sale.sale_id.to_string()))
+            && !entry.sale.invoices.iter().any(|i| stamped_after(Tag::Invoice(i.invoice_id.to_string())))
+    }
+
+    fn invalidate(&self, write: &SaleWrite) {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        for tag in tags(write) {
+            self.invalidated.insert(tag, epoch);
+        }
+    }
+}
+
+/// The tags a write touches.
+fn tags(write: &SaleWrite) -> Vec<Tag> {
+    let mut tags = Vec::with_capacity(2);
+    match write {
+        SaleWrite::RefundInvoice { target, .. } | SaleWrite::MarkShipped { target, .. } => {
+            tags.extend(target.sale_id().map(|id| Tag::Sale(id.to_string())));
+            tags.extend(target.invoice_id().map(|id| Tag::Invoice(id.to_string())));
+        }
+        SaleWrite::RefundLineItem { sale_id, .. }
+        | SaleWrite::Reauthorize { sale_id }
+        | SaleWrite::StopLineItemRecurring { sale_id, .. }
+        | SaleWrite::CreateComment { sale_id, .. } => tags.push(Tag::Sale(sale_id.to_string())),
+    }
+    tags
+}
+
+/// Roughly how many bytes a sale occupies: the length of its debug form
+/// (every field and string, with punctuation standing in for the
+/// struct and allocation overhead), counted without allocating.
+fn approximate_bytes(sale: &Sale) -> u32 {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = write!(count, "{sale:?}");
+    u32::try_from(count.0).unwrap_or(u32::MAX)
+}
+
+impl<P: SalesPort> CachedSales<P> {
+    async fn fetch(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Arc<Entry>, Error> {
+        let fetched_at = self.epoch.load(Ordering::SeqCst);
+        let sale = self.inner.get_sale(ctx, lookup).await?;
+        Ok(Arc::new(Entry { sale, fetched_at }))
+    }
+}
+
+impl<P: SalesPort> SalesPort for CachedSales<P> {
+    async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
+        if ctx.fresh {
+            self.stats.misses.fetch_add(1, Ordering::Relaxed);
+            let entry = self.fetch(ctx, lookup).await?;
+            self.entries.insert(lookup.clone(), Arc::clone(&entry)).await;
+            return Ok(entry.sale.clone());
+        }
+        if let Some(entry) = self.entries.get(lookup).await {
+            if self.is_current(&entry) {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(entry.sale.clone());
+            }
+            self.entries.invalidate(lookup).await;
+        }
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        // Twice at most: a coalesced fetch that started before a write this
+        // caller already saw answered is not good enough, so fetch once more.
+        for _ in 0..2 {
+            let entry = self
+                .entries
+                .try_get_with(lookup.clone(), self.fetch(ctx, lookup))
+                .await
+                .map_err(|e| Error::clone(&e))?;
+            if self.is_current(&entry) {
+                return Ok(entry.sale.clone());
+            }
+            self.entries.invalidate(lookup).await;
+        }
+        // Writes keep landing on this sale: serve it straight from upstream.
+        Ok(self.fetch(ctx, lookup).await?.sale.clone())
+    }
+
+    fn list_sales(
+        &self,
+        ctx: CallContext,
+        query: &ListSalesQuery,
+    ) -> impl Future<Output = Result<SalesPage, Error>> + Send {
+        // Listings are not cached: they span many sales and callers page through them once.
+        self.inner.list_sales(ctx, query)
+    }
+}
+
+impl<P: SalesWritePort> SalesWritePort for CachedSales<P> {
+    async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
+        let outcome = self.inner.write(ctx, request).await;
+        // Whatever the outcome: an unknown one may have changed the sale, and a
+        // refusal costs nothing more than one extra miss.
+        self.invalidate(&request.write);
+        outcome
+    }
+}
