@@ -1,10 +1,12 @@
-//! Runs the legacy 2Checkout Admin API simulator on its own until Ctrl-C.
+//! Runs the legacy 2Checkout simulator (Admin API and Payment API) on its own until Ctrl-C.
 //!
 //! Configuration comes from the environment (every variable optional):
 //! `TCO_SIM_ADDR` (listen address, default `127.0.0.1:8080`), `TCO_SIM_USERNAME` and
 //! `TCO_SIM_PASSWORD` (the API user, default `sim-api-user` / `sim-api-pass`), `TCO_SIM_SALES`
-//! (generated sales, default 300) and `TCO_SIM_SEED` (default 42). Logging follows `RUST_LOG`
-//! (default `info`). The password is never logged.
+//! (generated sales, default 300), `TCO_SIM_SEED` (default 42), and for the Payment API
+//! `TCO_SIM_SELLER_ID`, `TCO_SIM_PRIVATE_KEY` and `TCO_SIM_PUBLISHABLE_KEY` (defaults: the
+//! simulator's `DEFAULT_SELLER_ID`, `DEFAULT_PRIVATE_KEY`, `DEFAULT_PUBLISHABLE_KEY`). Logging
+//! follows `RUST_LOG` (default `info`). The password and the private key are never logged.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -39,6 +41,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         base_url = %simulator.admin_api_base_url(),
+        payment_base_url = %simulator.payment_api_base_url(),
         generated_sales = sales,
         seed,
         "simulator ready; Ctrl-C to stop"
@@ -61,6 +64,9 @@ fn config_from_env() -> Result<SimulatorConfig, String> {
         api_password: text_var("TCO_SIM_PASSWORD")?.unwrap_or(defaults.api_password),
         generated_sales: parsed_var("TCO_SIM_SALES")?.unwrap_or(defaults.generated_sales),
         seed: parsed_var("TCO_SIM_SEED")?.unwrap_or(defaults.seed),
+        seller_id: text_var("TCO_SIM_SELLER_ID")?.unwrap_or(defaults.seller_id),
+        private_key: text_var("TCO_SIM_PRIVATE_KEY")?.unwrap_or(defaults.private_key),
+        publishable_key: text_var("TCO_SIM_PUBLISHABLE_KEY")?.unwrap_or(defaults.publishable_key),
     })
 }
 

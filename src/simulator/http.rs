@@ -1,17 +1,20 @@
-//! The HTTP front: routing under `/api/`, counting, Basic authentication, fault injection and
+//! The HTTP front: routing (the Admin API under `/api/`, the Payment API under
+//! `/checkout/api/1/{sellerId}/rs/`), counting, Basic authentication, fault injection and
 //! dispatch to the endpoints.
 //!
 //! The order of the steps is part of the contract with tests: a request that names a known
-//! endpoint is counted first (whatever happens next), then authenticated, then subjected to the
-//! endpoint's fault, and only then are its parameters read and the endpoint run. A fault's delay
-//! after processing comes last, once the endpoint has run and its write is in the store.
+//! endpoint is counted first (whatever happens next), then its verb checked, then (Admin API
+//! only; the Payment API authenticates with keys in the body) authenticated, then subjected to
+//! the endpoint's fault, and only then are its parameters or body read and the endpoint run. A
+//! fault's delay after processing comes last, once the endpoint has run and its write (or new
+//! sale) is in the store.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, Request, header};
 use axum::response::Response;
@@ -19,14 +22,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::sync::watch;
 
-use super::Endpoint;
 use super::clock::SimClock;
 use super::faults::FaultTable;
 use super::params::Params;
+use super::payment::{self, PaymentContext, PaymentError, PaymentKeys};
 use super::render::{ApiError, Format, respond};
 use super::sales;
 use super::store::Store;
+use super::tokens::TokenVault;
 use super::writes::{self, Context};
+use super::{Endpoint, EndpointApi};
 
 /// The challenge real clients expect, realm included.
 pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
@@ -37,6 +42,10 @@ pub struct SharedState {
     pub clock: SimClock,
     pub faults: FaultTable,
     pub credentials: Credentials,
+    /// The Payment API's seller id and keys.
+    pub payment_keys: PaymentKeys,
+    /// Tokens issued by the token service, with the cards they stand for.
+    pub tokens: TokenVault,
     /// Fallback host for URLs when a request names none.
     pub local_addr: SocketAddr,
     counters: Vec<AtomicU64>,
@@ -48,6 +57,8 @@ impl SharedState {
     pub fn new(
         store: Store,
         credentials: Credentials,
+        payment_keys: PaymentKeys,
+        tokens: TokenVault,
         local_addr: SocketAddr,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
@@ -56,6 +67,8 @@ impl SharedState {
             clock: SimClock::new(),
             faults: FaultTable::default(),
             credentials,
+            payment_keys,
+            tokens,
             local_addr,
             counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             shutdown,
@@ -129,8 +142,8 @@ impl Credentials {
     }
 }
 
-/// Compares without stopping at the first difference.
-fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+/// Compares without stopping at the first difference (passwords, private and publishable keys).
+pub(super) fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     let mut difference = u8::from(left.len() != right.len());
     for index in 0..left.len().max(right.len()) {
         let a = left.get(index).copied().unwrap_or(0);
@@ -146,16 +159,45 @@ pub fn router(state: Arc<SharedState>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
+/// Bodies larger than this are refused; every real Payment API call fits in a few kilobytes.
+const MAX_PAYMENT_BODY_BYTES: usize = 1024 * 1024;
+/// Where the Payment API's paths start; `{sellerId}/rs/<service>` follows.
+pub const PAYMENT_API_PREFIX: &str = "/checkout/api/1/";
+
+/// The endpoint a path names, with the Payment API's `{sellerId}` segment.
+fn route(path: &str) -> Option<(Endpoint, Option<String>)> {
+    if let Some(rest) = path.strip_prefix("/api/") {
+        return Endpoint::from_path(rest).map(|endpoint| (endpoint, None));
+    }
+    let rest = path.strip_prefix(PAYMENT_API_PREFIX)?;
+    let (seller_id, service) = rest.split_once('/')?;
+    if seller_id.is_empty() {
+        return None;
+    }
+    let pattern = format!("{{sellerId}}/{service}");
+    Endpoint::ALL
+        .iter()
+        .copied()
+        .find(|endpoint| endpoint.api() == EndpointApi::Payment && endpoint.path() == pattern)
+        .map(|endpoint| (endpoint, Some(seller_id.to_owned())))
+}
+
 async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -> Response {
     let format = Format::from_accept(request.headers().get_all(header::ACCEPT));
     let path = request.uri().path();
-    let Some(endpoint) = path.strip_prefix("/api/").and_then(Endpoint::from_path) else {
+    let Some((endpoint, seller_id)) = route(path) else {
         tracing::debug!(path, "unknown API path");
         return respond(Err(ApiError::unknown_method(path)), format);
     };
     state.count_request(endpoint);
     tracing::debug!(endpoint = endpoint.path(), method = %request.method(), "request");
+    match seller_id {
+        Some(seller_id) => handle_payment(&state, endpoint, &seller_id, request).await,
+        None => handle_admin(&state, endpoint, format, request).await,
+    }
+}
 
+async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, request: Request<Body>) -> Response {
     if !matches!(*request.method(), Method::GET | Method::HEAD | Method::POST) {
         let mut response = respond(Err(ApiError::method_not_allowed(request.method().as_str())), format);
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
@@ -169,16 +211,17 @@ async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -
         return response;
     }
 
+    let unavailable = || respond(Err(ApiError::service_unavailable()), format);
     let fault = state.faults.take_for_request(endpoint);
     let delay_after = fault.as_ref().and_then(|fault| fault.delay_after_processing);
     if let Some(fault) = fault {
         if let Some(delay) = fault.delay
             && !state.sleep_unless_shutdown(delay).await
         {
-            return respond(Err(ApiError::service_unavailable()), format);
+            return unavailable();
         }
         if let Some(canned) = fault.response {
-            return delayed(&state, delay_after, canned.to_response(), format).await;
+            return delayed(state, delay_after, canned.to_response(), unavailable).await;
         }
     }
 
@@ -186,10 +229,13 @@ async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -
     let client_ip = client_ip_of(&request);
     let params = match Params::from_request(request).await {
         Ok(params) => params,
-        Err(error) => return delayed(&state, delay_after, respond(Err(error), format), format).await,
+        Err(error) => return delayed(state, delay_after, respond(Err(error), format), unavailable).await,
     };
     let context = Context { now: state.clock.now(), username: state.credentials.username(), client_ip: &client_ip };
     let store = &state.store;
+    // Sales the Payment API authorized are captured 48 hours later on the simulator clock; doing
+    // it lazily here, before anything reads them, needs no timer.
+    store.settle_captures(context.now.naive_utc());
     // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
         Endpoint::DetailSale => sales::detail_sale(store, &params),
@@ -200,22 +246,74 @@ async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -
         Endpoint::MarkShipped => writes::mark_shipped(store, &params, &context),
         Endpoint::CreateComment => writes::create_comment(store, &params, &context),
         Endpoint::Reauth => writes::reauth(store, &params, &context),
+        // Routed to `handle_payment`, never here; answered as an unknown method all the same.
+        Endpoint::CreateToken | Endpoint::Authorize => Err(ApiError::unknown_method(endpoint.path())),
     };
-    delayed(&state, delay_after, respond(outcome, format), format).await
+    delayed(state, delay_after, respond(outcome, format), unavailable).await
 }
 
-/// `response`, after the fault's delay after processing if any (503 if shutdown interrupts it,
-/// like the delay before processing).
+/// The Payment API: POST only, no Basic auth (the seller id and key travel in the JSON body),
+/// the body read as JSON whatever its `Content-Type` (some clients send none).
+async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str, request: Request<Body>) -> Response {
+    if request.method() != Method::POST {
+        return payment::respond(Err(PaymentError::method_not_allowed()));
+    }
+
+    let unavailable = || payment::respond(Err(PaymentError::service_unavailable()));
+    let fault = state.faults.take_for_request(endpoint);
+    let delay_after = fault.as_ref().and_then(|fault| fault.delay_after_processing);
+    if let Some(fault) = fault {
+        if let Some(delay) = fault.delay
+            && !state.sleep_unless_shutdown(delay).await
+        {
+            return unavailable();
+        }
+        if let Some(canned) = fault.response {
+            return delayed(state, delay_after, canned.to_response(), unavailable).await;
+        }
+    }
+
+    let client_ip = client_ip_of(&request);
+    let body = match to_bytes(request.into_body(), MAX_PAYMENT_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            let response = payment::respond(Err(PaymentError::new(200)));
+            return delayed(state, delay_after, response, unavailable).await;
+        }
+    };
+    let context = PaymentContext {
+        now: state.clock.now(),
+        client_ip: &client_ip,
+        path_seller_id: seller_id,
+        keys: &state.payment_keys,
+    };
+    // Synchronous like the Admin API's writes: an approved sale is stored before any await.
+    let outcome = match endpoint {
+        Endpoint::CreateToken => payment::create_token(&state.tokens, &body, &context),
+        Endpoint::Authorize => payment::authorize(&state.store, &state.tokens, &body, &context),
+        // Routed to `handle_admin`, never here.
+        Endpoint::DetailSale
+        | Endpoint::ListSales
+        | Endpoint::RefundInvoice
+        | Endpoint::RefundLineItem
+        | Endpoint::StopLineItemRecurring
+        | Endpoint::MarkShipped
+        | Endpoint::CreateComment
+        | Endpoint::Reauth => Err(PaymentError::new(200)),
+    };
+    delayed(state, delay_after, payment::respond(outcome), unavailable).await
+}
+
+/// `response`, after the fault's delay after processing if any (`unavailable()` if shutdown
+/// interrupts it, like the delay before processing).
 async fn delayed(
     state: &SharedState,
     delay: Option<std::time::Duration>,
     response: Response,
-    format: Format,
+    unavailable: impl FnOnce() -> Response,
 ) -> Response {
     match delay {
-        Some(delay) if !state.sleep_unless_shutdown(delay).await => {
-            respond(Err(ApiError::service_unavailable()), format)
-        }
+        Some(delay) if !state.sleep_unless_shutdown(delay).await => unavailable(),
         _ => response,
     }
 }

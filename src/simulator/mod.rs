@@ -1,8 +1,10 @@
 //! A faithful HTTP simulator of the legacy 2Checkout Admin API's sales section: the reads
 //! `sales/detail_sale` and `sales/list_sales`, and the writes `sales/refund_invoice`,
 //! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
-//! `sales/create_comment` and `sales/reauth`. Used as the gateway's embedded default upstream and
-//! by its integration tests over real HTTP.
+//! `sales/create_comment` and `sales/reauth`; and of the Payment API: card tokenization
+//! (standing in for 2co.js) and the authorization that creates a sale, with a simulated card
+//! network. Used as the gateway's embedded default upstream and by its integration tests over
+//! real HTTP.
 //!
 //! # Design
 //!
@@ -21,8 +23,14 @@
 //! ([`Fault::delay_after_processing`]) then holds the answer back, and a client giving up (or
 //! the connection dropping) cannot undo the write, the "outcome unknown" case of a gateway.
 //!
-//! Adding an endpoint: one line in the `endpoints!` table below (variant and path), one arm in
-//! the dispatch `match` of `http` (the compiler asks for it), and its handler.
+//! The Payment API (`payment`) runs beside it on the same listener, under `/checkout/api/1/`:
+//! its requests skip Basic auth and `params` (keys and attributes travel in a JSON body), the
+//! card tokens live in `tokens`, the simulated network's card table and messages in `cards`, and
+//! an approved authorization adds a new sale to the same store, built with ids from the same
+//! allocator the writes use.
+//!
+//! Adding an endpoint: one line in the `endpoints!` table below (variant, API and path), one arm
+//! in each dispatch `match` of `http` (the compiler asks for it), and its handler.
 //!
 //! # Write endpoints
 //!
@@ -82,6 +90,120 @@
 //!   is later) still valid → NOTHING_TO_DO "Payment authorization has not expired."; a sale seeded
 //!   to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up the day); else
 //!   the authorisation is renewed now and the comment "Payment reauthorized." added.
+//!
+//! # Payment API
+//!
+//! Base URL [`RunningSimulator::payment_api_base_url`] (`http://127.0.0.1:PORT/checkout/api/1/`);
+//! the two endpoints are `POST {sellerId}/rs/tokenService` ([`Endpoint::CreateToken`]) and
+//! `POST {sellerId}/rs/authService` ([`Endpoint::Authorize`]). The seller id and keys come from
+//! [`SimulatorConfig`] (defaults [`DEFAULT_SELLER_ID`], [`DEFAULT_PRIVATE_KEY`],
+//! [`DEFAULT_PUBLISHABLE_KEY`]). No Basic auth; the body is read as JSON whatever its
+//! `Content-Type` (or without one); answers are always JSON. Counting and faults work as for
+//! the Admin API (an approved sale is stored before a delay after processing). Success is
+//! `{"validationErrors":null,"exception":null,"response":{…}}`; failure is
+//! `{"validationErrors":null,"response":null,"exception":{"errorMsg","httpStatus","exception":false,
+//! "errorCode"}}` with `errorCode` and `httpStatus` strings, the HTTP status equal to
+//! `httpStatus`: 401 for code 300, 400 for every other code. Messages: 200 "Unable to process the
+//! request", 300 "Unauthorized", 400 "Bad request - parameter error", 401 "Bad request - missing
+//! data" (token service only), 600 to 607 the reference's buyer-facing texts verbatim (see
+//! `cards::error_message`).
+//!
+//! - `tokenService` (what 2co.js does in the browser), body `{"sellerId","publishableKey","ccNo",
+//!   "expMonth","expYear","cvv"}`. Checks: a JSON object (200); `sellerId` equal to the path's
+//!   and to the simulator's, and the publishable key (300); every card field present and not
+//!   blank (401); then well formed (400): 12 to 19 digits (spaces and dashes dropped), month 1 to
+//!   12, year of two (20YY) or four digits, CVV of 3 or 4 digits. Strings or numbers are both
+//!   accepted. Success: `{"type":"TokenResponse","token":{"token","dateCreated"},
+//!   "paymentMethod":{"cardNum":"XXXX-XXXX-XXXX-0002","expMonth":"12","expYear":"2030",
+//!   "cardType":"VS"},"errors":null}`; `dateCreated` is the clock's `YYYY-MM-DD HH:MM:SS`.
+//!   Tokens are the base64 of a UUID-shaped text from the simulator's PRNG (seeded with the
+//!   configuration seed: the same run hands out the same tokens), single-use, and expire 30
+//!   minutes after creation on the simulator clock.
+//! - `authService`, body as the reference's authorization request. Checks, first failure wins:
+//!   1. not JSON, or not an object → 200;
+//!   2. `sellerId` absent or different from the path's, a seller other than the simulator's, or
+//!      `privateKey` absent or wrong → 300;
+//!   3. attributes: `merchantOrderId`, `token`, `currency` required (a currency of the
+//!      reference's list, any case; the answer writes it in upper case); `billingAddr` required
+//!      with `name` (≤ 128), `addrLine1`, `city`, `country`, `email` (≤ 64, with an `@`);
+//!      `state` (≤ 64) and `zipCode` (≤ 16) when the country is one of the reference's
+//!      alpha-3 list (USA, CAN, GBR, …), `addrLine2` for CHN, JPN, RUS; `phoneNumber` (≤ 16) and
+//!      `phoneExt` (≤ 9, also read as `phoneExtension`) optional; `lineItems` or `total`
+//!      required; each line item: `type` product (default), shipping, tax or coupon (lower
+//!      case), `name` ≤ 128 without `<` `>` (default: the capitalized type), `quantity` 0 to 999
+//!      and `price` 0.00 to 99999999.99 (either incorrectly formatted or absent: 1 and 0, as the
+//!      reference says), `tangible` Y/N (default Y for shipping), `recurrence` `# Week|Month|Year`
+//!      with a required `duration` (`Forever` or the same form), `startupFee` a two-decimal
+//!      amount that, when negative, stays below the price, `options[]` each with `optName`,
+//!      `optValue` (≤ 64, no `<` `>`) and `optSurcharge`; a shipping line needs `shippingAddr`
+//!      (`name`, `addrLine1`, `city`, and state/zip/line 2 by country as above). Missing or
+//!      invalid → 400; an attribute of the wrong JSON type (an object for a text, a text for
+//!      `billingAddr`, a non-array `lineItems`, …) → 200 ("incorrect attributes");
+//!   4. the token: unknown → 400; already used, or more than 30 minutes old → 300 (what real
+//!      clients observed). From here on the token is used up, so a declined attempt consumes it;
+//!      refusals at steps 1 to 3 leave it usable;
+//!   5. the card expired as of the clock (its expiry month before the current one) → 601;
+//!   6. the network's answer for the card number (table below).
+//!
+//!   Success: `{"type":"AuthResponse","merchantOrderId","orderNumber","transactionId",
+//!   "responseMsg":"Successfully authorized the provided credit card","responseCode":"APPROVED",
+//!   "total","currencyCode","lineItems":[…],"billingAddr":{…},"shippingAddr":{…}|null,
+//!   "recurrentInstallmentId":null,"errors":null}`. Line items echo in order with `options`
+//!   (`optName`, `optValue`, `optSurcharge`), `price`, `quantity`, `recurrence`, `startupFee`,
+//!   `productId` (default `""`), `tangible` (`Y`/`N`), `name`, `type`, `description` (default
+//!   `""`), `duration`; addresses echo `addrLine1`, `addrLine2`, `city`, `zipCode`,
+//!   `phoneNumber`, `phoneExtension`, `email`, `name`, `state`, `country` (null when not sent).
+//!   `total` = the sum over line items of (price + option surcharges) × quantity + startup fee,
+//!   a coupon's subtracted, in integer cents; or the given `total` when there are no line items.
+//!
+//! Card table (the network ignores the CVV; every card must also be unexpired):
+//!
+//! | card number | answer |
+//! |---|---|
+//! | [`APPROVING_CARD`] `4000000000000002` | approved (the reference's sandbox card) |
+//! | [`DECLINING_CARD`] `4333433343334333` | 602 (the reference's sandbox decline card) |
+//! | `4000000000000600` … `4000000000000607` | 600 … 607 (simulator-only) |
+//! | `4000000000000200`, `…300`, `…400` | 200 (HTTP 400), 300 (HTTP 401), 400 (HTTP 400) |
+//! | any other well-formed number | approved |
+//!
+//! [`card_for_error_code`] gives the card for a code.
+//!
+//! An approved authorization creates a sale (visible to `detail_sale` and `list_sales`, usable
+//! by every write endpoint) with new ids from the writes' allocator, in the seed's order (sale,
+//! customer, address, invoice, then per line: the line, its options, its billing; then the
+//! shipment): `orderNumber` = the sale id, `transactionId` = the invoice id. `date_placed` = now;
+//! one invoice, status `approved` (authorised, not captured: no `date_pending`/`date_deposited`),
+//! `vendor_order_id` = `merchantOrderId`, `vendor_id` the own vendor's, `recurring` "1" when a
+//! line recurs, `fees_2co` as the seed computes them (5.5 % + 0.45), `referrer` null; the
+//! customer from `billingAddr` (`cardholder_name` = `name` verbatim, first/last name and a
+//! one-letter middle initial split from it, e-mail, phone, extension, address, `country_code`
+//! and `country_name` from a small alpha-3/alpha-2/name table, else the text sent, `lang` en),
+//! `pay_method` `credit card` (`amex` for an amex card, as seeded) with the token's card's
+//! `first_six_digits`/`last_two_digits`, avs `Y`, cvv `M`; `ip_address`/`detail_ip.address` the
+//! client's address, the rest of `detail_ip` from the billing address (no GeoIP); one line item
+//! per request line item (a bare total: one line named "Product"), with `product_name`,
+//! `product_description`, `product_price`, `product_startup_fee`, `product_recurrence`,
+//! `product_duration` (recurring lines), `vendor_product_id` = `productId`, `product_id` "0" (no
+//! catalogue product), `product_tangible` from `tangible`, `type` null for products and the
+//! request's type otherwise, amounts = the line's share of the total, options with their
+//! surcharges; each with a billing record (`bill`, `date_start` today; a recurring line is
+//! `active`, installment 1, `date_next` one period later); a `shipping` object from
+//! `shippingAddr` when given (method Standard, not shipped). Money: the request's currency is
+//! both the buyer's and the vendor's and counts 1:1 as USD, so `usd_total`, `vendor_total` and
+//! `customer_total` (and the three amounts of every line) are equal.
+//!
+//! The reference says an authorization is captured and deposited within 48 hours: 48 hours
+//! after placement on the simulator clock the invoice becomes `deposited` (bills `date_pending`
+//! = the placement day, `date_deposited` = the capture's day). This happens lazily, before each
+//! Admin API request, so no timer runs. Until then `sales/reauth` answers NOTHING_TO_DO (the
+//! 7-day authorisation is fresh), afterwards TOO_LATE.
+//!
+//! `"demo": true` (also `"true"`, `"Y"`, `"1"` or 1) places a test order: the same card rules
+//! apply, and the sale is created like any other but flagged as a demo in its record
+//! (`Sale::demo`) and given the comment [`DEMO_COMMENT`] ("Demo order: no funds were
+//! captured.", by the seller id, from the client's address); it is never captured (stays
+//! `approved`). The reference only says a demo order is a test order; keeping the sale (rather
+//! than none) lets a gateway exercise its whole flow against the live API's demo mode.
 //!
 //! # Money and refunds
 //!
@@ -230,12 +352,40 @@
 //! - Comments given by the client (mark_shipped's `comment`, `sale_comment`) are stored verbatim.
 //! - A fault's delay after processing also applies to refused writes and canned responses; a
 //!   shutdown during it answers 503, like the delay before processing.
+//!
+//! Payment API:
+//! - Messages 601, 602 and 603 carry two ASCII spaces after their first sentence, as the
+//!   reference's example exception prints 602 (its tables show a no-break space and a space,
+//!   an HTML artefact).
+//! - Token `dateCreated` is the clock's `YYYY-MM-DD HH:MM:SS` (the reference's 2co.js example
+//!   shows epoch milliseconds; the gateway never receives it from a browser here). The token
+//!   answer keeps the reference's `"errors": null` inside `response`.
+//! - A card's expiry is not checked at tokenization (2co.js sends it on), only at
+//!   authorization (601); numbers are not Luhn-checked (the simulator-only cards are not Luhn
+//!   valid). `cardType`: VS, MC, AX, DS, JC, DC by prefix, else `OT`.
+//! - A missing `sellerId` or `privateKey` is "Unauthorized" (300), checked before the other
+//!   attributes, like a wrong one. A wrong key or seller does not use the token up.
+//! - Phone numbers are optional: the reference's two pages disagree (Required in one, Optional
+//!   in the other); the lenient reading refuses no valid request.
+//! - With line items the total is theirs and a `total` sent too is ignored (the reference:
+//!   "Only use if you are not passing in lineItems"); without line items a `total` incorrectly
+//!   formatted or negative counts as 0.00, as the reference says. A computed total below zero or
+//!   above 99999999.99 is 400. A coupon's startup fee, if any, is subtracted with it.
+//! - A bare total answers `"lineItems": []` (nothing was sent to echo).
+//! - The `type` of a line item must be lower case as documented; `tangible` accepts `y`/`n`.
+//! - Unknown paths under `/checkout/api/1/` answer the Admin API's 404 body; a verb other than
+//!   POST answers 405 (`Allow: POST`) with the exception body, code 200, `httpStatus` "405"; a
+//!   shutdown during a fault's delay answers 503 with code 500 "Request failed.".
+//! - Used and expired tokens stay in memory for the simulator's life, so reuse keeps answering
+//!   300 (never "unknown").
 
+mod cards;
 mod clock;
 mod faults;
 mod http;
 mod ledger;
 mod params;
+mod payment;
 mod prng;
 mod records;
 mod render;
@@ -244,6 +394,7 @@ mod seed;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod writes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -253,12 +404,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use cards::{APPROVING_CARD, DECLINING_CARD, card_for_error_code};
 pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
+pub use payment::DEMO_COMMENT;
 
 use http::{Credentials, SharedState};
+use payment::PaymentKeys;
 use store::Store;
+use tokens::TokenVault;
 
 /// The moment the seeded data ends (UTC): every seeded sale was placed before it. The embedded
 /// simulator's clock starts here, so time rules (refunds within 180 days, once-a-day reauth)
@@ -342,7 +497,14 @@ pub const UNSHIPPED_TANGIBLE_LINEITEM_ID: &str = "9100009012";
 /// When the unshipped tangible sale was placed (UTC).
 pub const UNSHIPPED_TANGIBLE_SALE_PLACED: &str = seed::UNSHIPPED_TANGIBLE_SALE_PLACED;
 
-/// How to start a simulator. `Debug` never shows the password.
+/// The Payment API seller id a default simulator serves (the reference's example account).
+pub const DEFAULT_SELLER_ID: &str = "901248156";
+/// The default Payment API private key (the reference's example key).
+pub const DEFAULT_PRIVATE_KEY: &str = "3508079E-5383-44D4-BF69-DC619C0D9811";
+/// The default Payment API publishable key.
+pub const DEFAULT_PUBLISHABLE_KEY: &str = "E4D7B3C1-5A19-4C1F-8E92-6B1D2A7F0C33";
+
+/// How to start a simulator. `Debug` never shows the password or the private key.
 #[derive(Clone)]
 pub struct SimulatorConfig {
     /// Where to listen; port 0 picks a free one.
@@ -353,8 +515,16 @@ pub struct SimulatorConfig {
     pub api_password: String,
     /// Sales generated in addition to the documented one.
     pub generated_sales: usize,
-    /// Same seed, byte-identical data.
+    /// Same seed, byte-identical data (and the same token sequence).
     pub seed: u64,
+    /// The Payment API seller id (account number): the `{sellerId}` of its paths and the
+    /// `sellerId` of its bodies.
+    pub seller_id: String,
+    /// The Payment API private key the authorization must carry; never logged, hidden from
+    /// `Debug`.
+    pub private_key: String,
+    /// The Payment API publishable key the token service must be given.
+    pub publishable_key: String,
 }
 
 impl Default for SimulatorConfig {
@@ -365,6 +535,9 @@ impl Default for SimulatorConfig {
             api_password: "sim-api-pass".to_owned(),
             generated_sales: 300,
             seed: 42,
+            seller_id: DEFAULT_SELLER_ID.to_owned(),
+            private_key: DEFAULT_PRIVATE_KEY.to_owned(),
+            publishable_key: DEFAULT_PUBLISHABLE_KEY.to_owned(),
         }
     }
 }
@@ -377,14 +550,27 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("api_password", &"<redacted>")
             .field("generated_sales", &self.generated_sales)
             .field("seed", &self.seed)
+            .field("seller_id", &self.seller_id)
+            .field("private_key", &"<redacted>")
+            .field("publishable_key", &self.publishable_key)
             .finish()
     }
 }
 
-/// Declares the endpoints in one table: the variant and its path under `/api/`.
+/// Which of the simulated APIs an endpoint belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndpointApi {
+    /// Under [`RunningSimulator::admin_api_base_url`], HTTP Basic auth, XML or JSON.
+    Admin,
+    /// Under [`RunningSimulator::payment_api_base_url`], keys in the JSON body, JSON only.
+    Payment,
+}
+
+/// Declares the endpoints in one table: the variant, its API and its path under that API's base
+/// URL (`{sellerId}` stands for the seller id segment of a Payment API path).
 macro_rules! endpoints {
-    ($($(#[$meta:meta])* $variant:ident => $path:literal,)+) => {
-        /// An endpoint of the simulated API.
+    ($($(#[$meta:meta])* $variant:ident => $api:ident $path:literal,)+) => {
+        /// An endpoint of the simulated APIs.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Endpoint {
             $($(#[$meta])* $variant,)+
@@ -394,10 +580,18 @@ macro_rules! endpoints {
             /// Every endpoint, in declaration order.
             pub const ALL: &'static [Endpoint] = &[$(Endpoint::$variant,)+];
 
-            /// The path under the API base URL, e.g. `"sales/detail_sale"`.
+            /// The path under its API's base URL, e.g. `"sales/detail_sale"` or
+            /// `"{sellerId}/rs/authService"`.
             pub fn path(self) -> &'static str {
                 match self {
                     $(Endpoint::$variant => $path,)+
+                }
+            }
+
+            /// The API the endpoint belongs to.
+            pub fn api(self) -> EndpointApi {
+                match self {
+                    $(Endpoint::$variant => EndpointApi::$api,)+
                 }
             }
         }
@@ -406,27 +600,31 @@ macro_rules! endpoints {
 
 endpoints! {
     /// `sales/detail_sale`
-    DetailSale => "sales/detail_sale",
+    DetailSale => Admin "sales/detail_sale",
     /// `sales/list_sales`
-    ListSales => "sales/list_sales",
+    ListSales => Admin "sales/list_sales",
     /// `sales/refund_invoice`
-    RefundInvoice => "sales/refund_invoice",
+    RefundInvoice => Admin "sales/refund_invoice",
     /// `sales/refund_lineitem`
-    RefundLineItem => "sales/refund_lineitem",
+    RefundLineItem => Admin "sales/refund_lineitem",
     /// `sales/stop_lineitem_recurring`
-    StopLineItemRecurring => "sales/stop_lineitem_recurring",
+    StopLineItemRecurring => Admin "sales/stop_lineitem_recurring",
     /// `sales/mark_shipped`
-    MarkShipped => "sales/mark_shipped",
+    MarkShipped => Admin "sales/mark_shipped",
     /// `sales/create_comment`
-    CreateComment => "sales/create_comment",
+    CreateComment => Admin "sales/create_comment",
     /// `sales/reauth`
-    Reauth => "sales/reauth",
+    Reauth => Admin "sales/reauth",
+    /// `POST {sellerId}/rs/tokenService`: card tokenization, standing in for 2co.js.
+    CreateToken => Payment "{sellerId}/rs/tokenService",
+    /// `POST {sellerId}/rs/authService`: the authorization that creates a sale.
+    Authorize => Payment "{sellerId}/rs/authService",
 }
 
 impl Endpoint {
-    /// The endpoint served at `path` (relative to `/api/`).
+    /// The Admin API endpoint served at `path` (relative to `/api/`).
     pub fn from_path(path: &str) -> Option<Endpoint> {
-        Endpoint::ALL.iter().copied().find(|endpoint| endpoint.path() == path)
+        Endpoint::ALL.iter().copied().find(|endpoint| endpoint.api() == EndpointApi::Admin && endpoint.path() == path)
     }
 
     fn index(self) -> usize {
@@ -454,9 +652,16 @@ impl RunningSimulator {
         let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
         let local_addr = listener.local_addr()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let payment_keys = PaymentKeys {
+            seller_id: config.seller_id.clone(),
+            private_key: config.private_key.clone(),
+            publishable_key: config.publishable_key.clone(),
+        };
         let state = Arc::new(SharedState::new(
             store,
             Credentials::new(&config.api_username, &config.api_password),
+            payment_keys,
+            TokenVault::new(config.seed),
             local_addr,
             shutdown_rx.clone(),
         ));
@@ -472,7 +677,11 @@ impl RunningSimulator {
                 tracing::warn!(%error, "simulator server stopped with an error");
             }
         });
-        tracing::info!(base_url = %api_base_url(local_addr), "2Checkout simulator listening");
+        tracing::info!(
+            base_url = %api_base_url(local_addr),
+            payment_base_url = %payment_api_base_url(local_addr),
+            "2Checkout simulator listening"
+        );
         Ok(RunningSimulator { local_addr, state, shutdown, server: Some(server) })
     }
 
@@ -484,6 +693,12 @@ impl RunningSimulator {
     /// `http://127.0.0.1:PORT/api/`; endpoint paths such as `sales/detail_sale` append to it.
     pub fn admin_api_base_url(&self) -> String {
         api_base_url(self.local_addr)
+    }
+
+    /// `http://127.0.0.1:PORT/checkout/api/1/`; `{sellerId}/rs/authService` (and
+    /// `{sellerId}/rs/tokenService`) append to it.
+    pub fn payment_api_base_url(&self) -> String {
+        payment_api_base_url(self.local_addr)
     }
 
     /// Requests that reached `endpoint`, whatever their outcome (auth failures included).
@@ -526,11 +741,19 @@ impl Drop for RunningSimulator {
 }
 
 fn api_base_url(local_addr: SocketAddr) -> String {
+    format!("http://{}/api/", connectable(local_addr))
+}
+
+fn payment_api_base_url(local_addr: SocketAddr) -> String {
+    format!("http://{}{}", connectable(local_addr), http::PAYMENT_API_PREFIX)
+}
+
+fn connectable(local_addr: SocketAddr) -> SocketAddr {
     // A wildcard listen address is not something to connect to; loopback reaches it.
     let host = match local_addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}/api/", SocketAddr::new(host, local_addr.port()))
+    SocketAddr::new(host, local_addr.port())
 }

@@ -10,7 +10,8 @@
 //! The write endpoints (`writes`) mutate these records: a refund adds a line item whose `status` is
 //! `refund` and whose `linked_id` points at the refunded one, exactly as the documented sale shows.
 //! State the vendor keeps but `detail_sale` does not show (the latest recurring decline, the
-//! payment authorisation) lives in `#[serde(skip)]` fields.
+//! payment authorisation, a Payment API sale's demo flag and pending capture) lives in
+//! `#[serde(skip)]` fields.
 
 use std::fmt;
 use std::str::FromStr;
@@ -147,6 +148,14 @@ pub struct Sale {
     /// The payment authorisation `sales/reauth` renews; not part of detail_sale.
     #[serde(skip)]
     pub authorization: Authorization,
+    /// A test order placed through the Payment API with `"demo": true`: no funds were captured
+    /// (and never will be). Not part of detail_sale, which shows the sale's comment instead.
+    #[serde(skip)]
+    pub demo: bool,
+    /// When the Payment API's automatic capture turns this sale's `approved` invoice into
+    /// `deposited` (48 hours after placement); `None` for seeded sales, demo orders and once done.
+    #[serde(skip)]
+    pub capture_at: Option<NaiveDateTime>,
 }
 
 /// The state of a sale's payment authorisation, as `sales/reauth` needs it.

@@ -474,7 +474,8 @@ fn days_later(at: NaiveDateTime, days: i64) -> NaiveDateTime {
     at + TimeDelta::days(days)
 }
 
-fn fees_for(total: Money) -> Money {
+/// The vendor's fee on an invoice: 5.5 % rounded half up to the cent, plus 0.45.
+pub(super) fn fees_for(total: Money) -> Money {
     Money::from_cents((total.cents() * 55 + 500) / 1000 + 45)
 }
 
@@ -767,6 +768,8 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
         sale_id,
         latest_decline,
         authorization: Authorization { fails: profile.reauth_fails, ..Authorization::default() },
+        demo: false,
+        capture_at: None,
     }
 }
 
@@ -1035,6 +1038,8 @@ pub fn foreign_sale() -> Sale {
         recurring_decline: None,
         latest_decline: None,
         authorization: Authorization::default(),
+        demo: false,
+        capture_at: None,
         sale_id: FOREIGN_SALE_ID.to_owned(),
     }
 }

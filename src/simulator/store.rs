@@ -9,12 +9,17 @@
 //! nothing behind, and two writes to one sale never interleave (two refunds cannot both spend the
 //! same remaining balance). The write is complete when `write` returns, before the HTTP layer
 //! sends (or delays) the answer.
+//!
+//! The Payment API adds whole sales with [`Store::insert`], using the same id source as the
+//! writes, and [`Store::settle_captures`] performs their automatic capture 48 hours later.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::records::{Money, Sale};
+use chrono::NaiveDateTime;
+
+use super::records::{DATE_FORMAT, InvoiceStatus, Money, Sale};
 use super::seed::{self, FixtureError};
 
 pub struct Store {
@@ -29,6 +34,8 @@ struct StoreData {
     index_by_lineitem_id: HashMap<String, usize>,
     /// The next id a write hands out (see [`IdSource`]).
     next_id: u64,
+    /// Sales (by index) whose automatic capture is still to come (`Sale::capture_at`).
+    pending_captures: Vec<usize>,
 }
 
 impl StoreData {
@@ -237,6 +244,7 @@ impl Store {
             index_by_invoice_id: HashMap::new(),
             index_by_lineitem_id: HashMap::new(),
             next_id: highest_id.saturating_add(1),
+            pending_captures: Vec::new(),
         };
         for index in 0..data.sales.len() {
             data.index_sale(index);
@@ -332,6 +340,46 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Adds a sale that `build` makes with ids from the same source writes use (so they never
+    /// collide with seeded or written ids), indexes it and returns a copy.
+    pub fn insert(&self, build: impl FnOnce(&mut IdSource) -> Sale) -> Sale {
+        let mut data = self.write_lock();
+        let mut ids = IdSource { next: data.next_id };
+        let sale = build(&mut ids);
+        data.next_id = ids.next;
+        data.sales.push(sale.clone());
+        let index = data.sales.len() - 1;
+        data.index_sale(index);
+        if sale.capture_at.is_some() {
+            data.pending_captures.push(index);
+        }
+        sale
+    }
+
+    /// Performs the automatic capture of every Payment API sale whose time has come by `now`:
+    /// its `approved` invoices become `deposited` (see `payment`). Cheap when nothing is due, so
+    /// the HTTP layer calls it before every Admin API request.
+    pub fn settle_captures(&self, now: NaiveDateTime) {
+        let is_due = |data: &StoreData, index: usize| {
+            data.sales.get(index).and_then(|sale| sale.capture_at).is_some_and(|due| due <= now)
+        };
+        {
+            let data = self.read();
+            if !data.pending_captures.iter().any(|&index| is_due(&data, index)) {
+                return;
+            }
+        }
+        let mut data = self.write_lock();
+        let (due, waiting): (Vec<usize>, Vec<usize>) =
+            data.pending_captures.iter().partition(|&&index| is_due(&data, index));
+        data.pending_captures = waiting;
+        for index in due {
+            if let Some(sale) = data.sales.get_mut(index) {
+                capture(sale);
+            }
+        }
+    }
+
     /// Makes the processor accept or refuse the sale's reauthorisations from now on.
     #[cfg(test)]
     pub fn set_reauth_failure(&self, sale_id: &str, fails: bool) {
@@ -350,6 +398,24 @@ impl Store {
     fn write_lock(&self) -> RwLockWriteGuard<'_, StoreData> {
         // Same reasoning as `read`: a rule works on a copy, so a panic leaves the store intact.
         self.data.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The capture and deposit the reference promises within 48 hours of an authorization: the
+/// sale's `approved` invoices become `deposited`, their bills pending since placement and
+/// deposited on the capture's day.
+fn capture(sale: &mut Sale) {
+    let Some(due) = sale.capture_at.take() else {
+        return;
+    };
+    let deposited = due.format(DATE_FORMAT).to_string();
+    for invoice in sale.invoices.iter_mut().filter(|invoice| invoice.status == InvoiceStatus::Approved) {
+        invoice.status = InvoiceStatus::Deposited;
+        let placed = invoice.date_placed.get(..10).unwrap_or(&invoice.date_placed).to_owned();
+        for item in invoice.lineitems.iter_mut().filter(|item| !item.is_refund()) {
+            item.billing.date_pending = Some(placed.clone());
+            item.billing.date_deposited = Some(deposited.clone());
+        }
     }
 }
 

@@ -1145,4 +1145,5 @@ async fn a_post_body_without_content_type_is_read_as_a_form() {
     assert_eq!(body["sale"]["sale_id"], DOCUMENTED_SALE_ID);
 }
 
+mod payment_api;
 mod write_endpoints;
