@@ -15,7 +15,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("twocheckout_v1_descriptor.bin"))
-        .compile_protos(&["proto/twocheckout/v1/sale.proto", "proto/twocheckout/v1/sales_service.proto"], &["proto"])?;
+        .compile_protos(
+            &[
+                "proto/twocheckout/v1/sale.proto",
+                "proto/twocheckout/v1/sales_service.proto",
+                "proto/twocheckout/v1/authorization_service.proto",
+            ],
+            &["proto"],
+        )?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

@@ -24,7 +24,7 @@ use tco_gateway::{
     },
     simulator::{DOCUMENTED_SALE_ID, RunningSimulator, SimulatorConfig},
 };
-use tokio_stream::{Stream, wrappers::TcpListenerStream};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status, transport::Channel};
 
 const SEQUENTIAL_CALLS: usize = 5_000;
@@ -173,7 +173,7 @@ async fn main() {
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(SalesServiceServer::new(BareSales(canned)))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
+            .serve_with_incoming(tco_gateway::app::incoming(listener)),
     );
     let bare = connect(bare_addr).await;
 

@@ -1,6 +1,7 @@
 //! Assembles the gateway: picks the upstream (real 2Checkout or the built-in
-//! simulator), builds the Admin API client, and serves SalesService beside
-//! health and reflection on one listener.
+//! simulator), builds the Admin and Payment API clients and their decorators,
+//! and serves SalesService and AuthorizationService beside health and
+//! reflection on one listener.
 //!
 //! [`Application::build`] binds the listener before returning, so tests can
 //! ask for port 0 and read the real address from [`Application::local_addr`].
@@ -9,19 +10,21 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Server, server::TcpIncoming};
 
 use crate::{
     cache::{CacheSettings, CachedSales},
-    config::{ConfigError, Settings, Upstream},
+    config::{ConfigError, PaymentCredentials, Settings, Upstream},
+    domain::{Authorization, WriteReceipt},
     grpc::{
-        SalesApi,
-        proto::{self, sales_service_server::SalesServiceServer},
+        AuthorizationApi, SalesApi,
+        proto::{
+            self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
+        },
     },
-    idempotency::{IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
+    idempotency::{Baseline, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
     simulator::{RunningSimulator, SEEDED_DATA_AS_OF, SimulatorConfig},
-    twocheckout::{AdminApiClient, AdminApiConfig},
+    twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
 
 /// Why the gateway could not start.
@@ -47,21 +50,29 @@ pub enum StartupError {
 /// - `IdempotentWrites` wraps the 2Checkout client directly, so the baseline
 ///   read it takes before a write (and after an unknown outcome) always
 ///   reaches the real upstream, never the cache.
-pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, MemoryIdempotencyStore>>;
+pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, MemoryIdempotencyStore<WriteReceipt, Baseline>>>;
+
+/// The payment port as served: at-most-once authorizations over the Payment
+/// API (or over nothing, when it is not configured).
+pub type Payments = IdempotentAuthorizations<PaymentBackend, MemoryIdempotencyStore<Authorization, ()>>;
 
 /// A built gateway, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     sales: Arc<Sales>,
+    payments: Arc<Payments>,
     simulator: Option<RunningSimulator>,
 }
 
 impl Application {
     /// Builds everything and binds the gRPC listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let (base_url, username, password, simulator) = match settings.upstream()? {
-            Upstream::TwoCheckout { username, password } => (settings.admin_api_base_url()?, username, password, None),
+        let (base_url, username, password, payment, simulator) = match settings.upstream()? {
+            Upstream::TwoCheckout { username, password } => {
+                let payment = settings.payment_credentials()?.map(|c| (settings.payment_api_base_url(), c));
+                (settings.admin_api_base_url()?, username, password, payment, None)
+            }
             Upstream::Simulator => {
                 let config = SimulatorConfig {
                     listen_addr: settings.simulator.listen_addr,
@@ -71,6 +82,10 @@ impl Application {
                 };
                 let (username, password) =
                     (config.api_username.clone(), SecretString::from(config.api_password.clone()));
+                let payment_credentials = PaymentCredentials {
+                    seller_id: config.seller_id.clone(),
+                    private_key: SecretString::from(config.private_key.clone()),
+                };
                 let simulator = RunningSimulator::start(config).await.map_err(StartupError::Simulator)?;
                 // Start the simulated world's clock where its data ends, so refunds and
                 // reauthorizations of recent seeded sales work in a demo.
@@ -83,7 +98,23 @@ impl Application {
                     "no 2Checkout credentials configured: serving SIMULATED data from the built-in 2Checkout simulator \
                      (set admin_api.username and admin_api.password for the real API)"
                 );
-                (base_url, username, password, Some(simulator))
+                let payment_url = crate::config::parse_base_url("simulator", &simulator.payment_api_base_url());
+                (base_url, username, password, Some((payment_url, payment_credentials)), Some(simulator))
+            }
+        };
+        let payment = match payment {
+            Some((url, credentials)) => PaymentBackend::Api(PaymentApiClient::new(PaymentApiConfig {
+                base_url: url?,
+                seller_id: credentials.seller_id,
+                private_key: credentials.private_key,
+                connect_timeout: settings.admin_api.connect_timeout,
+                request_timeout: settings.admin_api.request_timeout,
+            })?),
+            None => {
+                tracing::warn!(
+                    "no Payment API credentials configured (payment_api.seller_id, payment_api.private_key): Authorize answers UNIMPLEMENTED"
+                );
+                PaymentBackend::NotConfigured
             }
         };
         let client = AdminApiClient::new(AdminApiConfig {
@@ -95,11 +126,13 @@ impl Application {
             request_timeout: settings.admin_api.request_timeout,
         })?;
 
-        let store = MemoryIdempotencyStore::new(MemoryStoreSettings {
+        let store_settings = MemoryStoreSettings {
             retention: settings.idempotency.retention,
             max_bytes: settings.idempotency.max_bytes,
-        });
-        let writes = IdempotentWrites::new(Arc::new(client), Arc::new(store));
+        };
+        let writes = IdempotentWrites::new(Arc::new(client), Arc::new(MemoryIdempotencyStore::new(store_settings)));
+        let payments =
+            IdempotentAuthorizations::new(Arc::new(payment), Arc::new(MemoryIdempotencyStore::new(store_settings)));
         let sales: Sales = CachedSales::new(
             Arc::new(writes),
             CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },
@@ -108,7 +141,7 @@ impl Application {
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
-        Ok(Self { listener, local_addr, sales: Arc::new(sales), simulator })
+        Ok(Self { listener, local_addr, sales: Arc::new(sales), payments: Arc::new(payments), simulator })
     }
 
     /// The address the gRPC server listens on.
@@ -131,6 +164,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter.set_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
+        health_reporter.set_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
 
         // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
         // describe the contract, health and each other, so `list` is the same either way,
@@ -152,13 +186,21 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(SalesServiceServer::new(SalesApi::new(self.sales)))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .add_service(AuthorizationServiceServer::new(AuthorizationApi::new(self.payments)))
+            .serve_with_incoming_shutdown(incoming(self.listener), shutdown)
             .await;
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
         result.map_err(|e| StartupError::Bind { addr: self.local_addr, source: std::io::Error::other(e) })
     }
+}
+
+/// Accepted connections with TCP_NODELAY: without it a small unary answer can
+/// wait ~40 ms for the client's delayed ACK (Nagle), and tonic only sets it on
+/// listeners it binds itself.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

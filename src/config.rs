@@ -28,6 +28,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "tco-gateway.toml";
 pub struct Settings {
     pub server: ServerSettings,
     pub admin_api: AdminApiSettings,
+    pub payment_api: PaymentApiSettings,
     pub simulator: SimulatorSettings,
     pub idempotency: IdempotencySettings,
     pub cache: CacheSettings,
@@ -135,11 +136,40 @@ impl Default for AdminApiSettings {
     }
 }
 
+/// The 2Checkout Payment API (card authorization).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct PaymentApiSettings {
+    /// The API's base URL; `{seller_id}/rs/authService` is resolved against it.
+    pub base_url: String,
+    /// The 2Checkout seller (account) number. Set with `private_key`, or
+    /// neither: then Authorize answers UNIMPLEMENTED (simulator mode uses the
+    /// simulator's own).
+    pub seller_id: Option<String>,
+    /// The Payment API private key.
+    pub private_key: Option<SecretString>,
+}
+
+impl Default for PaymentApiSettings {
+    fn default() -> Self {
+        // The old sandbox host was retired: test orders go to production with "demo": true.
+        Self { base_url: "https://www.2checkout.com/checkout/api/1/".into(), seller_id: None, private_key: None }
+    }
+}
+
+/// Payment API credentials, when configured.
+#[derive(Clone, Debug)]
+pub struct PaymentCredentials {
+    pub seller_id: String,
+    pub private_key: SecretString,
+}
+
 /// The built-in simulator, used only when no credentials are configured.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct SimulatorSettings {
-    /// Where it listens; port 0 picks a free loopback port.
+    /// Where it listens (port 0 picks a free one). A fixed default port lets a
+    /// walkthrough reach its 2co.js stand-in for card tokens.
     pub listen_addr: SocketAddr,
     /// How many sales it generates besides the documented one.
     pub generated_sales: usize,
@@ -149,7 +179,7 @@ pub struct SimulatorSettings {
 
 impl Default for SimulatorSettings {
     fn default() -> Self {
-        Self { listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)), generated_sales: 300, seed: 42 }
+        Self { listen_addr: SocketAddr::from(([127, 0, 0, 1], 50052)), generated_sales: 300, seed: 42 }
     }
 }
 
@@ -225,7 +255,9 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.admin_api_base_url()?;
+        self.payment_api_base_url()?;
         self.upstream()?;
+        self.payment_credentials()?;
         if self.idempotency.max_bytes == 0 {
             return Err(ConfigError::Invalid {
                 setting: "idempotency.max_bytes",
@@ -248,6 +280,36 @@ impl Settings {
     /// The Admin API base URL, with the trailing slash that makes endpoint paths resolve under it.
     pub fn admin_api_base_url(&self) -> Result<Url, ConfigError> {
         parse_base_url("admin_api.base_url", &self.admin_api.base_url)
+    }
+
+    /// The Payment API base URL, with its trailing slash.
+    pub fn payment_api_base_url(&self) -> Result<Url, ConfigError> {
+        parse_base_url("payment_api.base_url", &self.payment_api.base_url)
+    }
+
+    /// The Payment API credentials: both or neither.
+    pub fn payment_credentials(&self) -> Result<Option<PaymentCredentials>, ConfigError> {
+        let seller_id = self.payment_api.seller_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        match (seller_id, &self.payment_api.private_key) {
+            (Some(seller_id), Some(private_key)) => {
+                if !seller_id.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ConfigError::Invalid {
+                        setting: "payment_api.seller_id",
+                        reason: "must be digits only".into(),
+                    });
+                }
+                Ok(Some(PaymentCredentials { seller_id: seller_id.to_owned(), private_key: private_key.clone() }))
+            }
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid {
+                setting: "payment_api.private_key",
+                reason: "payment_api.seller_id is set but the private key is not; set both or neither".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                setting: "payment_api.seller_id",
+                reason: "payment_api.private_key is set but the seller id is not; set both or neither".into(),
+            }),
+        }
     }
 
     /// Real 2Checkout or the simulator, decided by whether credentials are configured.
@@ -337,6 +399,18 @@ mod tests {
         assert!(err.to_string().contains("wire_format"), "{err}");
         let err = settings(&[("admin_api.request_timeout", "0s")]).unwrap_err();
         assert!(err.to_string().contains("admin_api.request_timeout"), "{err}");
+    }
+
+    #[test]
+    fn payment_credentials_come_in_pairs_and_the_key_never_prints() {
+        let s = settings(&[("payment_api.seller_id", "901248156"), ("payment_api.private_key", "KEY-123")]).unwrap();
+        let credentials = s.payment_credentials().unwrap().unwrap();
+        assert_eq!(credentials.seller_id, "901248156");
+        assert!(!format!("{s:?}").contains("KEY-123"));
+        let err = settings(&[("payment_api.seller_id", "901248156")]).unwrap_err();
+        assert!(err.to_string().contains("payment_api.private_key"), "{err}");
+        let err = settings(&[("payment_api.seller_id", "90x"), ("payment_api.private_key", "k")]).unwrap_err();
+        assert!(err.to_string().contains("payment_api.seller_id"), "{err}");
     }
 
     #[test]

@@ -85,6 +85,12 @@ pub mod reason {
     pub const UPSTREAM_TIMEOUT: &str = "UPSTREAM_TIMEOUT";
     pub const UPSTREAM_RESPONSE_INVALID: &str = "UPSTREAM_RESPONSE_INVALID";
     pub const OUTCOME_UNKNOWN: &str = "OUTCOME_UNKNOWN";
+    pub const PAYMENT_DECLINED: &str = "PAYMENT_DECLINED";
+    pub const PAYMENT_UNAUTHORIZED: &str = "PAYMENT_UNAUTHORIZED";
+    pub const PAYMENT_PARAMETER_ERROR: &str = "PAYMENT_PARAMETER_ERROR";
+    pub const PAYMENT_REQUEST_MALFORMED: &str = "PAYMENT_REQUEST_MALFORMED";
+    pub const PAYMENT_API_NOT_CONFIGURED: &str = "PAYMENT_API_NOT_CONFIGURED";
+    pub const PAYMENT_ERROR: &str = "PAYMENT_ERROR";
 }
 
 /// The whole table, in the order the README shows it.
@@ -177,6 +183,37 @@ pub const MAPPINGS: &[Mapping] = &[
         "Depends on what the line item is, not on the request's form.",
     ),
     Mapping::new(
+        reason::PAYMENT_DECLINED,
+        Code::FailedPrecondition,
+        "The card was declined (Payment API codes 600 to 607; vendorCode in metadata).",
+        "The card's state refuses the payment; a LocalizedMessage carries the documented text a checkout can show the buyer.",
+    ),
+    Mapping::new(
+        reason::PAYMENT_UNAUTHORIZED,
+        Code::FailedPrecondition,
+        "Payment API code 300: the card token is expired or already used, or the seller credentials are wrong.",
+        "Per request it is almost always the token, which the caller fixes with a new one; a wrong key fails every call and is logged at WARN for operators.",
+    ),
+    Mapping::new(
+        reason::PAYMENT_PARAMETER_ERROR,
+        Code::InvalidArgument,
+        "Payment API code 400: a missing attribute or an invalid (never valid) token.",
+        "The gateway checks every attribute first, so what is left is the token; BadRequest names it.",
+    )
+    .field("token"),
+    Mapping::new(
+        reason::PAYMENT_REQUEST_MALFORMED,
+        Code::InvalidArgument,
+        "Payment API code 200: 2Checkout could not process the request.",
+        "The request is wrong whatever the state; no field is named because the vendor names none.",
+    ),
+    Mapping::new(
+        reason::PAYMENT_API_NOT_CONFIGURED,
+        Code::Unimplemented,
+        "Authorize was called but this gateway has no Payment API seller id and private key.",
+        "The operation is not enabled on this deployment; an operator must configure payment_api.",
+    ),
+    Mapping::new(
         reason::UPSTREAM_CREDENTIALS_REJECTED,
         Code::Internal,
         "2Checkout rejected the gateway's own API credentials (HTTP 401/403).",
@@ -219,9 +256,34 @@ pub const MAPPINGS: &[Mapping] = &[
 pub const UNKNOWN_VENDOR_CODE: Mapping = Mapping::new(
     "(any other vendor code)",
     Code::Unknown,
-    "2Checkout answered an error code the gateway does not know; ErrorInfo.reason carries it.",
+    "2Checkout answered an error code the gateway does not know; ErrorInfo.reason carries it (PAYMENT_ERROR for the Payment API, with vendorCode).",
     "The gateway cannot tell what went wrong, so it does not guess.",
 );
+
+/// An error the Payment API reported in its `exception` object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentError {
+    /// The vendor's `errorCode`, e.g. "602".
+    pub code: String,
+    /// The vendor's `errorMsg`.
+    pub message: String,
+    /// The HTTP status it came with.
+    pub http_status: u16,
+    /// The documented buyer-facing text for a decline.
+    pub buyer_message: Option<String>,
+}
+
+impl PaymentError {
+    fn reason(&self) -> &'static str {
+        match self.code.as_str() {
+            "600" | "601" | "602" | "603" | "604" | "605" | "606" | "607" => reason::PAYMENT_DECLINED,
+            "300" => reason::PAYMENT_UNAUTHORIZED,
+            "400" => reason::PAYMENT_PARAMETER_ERROR,
+            "200" => reason::PAYMENT_REQUEST_MALFORMED,
+            _ => reason::PAYMENT_ERROR,
+        }
+    }
+}
 
 /// An error 2Checkout reported in an `errors` element.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -264,6 +326,12 @@ pub enum Error {
     /// A write reached 2Checkout but its answer was lost.
     #[error("the outcome of the write is unknown ({detail}); retry with the same request_id to find out safely")]
     OutcomeUnknown { detail: String, timed_out: bool, http_status: Option<u16> },
+    /// The Payment API refused the authorization.
+    #[error("{}", .0.message)]
+    Payment(PaymentError),
+    /// No Payment API credentials are configured.
+    #[error("card authorization is not configured on this gateway (payment_api.seller_id and payment_api.private_key)")]
+    PaymentApiNotConfigured,
     /// A request id already names a different request.
     #[error("request_id {request_id} was already used for a different request; use a new request_id")]
     RequestIdReused { request_id: String },
@@ -286,6 +354,8 @@ impl Error {
             Self::UpstreamResponseInvalid { .. } => reason::UPSTREAM_RESPONSE_INVALID,
             Self::OutcomeUnknown { .. } => reason::OUTCOME_UNKNOWN,
             Self::RequestIdReused { .. } => reason::REQUEST_ID_REUSED,
+            Self::Payment(payment) => payment.reason(),
+            Self::PaymentApiNotConfigured => reason::PAYMENT_API_NOT_CONFIGURED,
         }
     }
 
@@ -319,7 +389,11 @@ impl Error {
                 Some(*http_status)
             }
             Self::UpstreamUnavailable { http_status, .. } | Self::OutcomeUnknown { http_status, .. } => *http_status,
-            Self::InvalidField { .. } | Self::UpstreamTimeout { .. } | Self::RequestIdReused { .. } => None,
+            Self::Payment(payment) => Some(payment.http_status),
+            Self::InvalidField { .. }
+            | Self::UpstreamTimeout { .. }
+            | Self::RequestIdReused { .. }
+            | Self::PaymentApiNotConfigured => None,
         }
     }
 }
@@ -349,6 +423,15 @@ impl From<Error> for tonic::Status {
             }
             Error::RequestIdReused { .. } => {
                 details.add_bad_request_violation("request_id", error.to_string());
+            }
+            Error::Payment(payment) => {
+                metadata.insert("vendorCode".to_owned(), payment.code.clone());
+                if let Some(field) = mapping.field {
+                    details.add_bad_request_violation(field, payment.message.clone());
+                }
+                if let Some(text) = &payment.buyer_message {
+                    details.set_localized_message("en-US", text.clone());
+                }
             }
             _ => {}
         }
@@ -428,6 +511,11 @@ mod tests {
                 http_status: None,
             },
             reason::REQUEST_ID_REUSED => Error::RequestIdReused { request_id: "x".into() },
+            reason::PAYMENT_DECLINED => payment("602", Some("Please verify your card.")),
+            reason::PAYMENT_UNAUTHORIZED => payment("300", None),
+            reason::PAYMENT_PARAMETER_ERROR => payment("400", None),
+            reason::PAYMENT_REQUEST_MALFORMED => payment("200", None),
+            reason::PAYMENT_API_NOT_CONFIGURED => Error::PaymentApiNotConfigured,
             code @ ("AMBIGUOUS" | "TOO_LOW" | "TOO_HIGH" | "NOTHING_TO_DO" | "TOO_LATE" | "TOO_SOON" | "FAILED"
             | "INVALID_PARAMETER") => vendor(code, None),
             reason::INVALID_FIELD => Error::invalid_field("page_size", "must be between 1 and 100"),
@@ -458,7 +546,8 @@ mod tests {
             assert_eq!(info.reason, row.reason);
             assert_eq!(info.domain, ERROR_DOMAIN);
             assert_eq!(details.retry_info().is_some(), row.retry != Retry::No, "{} RetryInfo", row.reason);
-            if row.code == Code::InvalidArgument {
+            // Every argument error names its field, except where the vendor names none.
+            if row.code == Code::InvalidArgument && row.reason != reason::PAYMENT_REQUEST_MALFORMED {
                 let field = &details.bad_request().expect("BadRequest").field_violations[0].field;
                 assert!(!field.is_empty() || row.reason == "PARAMETER_MISSING", "{} names no field", row.reason);
             }
@@ -510,6 +599,36 @@ mod tests {
             assert_eq!(status.code(), Code::InvalidArgument);
             assert_eq!(status.get_error_details().bad_request().unwrap().field_violations[0].field, field);
         }
+    }
+
+    fn payment(code: &str, buyer_message: Option<&str>) -> Error {
+        Error::Payment(PaymentError {
+            code: code.into(),
+            message: format!("message for {code}"),
+            http_status: 400,
+            buyer_message: buyer_message.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn a_decline_carries_the_vendor_code_and_the_buyer_facing_text() {
+        let status = tonic::Status::from(payment("605", Some("Invalid transaction type for this credit card.")));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "PAYMENT_DECLINED");
+        assert_eq!(details.error_info().unwrap().metadata["vendorCode"], "605");
+        let localized = details.localized_message().unwrap();
+        assert_eq!(
+            (localized.locale.as_str(), localized.message.as_str()),
+            ("en-US", "Invalid transaction type for this credit card.")
+        );
+    }
+
+    #[test]
+    fn an_unknown_payment_code_is_unknown() {
+        let status = tonic::Status::from(payment("999", None));
+        assert_eq!(status.code(), Code::Unknown);
+        assert_eq!(status.get_error_details().error_info().unwrap().metadata["vendorCode"], "999");
     }
 
     #[test]

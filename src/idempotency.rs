@@ -33,6 +33,13 @@
 //! through. The baseline read also checks that a line item belongs to the
 //! sale named with it.
 //!
+//! # Authorizations
+//! [`IdempotentAuthorizations`] gives Authorize the same guarantees. A lost
+//! answer cannot be reconciled through detail_sale (the sale id is in the lost
+//! answer), so a retry sends again: the card token is single-use, so a second
+//! charge is impossible, and if the token turns out consumed the outcome stays
+//! unknown, with directions to look the sale up by merchant order id.
+//!
 //! # Storage
 //! Records live in an [`IdempotencyStore`]. [`MemoryIdempotencyStore`] keeps
 //! them per replica for the retention window (default 24 h) within a byte
@@ -41,6 +48,7 @@
 
 use std::{
     future::Future,
+    hash::{Hash, Hasher},
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -49,8 +57,9 @@ use tokio::sync::watch;
 
 use crate::{
     domain::{
-        BillingStatus, CallContext, LineItem, ListSalesQuery, RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite,
-        SalesPage, SalesPort, SalesWritePort, WriteReceipt, WriteRequest,
+        Authorization, AuthorizationRequest, BillingStatus, CallContext, LineItem, ListSalesQuery, PaymentPort,
+        RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort, WriteReceipt,
+        WriteRequest,
     },
     error::Error,
 };
@@ -59,37 +68,46 @@ use crate::{
 /// large and rarely kept (only while an outcome is unknown).
 pub type Baseline = Option<Box<Sale>>;
 
-/// What a caller must do with a request id.
+/// What a caller must do with a request id. `U` is what an attempt whose
+/// outcome is unknown left for the next one to reconcile against.
 #[derive(Debug)]
-pub enum Claim {
-    /// Run the write: nobody has, or the last attempt's outcome is unknown
-    /// (then `baseline` is the sale as it was before that attempt).
-    Run { reconcile: bool, baseline: Baseline },
+pub enum Claim<T, U> {
+    /// Run it: nobody has (`unknown` is `None`), or the last attempt's outcome
+    /// is unknown (`unknown` is what it left behind).
+    Run { unknown: Option<U> },
     /// Another call is running it: wait for a change, then claim again.
     Wait,
     /// It already ran: this is its outcome.
-    Settled(Result<WriteReceipt, Error>),
+    Settled(Result<T, Error>),
     /// The id belongs to a different request.
     Conflict,
 }
 
-/// How an attempt ended.
+/// How an attempt ended, as the store should remember it.
 #[derive(Debug)]
-pub enum Finish {
+pub enum Disposition<U> {
     /// 2Checkout decided: remember the outcome.
-    Settled(Result<WriteReceipt, Error>),
-    /// It may or may not have happened; a retry reconciles against `baseline`.
-    Unknown { baseline: Baseline },
+    Settled,
+    /// It may or may not have happened; a retry reconciles with this.
+    Unknown(U),
     /// Nothing reached 2Checkout: forget the id so a retry runs afresh.
     NotExecuted,
 }
 
+/// How an attempt ended, with its outcome.
+#[derive(Debug)]
+pub enum Finish<T, U> {
+    Settled(Result<T, Error>),
+    Unknown(U),
+    NotExecuted,
+}
+
 /// Where request ids and their outcomes are kept.
-pub trait IdempotencyStore: Send + Sync + 'static {
+pub trait IdempotencyStore<T, U>: Send + Sync + 'static {
     /// Claims `id` for a request whose canonical form is `fingerprint`.
-    fn claim(&self, id: &RequestId, fingerprint: &str) -> impl Future<Output = Claim> + Send;
+    fn claim(&self, id: &RequestId, fingerprint: &str) -> impl Future<Output = Claim<T, U>> + Send;
     /// Records how the claimed attempt ended and wakes the waiters.
-    fn finish(&self, id: &RequestId, finish: Finish) -> impl Future<Output = ()> + Send;
+    fn finish(&self, id: &RequestId, finish: Finish<T, U>) -> impl Future<Output = ()> + Send;
     /// Completes once `id` is no longer being run.
     fn changed(&self, id: &RequestId) -> impl Future<Output = ()> + Send;
 }
@@ -103,50 +121,51 @@ pub struct MemoryStoreSettings {
     pub max_bytes: u64,
 }
 
-enum State {
+enum State<T, U> {
     Running,
-    Settled(Result<WriteReceipt, Error>),
-    Unknown { baseline: Baseline },
+    Settled(Result<T, Error>),
+    Unknown(U),
 }
 
-struct Record {
+struct Record<T, U> {
     fingerprint: String,
-    state: Mutex<State>,
+    state: Mutex<State<T, U>>,
     changed: watch::Sender<()>,
 }
 
 /// Per-replica records in a moka cache: expiring after the retention window,
 /// bounded in bytes.
-pub struct MemoryIdempotencyStore {
-    records: moka::sync::Cache<RequestId, Arc<Record>>,
+pub struct MemoryIdempotencyStore<T, U> {
+    records: moka::sync::Cache<RequestId, Arc<Record<T, U>>>,
 }
 
 /// What one record costs beside its key and fingerprint: the state, an
-/// outcome, the channel. A baseline sale (kept only for unknown outcomes,
-/// which are rare) is not counted.
+/// outcome, the channel. What an unknown outcome keeps (rare) is not counted.
 const RECORD_OVERHEAD_BYTES: u32 = 512;
 
-impl MemoryIdempotencyStore {
+impl<T: Send + Sync + 'static, U: Send + Sync + 'static> MemoryIdempotencyStore<T, U> {
     pub fn new(settings: MemoryStoreSettings) -> Self {
         let records = moka::sync::Cache::builder()
             .time_to_live(settings.retention)
             .max_capacity(settings.max_bytes)
-            .weigher(|id: &RequestId, record: &Arc<Record>| {
+            .weigher(|id: &RequestId, record: &Arc<Record<T, U>>| {
                 let bytes = id.as_str().len() + record.fingerprint.len();
                 u32::try_from(bytes).unwrap_or(u32::MAX).saturating_add(RECORD_OVERHEAD_BYTES)
             })
             .build();
         Self { records }
     }
-
-    fn lock(record: &Record) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave State half-written: take it as is.
-        record.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
-impl IdempotencyStore for MemoryIdempotencyStore {
-    async fn claim(&self, id: &RequestId, fingerprint: &str) -> Claim {
+fn lock<T, U>(record: &Record<T, U>) -> std::sync::MutexGuard<'_, State<T, U>> {
+    // A panic while holding the lock cannot leave State half-written: take it as is.
+    record.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T: Clone + Send + Sync + 'static, U: Send + Sync + 'static> IdempotencyStore<T, U>
+    for MemoryIdempotencyStore<T, U>
+{
+    async fn claim(&self, id: &RequestId, fingerprint: &str) -> Claim<T, U> {
         let entry = self.records.entry(id.clone()).or_insert_with(|| {
             Arc::new(Record {
                 fingerprint: fingerprint.to_owned(),
@@ -155,29 +174,29 @@ impl IdempotencyStore for MemoryIdempotencyStore {
             })
         });
         if entry.is_fresh() {
-            return Claim::Run { reconcile: false, baseline: None };
+            return Claim::Run { unknown: None };
         }
         let record = entry.into_value();
         if record.fingerprint != fingerprint {
             return Claim::Conflict;
         }
-        let mut state = Self::lock(&record);
+        let mut state = lock(&record);
         match &*state {
             State::Running => Claim::Wait,
             State::Settled(outcome) => Claim::Settled(outcome.clone()),
-            State::Unknown { .. } => match std::mem::replace(&mut *state, State::Running) {
-                State::Unknown { baseline } => Claim::Run { reconcile: true, baseline },
+            State::Unknown(_) => match std::mem::replace(&mut *state, State::Running) {
+                State::Unknown(left) => Claim::Run { unknown: Some(left) },
                 _ => unreachable!("matched Unknown above"),
             },
         }
     }
 
-    async fn finish(&self, id: &RequestId, finish: Finish) {
+    async fn finish(&self, id: &RequestId, finish: Finish<T, U>) {
         let Some(record) = self.records.get(id) else { return };
         match finish {
             Finish::NotExecuted => self.records.invalidate(id),
-            Finish::Settled(outcome) => *Self::lock(&record) = State::Settled(outcome),
-            Finish::Unknown { baseline } => *Self::lock(&record) = State::Unknown { baseline },
+            Finish::Settled(outcome) => *lock(&record) = State::Settled(outcome),
+            Finish::Unknown(left) => *lock(&record) = State::Unknown(left),
         }
         record.changed.send_replace(());
     }
@@ -186,10 +205,62 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         let Some(record) = self.records.get(id) else { return };
         // Subscribe before looking, so a finish between the two is not missed.
         let mut changes = record.changed.subscribe();
-        if !matches!(*Self::lock(&record), State::Running) {
+        if !matches!(*lock(&record), State::Running) {
             return;
         }
         let _ = changes.changed().await;
+    }
+}
+
+/// Runs `attempt` at most once per request id and fingerprint, as the module
+/// docs describe: the first caller runs it in its own task (so hanging up
+/// does not abandon it), duplicates wait and share the outcome, and the store
+/// remembers what `attempt`'s disposition says.
+pub async fn at_most_once<T, U, S, F, Fut>(
+    store: &Arc<S>,
+    id: &RequestId,
+    fingerprint: &str,
+    attempt: F,
+) -> Result<T, Error>
+where
+    T: Clone + Send + 'static,
+    U: Send + 'static,
+    S: IdempotencyStore<T, U>,
+    F: FnOnce(Option<U>) -> Fut,
+    Fut: Future<Output = (Result<T, Error>, Disposition<U>)> + Send + 'static,
+{
+    let mut attempt = Some(attempt);
+    loop {
+        match store.claim(id, fingerprint).await {
+            Claim::Conflict => return Err(Error::RequestIdReused { request_id: id.to_string() }),
+            Claim::Settled(outcome) => return outcome,
+            Claim::Wait => store.changed(id).await,
+            Claim::Run { unknown } => {
+                let Some(attempt) = attempt.take() else {
+                    unreachable!("a caller runs at most one attempt: it returns right after")
+                };
+                let run = attempt(unknown);
+                let store = Arc::clone(store);
+                let id = id.clone();
+                let task = tokio::spawn(async move {
+                    let (outcome, disposition) = run.await;
+                    let finish = match disposition {
+                        Disposition::Settled => Finish::Settled(outcome.clone()),
+                        Disposition::Unknown(left) => Finish::Unknown(left),
+                        Disposition::NotExecuted => Finish::NotExecuted,
+                    };
+                    store.finish(&id, finish).await;
+                    outcome
+                });
+                return task.await.unwrap_or_else(|e| {
+                    Err(Error::OutcomeUnknown {
+                        detail: format!("the attempt's task ended abnormally: {e}"),
+                        timed_out: false,
+                        http_status: None,
+                    })
+                });
+            }
+        }
     }
 }
 
@@ -219,86 +290,55 @@ impl<P: SalesPort, S: Send + Sync + 'static> SalesPort for IdempotentWrites<P, S
     }
 }
 
-impl<P: SalesPort + SalesWritePort, S: IdempotencyStore> SalesWritePort for IdempotentWrites<P, S> {
+impl<P: SalesPort + SalesWritePort, S: IdempotencyStore<WriteReceipt, Baseline>> SalesWritePort
+    for IdempotentWrites<P, S>
+{
     async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
         // The Debug form of the validated write is canonical: ids normalised, every field included.
         let fingerprint = format!("{:?}", request.write);
-        loop {
-            match self.store.claim(&request.request_id, &fingerprint).await {
-                Claim::Conflict => {
-                    return Err(Error::RequestIdReused { request_id: request.request_id.to_string() });
-                }
-                Claim::Settled(outcome) => return outcome,
-                Claim::Wait => self.store.changed(&request.request_id).await,
-                Claim::Run { reconcile, baseline } => {
-                    let attempt = Attempt {
-                        inner: Arc::clone(&self.inner),
-                        store: Arc::clone(&self.store),
-                        ctx,
-                        request: request.clone(),
-                    };
-                    return tokio::spawn(attempt.run(reconcile, baseline)).await.unwrap_or_else(|e| {
-                        Err(Error::OutcomeUnknown {
-                            detail: format!("the write's task ended abnormally: {e}"),
-                            timed_out: false,
-                            http_status: None,
-                        })
-                    });
-                }
-            }
-        }
+        let attempt = Attempt { inner: Arc::clone(&self.inner), ctx, request: request.clone() };
+        at_most_once(&self.store, &request.request_id, &fingerprint, |unknown| attempt.run(unknown)).await
     }
 }
 
 /// One claimed attempt at a write, run in its own task.
-struct Attempt<P, S> {
+struct Attempt<P> {
     inner: Arc<P>,
-    store: Arc<S>,
     ctx: CallContext,
     request: WriteRequest,
 }
 
-impl<P: SalesPort + SalesWritePort, S: IdempotencyStore> Attempt<P, S> {
-    async fn run(self, reconcile: bool, baseline: Baseline) -> Result<WriteReceipt, Error> {
+impl<P: SalesPort + SalesWritePort> Attempt<P> {
+    /// Runs the write (reconciling first when `unknown` holds the baseline
+    /// of an attempt whose outcome was lost) and says how to remember it.
+    async fn run(self, unknown: Option<Baseline>) -> (Result<WriteReceipt, Error>, Disposition<Baseline>) {
         let write = &self.request.write;
-        let id = &self.request.request_id;
-        let baseline = if reconcile {
-            match self.reconcile(baseline).await {
+        let baseline = match unknown {
+            Some(baseline) => match self.reconcile(baseline).await {
                 Ok(Reconciled::Done(receipt)) => {
-                    tracing::info!(request_id = %id, method = write.method(), "the write took effect earlier; not sent again");
-                    self.store.finish(id, Finish::Settled(Ok(receipt.clone()))).await;
-                    return Ok(receipt);
+                    tracing::info!(request_id = %self.request.request_id, method = write.method(), "the write took effect earlier; not sent again");
+                    return (Ok(receipt), Disposition::Settled);
                 }
                 Ok(Reconciled::NotDone(now)) => now,
-                Err((error, baseline)) => {
-                    self.store.finish(id, Finish::Unknown { baseline }).await;
-                    return Err(error);
-                }
-            }
-        } else if needs_baseline(write) {
-            match self.inner.get_sale(self.ctx, &write.sale_lookup()).await {
+                Err((error, baseline)) => return (Err(error), Disposition::Unknown(baseline)),
+            },
+            None if needs_baseline(write) => match self.inner.get_sale(self.ctx, &write.sale_lookup()).await {
                 Ok(sale) => Some(Box::new(sale)),
-                Err(error) => {
-                    self.store.finish(id, Finish::NotExecuted).await;
-                    return Err(error);
-                }
-            }
-        } else {
-            None
+                Err(error) => return (Err(error), Disposition::NotExecuted),
+            },
+            None => None,
         };
         if let Some(error) = baseline.as_deref().and_then(|sale| line_item_outside_sale(write, sale)) {
-            self.store.finish(id, Finish::NotExecuted).await;
-            return Err(error);
+            return (Err(error), Disposition::NotExecuted);
         }
 
         let outcome = self.inner.write(self.ctx, &self.request).await;
-        let finish = match &outcome {
-            Ok(_) | Err(Error::Vendor(_)) => Finish::Settled(outcome.clone()),
-            Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => Finish::Unknown { baseline },
-            Err(_) => Finish::NotExecuted,
+        let disposition = match &outcome {
+            Ok(_) | Err(Error::Vendor(_)) => Disposition::Settled,
+            Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => Disposition::Unknown(baseline),
+            Err(_) => Disposition::NotExecuted,
         };
-        self.store.finish(id, finish).await;
-        outcome
+        (outcome, disposition)
     }
 
     /// Reads the sale and tells whether the write's effect is already there.
@@ -383,5 +423,56 @@ fn effect_visible(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> bool 
             same(Some(now)) > same(before)
         }
         SaleWrite::Reauthorize { .. } => false,
+    }
+}
+
+/// The Payment API with at-most-once authorizations, by the same rules as
+/// writes. After an unknown outcome a retry sends the authorization again:
+/// the card token is single-use, so if the first attempt went through, the
+/// vendor refuses the second (300) instead of charging twice — and the
+/// outcome stays unknown, with directions to find the sale.
+pub struct IdempotentAuthorizations<P, S> {
+    inner: Arc<P>,
+    store: Arc<S>,
+}
+
+impl<P, S> IdempotentAuthorizations<P, S> {
+    pub fn new(inner: Arc<P>, store: Arc<S>) -> Self {
+        Self { inner, store }
+    }
+}
+
+impl<P: PaymentPort, S: IdempotencyStore<Authorization, ()>> PaymentPort for IdempotentAuthorizations<P, S> {
+    async fn authorize(&self, ctx: CallContext, request: &AuthorizationRequest) -> Result<Authorization, Error> {
+        // The token prints redacted, so it joins the fingerprint as a hash.
+        let mut token_hash = std::hash::DefaultHasher::new();
+        request.token.hash(&mut token_hash);
+        let fingerprint = format!("{request:?}#{:016x}", token_hash.finish());
+        let inner = Arc::clone(&self.inner);
+        let request = request.clone();
+        let id = request.request_id.clone();
+        at_most_once(&self.store, &id, &fingerprint, move |unknown| async move {
+            let outcome = inner.authorize(ctx, &request).await;
+            match &outcome {
+                Err(Error::Payment(refusal)) if unknown.is_some() && refusal.code == "300" => (
+                    Err(Error::OutcomeUnknown {
+                        detail: "the card token was already used, most likely by the first attempt; look the sale up by \
+                                 merchant_order_id (its invoices' vendor_order_id) before authorizing again with a new token"
+                            .into(),
+                        timed_out: false,
+                        http_status: Some(refusal.http_status),
+                    }),
+                    Disposition::Unknown(()),
+                ),
+                // Nothing was charged: a retry (after a new token or fixed credentials) may run.
+                Err(Error::Payment(refusal)) if refusal.code == "300" => (outcome, Disposition::NotExecuted),
+                Ok(_) | Err(Error::Payment(_)) => (outcome, Disposition::Settled),
+                Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => {
+                    (outcome, Disposition::Unknown(()))
+                }
+                Err(_) => (outcome, Disposition::NotExecuted),
+            }
+        })
+        .await
     }
 }

@@ -7,11 +7,16 @@
 //! implements [`SalesPort`]; later decorators (a cache, say) implement it too
 //! and wrap another implementation, so neither side knows they exist.
 
+mod authorization;
 mod listing;
 mod sale;
 mod values;
 mod writes;
 
+pub use authorization::{
+    Authorization, AuthorizationRequest, BillingContact, CardToken, OrderAmount, OrderLine, OrderLineOption,
+    OrderLineType, PostalAddress, Recurrence,
+};
 pub use listing::{ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn, SortDirection};
 pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,
@@ -72,4 +77,14 @@ pub trait SalesWritePort: Send + Sync + 'static {
         ctx: CallContext,
         request: &WriteRequest,
     ) -> impl Future<Output = Result<WriteReceipt, Error>> + Send;
+}
+
+/// Card authorizations through the Payment API.
+pub trait PaymentPort: Send + Sync + 'static {
+    /// Authorizes a payment and returns the sale it created.
+    fn authorize(
+        &self,
+        ctx: CallContext,
+        request: &AuthorizationRequest,
+    ) -> impl Future<Output = Result<Authorization, Error>> + Send;
 }

@@ -5,7 +5,10 @@
 //! validated domain values (failing fast, before any upstream call), call the
 //! port with the caller's deadline, and convert the answer or the error back.
 
+mod authorization;
 mod convert;
+
+pub use authorization::AuthorizationApi;
 
 use std::{
     pin::Pin,
@@ -59,7 +62,7 @@ impl<P: SalesWritePort> SalesApi<P> {
 }
 
 /// The call context of a request: its deadline from the `grpc-timeout` header.
-fn call_context<T>(request: &Request<T>) -> CallContext {
+pub(crate) fn call_context<T>(request: &Request<T>) -> CallContext {
     let deadline = request
         .metadata()
         .get("grpc-timeout")

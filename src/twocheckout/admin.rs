@@ -86,7 +86,7 @@ impl AdminApiClient {
         endpoint: &'static str,
         params: &[(&str, String)],
     ) -> Result<T, Error> {
-        let timeout = self.time_budget(ctx)?;
+        let timeout = time_budget(ctx, self.config.request_timeout)?;
         let url = self.config.base_url.join(endpoint).map_err(|e| Error::UpstreamResponseInvalid {
             detail: format!("cannot build the URL of {endpoint}: {e}"),
             http_status: 0,
@@ -128,18 +128,18 @@ impl AdminApiClient {
         );
         interpret(endpoint, status, &content_type, &body)
     }
+}
 
-    /// How long the next request may take: the configured timeout, cut to the caller's deadline.
-    fn time_budget(&self, ctx: CallContext) -> Result<Duration, Error> {
-        let Some(deadline) = ctx.deadline else { return Ok(self.config.request_timeout) };
-        let remaining = deadline.saturating_duration_since(Instant::now()).saturating_sub(DEADLINE_MARGIN);
-        if remaining.is_zero() {
-            return Err(Error::UpstreamTimeout {
-                detail: "the caller's deadline passed before the request was sent".into(),
-            });
-        }
-        Ok(remaining.min(self.config.request_timeout))
+/// How long the next request may take: the configured timeout, cut to the caller's deadline.
+pub(super) fn time_budget(ctx: CallContext, request_timeout: Duration) -> Result<Duration, Error> {
+    let Some(deadline) = ctx.deadline else { return Ok(request_timeout) };
+    let remaining = deadline.saturating_duration_since(Instant::now()).saturating_sub(DEADLINE_MARGIN);
+    if remaining.is_zero() {
+        return Err(Error::UpstreamTimeout {
+            detail: "the caller's deadline passed before the request was sent".into(),
+        });
     }
+    Ok(remaining.min(request_timeout))
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
@@ -157,12 +157,12 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
 
 /// Whether a call may change anything upstream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CallKind {
+pub(super) enum CallKind {
     Read,
     Write,
 }
 
-fn transport_error(kind: CallKind, endpoint: &str, error: reqwest::Error) -> Error {
+pub(super) fn transport_error(kind: CallKind, endpoint: &str, error: reqwest::Error) -> Error {
     // without_url: the URL carries sale ids in its query; they belong in traces, not in messages.
     let error = error.without_url();
     if kind == CallKind::Write && !error.is_connect() {

@@ -3,13 +3,16 @@
 //!
 //! - [`admin`]: the HTTP client (pooled reqwest, basic auth sent up front,
 //!   the caller's deadline honoured) and the error classification.
+//! - [`payment`]: the Payment API client (card authorization).
 //! - `wire`: the vendor's shapes, private to this module, and their strict
 //!   conversion into domain values.
 //! - `xml`: reads XML answers into the same value JSON gives, so both formats
 //!   share one decoder.
 
 pub mod admin;
+pub mod payment;
 mod wire;
 mod xml;
 
 pub use admin::{AdminApiClient, AdminApiConfig};
+pub use payment::{PaymentApiClient, PaymentApiConfig, PaymentBackend};

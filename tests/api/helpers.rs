@@ -35,24 +35,39 @@ pub async fn spawn_simulator_with(config: SimulatorConfig) -> Arc<RunningSimulat
 /// (credentials set), with extra settings as `key = value` pairs.
 pub async fn spawn_gateway(simulator: &Arc<RunningSimulator>, overrides: &[(&str, &str)]) -> TestApp {
     let defaults = SimulatorConfig::default();
-    let mut settings: Vec<(&str, String)> = vec![
+    let mut settings = admin_settings(simulator);
+    settings.extend([
+        ("payment_api.base_url", simulator.payment_api_base_url()),
+        ("payment_api.seller_id", defaults.seller_id.clone()),
+        ("payment_api.private_key", defaults.private_key.clone()),
+    ]);
+    settings.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    spawn_with_settings(&settings, Arc::clone(simulator)).await
+}
+
+/// A gateway with Admin API credentials but no Payment API ones.
+pub async fn spawn_gateway_without_payment_api(simulator: &Arc<RunningSimulator>) -> TestApp {
+    spawn_with_settings(&admin_settings(simulator), Arc::clone(simulator)).await
+}
+
+fn admin_settings(simulator: &RunningSimulator) -> Vec<(&'static str, String)> {
+    let defaults = SimulatorConfig::default();
+    vec![
         ("server.listen_addr", "127.0.0.1:0".into()),
         ("admin_api.base_url", simulator.admin_api_base_url()),
         ("admin_api.username", defaults.api_username.clone()),
         ("admin_api.password", defaults.api_password.clone()),
-    ];
-    settings.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    spawn_with_settings(&settings, Arc::clone(simulator)).await
+    ]
 }
 
 /// Builds and runs a gateway from settings pairs.
 async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<RunningSimulator>) -> TestApp {
     let mut figment = Figment::new();
     for (key, value) in settings {
-        // Numbers as numbers, the way the environment provider reads them.
+        // Byte budgets as numbers, the way the environment provider reads them.
         figment = match value.parse::<u64>() {
-            Ok(number) => figment.merge(Serialized::global(key, number)),
-            Err(_) => figment.merge(Serialized::global(key, value)),
+            Ok(number) if key.ends_with("max_bytes") => figment.merge(Serialized::global(key, number)),
+            _ => figment.merge(Serialized::global(key, value)),
         };
     }
     let settings = Settings::from_figment(figment).expect("valid test settings");

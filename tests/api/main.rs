@@ -1,6 +1,7 @@
 //! End-to-end specs: the real simulator and the real gateway on 127.0.0.1:0,
 //! called with real gRPC clients. One binary, so everything links once.
 
+mod authorize;
 mod cache;
 mod errors;
 mod get_sale;

@@ -21,16 +21,17 @@ use crate::helpers::{connect, new_request_id, spawn_app};
 async fn health_answers_serving_for_the_server_and_the_sales_service() {
     let app = spawn_app().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in ["", "twocheckout.v1.SalesService"] {
+    for service in ["", "twocheckout.v1.SalesService", "twocheckout.v1.AuthorizationService"] {
         let response = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
         assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
     }
 }
 
-const EXPECTED_SERVICES: [&str; 4] = [
+const EXPECTED_SERVICES: [&str; 5] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "twocheckout.v1.AuthorizationService",
     "twocheckout.v1.SalesService",
 ];
 
@@ -111,7 +112,9 @@ async fn reflection_v1alpha_lists_the_services_for_grpcurl_1_8() {
 
 #[tokio::test]
 async fn without_credentials_the_gateway_serves_the_built_in_simulator() {
-    let figment = Figment::new().merge(Serialized::global("server.listen_addr", "127.0.0.1:0"));
+    let figment = Figment::new()
+        .merge(Serialized::global("server.listen_addr", "127.0.0.1:0"))
+        .merge(Serialized::global("simulator.listen_addr", "127.0.0.1:0"));
     let app = Application::build(Settings::from_figment(figment).unwrap()).await.unwrap();
     let simulator_addr = app.simulator().expect("the simulator runs").local_addr();
     assert!(simulator_addr.ip().is_loopback());

@@ -1,0 +1,439 @@
+//! The Payment API client: card authorization (`authService`).
+//!
+//! Unlike the Admin API it takes no Basic auth: the seller id travels in the
+//! URL and the private key in the JSON body (both from the gateway's
+//! configuration). Its answers carry either a `response` or an `exception`
+//! object whatever the HTTP status. An authorization moves money, so once the
+//! request may have left, a lost answer is OUTCOME_UNKNOWN and it is never
+//! retried here.
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::wire::{Many, Text};
+use crate::{
+    domain::{
+        Amount, Authorization, AuthorizationRequest, BillingContact, CallContext, OrderAmount, OrderLine,
+        OrderLineOption, OrderLineType, PaymentPort, PostalAddress, Recurrence,
+    },
+    error::{Error, PaymentError},
+};
+
+/// What the client needs to know.
+#[derive(Clone, Debug)]
+pub struct PaymentApiConfig {
+    /// Base URL ending in `/`, e.g. `https://www.2checkout.com/checkout/api/1/`.
+    pub base_url: Url,
+    pub seller_id: String,
+    pub private_key: SecretString,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// A pooled client of the Payment API.
+#[derive(Clone, Debug)]
+pub struct PaymentApiClient {
+    http: reqwest::Client,
+    config: PaymentApiConfig,
+}
+
+impl PaymentApiClient {
+    pub fn new(config: PaymentApiConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("tco-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, config })
+    }
+}
+
+/// The documented buyer-facing text of each decline, for a checkout to show.
+pub fn buyer_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "600" => "Authorization Failed",
+        "601" => {
+            "Payment Authorization Failed: Please update your cards expiration date and try again, or try another payment method."
+        }
+        "602" => {
+            "Payment Authorization Failed: Please verify your Credit Card details are entered correctly and try again, or try another payment method."
+        }
+        "603" => {
+            "Your credit card has been declined because of the currency you are attempting to pay in. Please change the currency of the transaction or use a different card and try again."
+        }
+        "604" => {
+            "Payment Authorization Failed: Credit is not enabled on this type of card, please contact your bank for more information or try another payment method."
+        }
+        "605" => {
+            "Payment Authorization Failed: Invalid transaction type for this credit card, please use a different card and try submitting the payment again, or contact your bank for more information."
+        }
+        "606" => {
+            "Payment Authorization Failed: Please use a different credit card or payment method and try again, or contact your bank for more information."
+        }
+        "607" => {
+            "Payment Authorization Failed: Please verify your information and try again, or try another payment method."
+        }
+        _ => return None,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAuthorize<'a> {
+    seller_id: &'a str,
+    private_key: &'a str,
+    merchant_order_id: &'a str,
+    token: &'a str,
+    currency: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line_items: Option<Vec<WireLineOut>>,
+    billing_addr: WireAddressOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipping_addr: Option<WireAddressOut>,
+    demo: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireLineOut {
+    #[serde(rename = "type")]
+    line_type: &'static str,
+    name: String,
+    quantity: String,
+    price: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tangible: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurrence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    startup_fee: Option<String>,
+    options: Vec<WireOptionOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireOptionOut {
+    opt_name: String,
+    opt_value: String,
+    opt_surcharge: String,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireAddressOut {
+    name: String,
+    addr_line1: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    addr_line2: Option<String>,
+    city: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zip_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_ext: Option<String>,
+}
+
+fn address_out(a: &PostalAddress) -> WireAddressOut {
+    WireAddressOut {
+        name: a.name.clone(),
+        addr_line1: a.line_1.clone(),
+        addr_line2: a.line_2.clone(),
+        city: a.city.clone(),
+        state: a.state.clone(),
+        zip_code: a.zip_code.clone(),
+        country: a.country.clone(),
+        ..Default::default()
+    }
+}
+
+fn line_out(line: &OrderLine) -> WireLineOut {
+    WireLineOut {
+        line_type: line.line_type.as_vendor_str(),
+        name: line.name.clone(),
+        quantity: line.quantity.to_string(),
+        price: line.price.to_string(),
+        tangible: line.tangible.map(|t| if t { "Y" } else { "N" }),
+        product_id: line.product_id.clone(),
+        recurrence: line.recurrence.as_ref().map(|r| r.every.clone()),
+        duration: line.recurrence.as_ref().map(|r| r.duration.clone()),
+        startup_fee: line.startup_fee.map(|f| f.to_string()),
+        options: line
+            .options
+            .iter()
+            .map(|o| WireOptionOut {
+                opt_name: o.name.clone(),
+                opt_value: o.value.clone(),
+                opt_surcharge: o.surcharge.to_string(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct WireAnswer {
+    response: Option<WireResponse>,
+    exception: Option<WireException>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct WireException {
+    error_code: Text,
+    error_msg: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct WireResponse {
+    merchant_order_id: Text,
+    order_number: Text,
+    transaction_id: Text,
+    response_code: Text,
+    response_msg: Text,
+    total: Text,
+    currency_code: Text,
+    line_items: Many<WireLineIn>,
+    billing_addr: Option<WireAddressIn>,
+    shipping_addr: Option<WireAddressIn>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct WireLineIn {
+    #[serde(rename = "type")]
+    line_type: Text,
+    name: Text,
+    quantity: Text,
+    price: Text,
+    tangible: Text,
+    product_id: Text,
+    recurrence: Text,
+    duration: Text,
+    startup_fee: Text,
+    options: Many<WireOptionIn>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct WireOptionIn {
+    opt_name: Text,
+    opt_value: Text,
+    opt_surcharge: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct WireAddressIn {
+    name: Text,
+    addr_line1: Text,
+    addr_line2: Text,
+    city: Text,
+    state: Text,
+    zip_code: Text,
+    country: Text,
+    email: Text,
+    phone_number: Text,
+    #[serde(alias = "phoneExt")]
+    phone_extension: Text,
+}
+
+fn text(t: &Text) -> String {
+    t.get().unwrap_or_default().to_owned()
+}
+
+fn amount(t: &Text, path: &str) -> Result<Option<Amount>, String> {
+    t.get().map(|raw| raw.parse::<Amount>().map_err(|e| format!("{path}: {e}"))).transpose()
+}
+
+fn address_in(a: &WireAddressIn) -> PostalAddress {
+    PostalAddress {
+        name: text(&a.name),
+        line_1: text(&a.addr_line1),
+        line_2: a.addr_line2.get().map(str::to_owned),
+        city: text(&a.city),
+        state: a.state.get().map(str::to_owned),
+        zip_code: a.zip_code.get().map(str::to_owned),
+        country: a.country.get().map(str::to_owned),
+    }
+}
+
+impl WireResponse {
+    fn into_domain(self) -> Result<Authorization, String> {
+        let lines = self
+            .line_items
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let path = format!("lineItems[{i}]");
+                Ok(OrderLine {
+                    line_type: l.line_type.get().and_then(OrderLineType::from_vendor).unwrap_or(OrderLineType::Product),
+                    name: text(&l.name),
+                    quantity: l.quantity.get().map_or(Ok(1), |q| {
+                        q.trim().parse().map_err(|_| format!("{path}.quantity: not a whole number"))
+                    })?,
+                    price: amount(&l.price, &format!("{path}.price"))?.unwrap_or(Amount::from_minor_units(0)),
+                    tangible: l.tangible.get().map(|t| t.eq_ignore_ascii_case("Y")),
+                    product_id: l.product_id.get().map(str::to_owned),
+                    recurrence: match (l.recurrence.get(), l.duration.get()) {
+                        (Some(every), Some(duration)) => {
+                            Some(Recurrence { every: every.to_owned(), duration: duration.to_owned() })
+                        }
+                        _ => None,
+                    },
+                    startup_fee: amount(&l.startup_fee, &format!("{path}.startupFee"))?,
+                    options: l
+                        .options
+                        .0
+                        .iter()
+                        .map(|o| {
+                            Ok(OrderLineOption {
+                                name: text(&o.opt_name),
+                                value: text(&o.opt_value),
+                                surcharge: amount(&o.opt_surcharge, &format!("{path}.options.optSurcharge"))?
+                                    .unwrap_or(Amount::from_minor_units(0)),
+                            })
+                        })
+                        .collect::<Result<_, String>>()?,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        let order_number = self.order_number.get().ok_or("orderNumber: missing")?.to_owned();
+        Ok(Authorization {
+            transaction_id: text(&self.transaction_id),
+            merchant_order_id: text(&self.merchant_order_id),
+            response_code: text(&self.response_code),
+            response_message: text(&self.response_msg),
+            total: amount(&self.total, "total")?,
+            currency: text(&self.currency_code),
+            lines,
+            billing: self.billing_addr.as_ref().map(|b| BillingContact {
+                address: address_in(b),
+                email: text(&b.email),
+                phone_number: text(&b.phone_number),
+                phone_extension: b.phone_extension.get().map(str::to_owned),
+            }),
+            shipping: self.shipping_addr.as_ref().map(address_in),
+            order_number,
+        })
+    }
+}
+
+/// The Payment API as this deployment has it: configured, or not at all.
+#[derive(Clone, Debug)]
+pub enum PaymentBackend {
+    Api(PaymentApiClient),
+    /// No seller id and private key: Authorize answers UNIMPLEMENTED.
+    NotConfigured,
+}
+
+impl PaymentPort for PaymentBackend {
+    async fn authorize(&self, ctx: CallContext, request: &AuthorizationRequest) -> Result<Authorization, Error> {
+        match self {
+            Self::Api(client) => client.authorize(ctx, request).await,
+            Self::NotConfigured => Err(Error::PaymentApiNotConfigured),
+        }
+    }
+}
+
+impl PaymentPort for PaymentApiClient {
+    async fn authorize(&self, ctx: CallContext, request: &AuthorizationRequest) -> Result<Authorization, Error> {
+        let (total, line_items) = match &request.amount {
+            OrderAmount::Total(total) => (Some(total.to_string()), None),
+            OrderAmount::Lines(lines) => (None, Some(lines.iter().map(line_out).collect())),
+        };
+        let billing = &request.billing;
+        let body = WireAuthorize {
+            seller_id: &self.config.seller_id,
+            private_key: self.config.private_key.expose_secret(),
+            merchant_order_id: &request.merchant_order_id,
+            token: request.token.expose(),
+            currency: request.currency,
+            total,
+            line_items,
+            billing_addr: WireAddressOut {
+                email: Some(billing.email.clone()),
+                phone_number: Some(billing.phone_number.clone()),
+                phone_ext: billing.phone_extension.clone(),
+                ..address_out(&billing.address)
+            },
+            shipping_addr: request.shipping.as_ref().map(address_out),
+            demo: request.demo,
+        };
+        let timeout = super::admin::time_budget(ctx, self.config.request_timeout)?;
+        let url = self.config.base_url.join(&format!("{}/rs/authService", self.config.seller_id)).map_err(|e| {
+            Error::UpstreamResponseInvalid { detail: format!("cannot build the authService URL: {e}"), http_status: 0 }
+        })?;
+        let response = self
+            .http
+            .post(url)
+            .json(&body)
+            .header(header::ACCEPT, "application/json")
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
+        if status.is_server_error() {
+            return Err(Error::OutcomeUnknown {
+                detail: format!("authService answered HTTP {}", status.as_u16()),
+                timed_out: false,
+                http_status: Some(status.as_u16()),
+            });
+        }
+        let answer: WireAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::debug!(http_status = status.as_u16(), error = %e, "undecodable Payment API answer");
+            Error::UpstreamResponseInvalid {
+                detail: format!("authService: malformed JSON at {}", e.column()),
+                http_status: status.as_u16(),
+            }
+        })?;
+        if let Some(exception) = answer.exception.filter(|e| e.error_code.get().is_some()) {
+            let code = text(&exception.error_code);
+            if code == "300" {
+                // Per call this is an expired or reused token; if every call gets it, the key is wrong.
+                tracing::warn!(
+                    "Payment API answered 300 Unauthorized: a stale card token, or wrong seller credentials if this repeats"
+                );
+            }
+            return Err(Error::Payment(PaymentError {
+                buyer_message: buyer_message(&code).map(str::to_owned),
+                message: exception.error_msg.get().unwrap_or("2Checkout refused the authorization").to_owned(),
+                http_status: status.as_u16(),
+                code,
+            }));
+        }
+        match answer.response {
+            Some(response) if status == StatusCode::OK || status.is_success() => {
+                response.into_domain().map_err(|problem| Error::UpstreamResponseInvalid {
+                    detail: format!("authService: {problem}"),
+                    http_status: status.as_u16(),
+                })
+            }
+            _ => Err(Error::UpstreamResponseInvalid {
+                detail: format!("authService answered HTTP {} with neither response nor exception", status.as_u16()),
+                http_status: status.as_u16(),
+            }),
+        }
+    }
+}
