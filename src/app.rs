@@ -6,11 +6,12 @@
 //! [`Application::build`] binds the listener before returning, so tests can
 //! ask for port 0 and read the real address from [`Application::local_addr`].
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use secrecy::SecretString;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::{Server, server::TcpIncoming};
+use tonic_health::ServingStatus;
 
 use crate::{
     cache::{CacheSettings, CachedSales},
@@ -63,6 +64,8 @@ pub struct Application {
     sales: Arc<Sales>,
     payments: Arc<Payments>,
     simulator: Option<RunningSimulator>,
+    drain_period: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -141,7 +144,15 @@ impl Application {
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
-        Ok(Self { listener, local_addr, sales: Arc::new(sales), payments: Arc::new(payments), simulator })
+        Ok(Self {
+            listener,
+            local_addr,
+            sales: Arc::new(sales),
+            payments: Arc::new(payments),
+            simulator,
+            drain_period: settings.server.drain_period,
+            shutdown_timeout: settings.server.shutdown_timeout,
+        })
     }
 
     /// The address the gRPC server listens on.
@@ -159,10 +170,18 @@ impl Application {
         self.simulator.as_ref()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting calls and lets
-    /// in-flight ones finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), StartupError> {
+    /// Serves until `shutdown` completes, then shuts down the way Kubernetes
+    /// expects during a rollout:
+    /// 1. health turns NOT_SERVING (the server entry and both services), so
+    ///    readiness probes fail and the endpoints controller removes the pod;
+    /// 2. calls are still served for `server.drain_period`, because endpoint
+    ///    removal reaches the load balancers a little after the signal;
+    /// 3. the listener closes and in-flight calls get up to
+    ///    `server.shutdown_timeout` to finish; then it returns anyway.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
         let (health_reporter, health) = tonic_health::server::health_reporter();
+        // Serving only from here: configuration is loaded and the upstream clients are
+        // built (connections queued on the bound listener wait until now).
         health_reporter.set_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
         health_reporter.set_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
 
@@ -180,18 +199,48 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
+        let (drained_tx, drained_rx) = watch::channel(false);
+        let (drain_period, shutdown_timeout) = (self.drain_period, self.shutdown_timeout);
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!(drain_period = ?drain_period, "shutting down: health is NOT_SERVING, still serving while endpoints drain");
+            health_reporter.set_not_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
+            health_reporter.set_not_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
+            health_reporter.set_service_status("", ServingStatus::NotServing).await;
+            tokio::time::sleep(drain_period).await;
+            tracing::info!(shutdown_timeout = ?shutdown_timeout, "closing the listener; waiting for in-flight calls");
+            let _ = drained_tx.send(true);
+        });
+        let drained = |mut rx: watch::Receiver<bool>| async move {
+            // A dropped sender means the signal task is gone: nothing will stop the server then.
+            if rx.wait_for(|drained| *drained).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+
         tracing::info!(addr = %self.local_addr, "gRPC server listening");
-        let result = Server::builder()
+        let server = Server::builder()
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(SalesServiceServer::new(SalesApi::new(self.sales)))
             .add_service(AuthorizationServiceServer::new(AuthorizationApi::new(self.payments)))
-            .serve_with_incoming_shutdown(incoming(self.listener), shutdown)
-            .await;
+            .serve_with_incoming_shutdown(incoming(self.listener), drained(drained_rx.clone()));
+        let deadline = async {
+            drained(drained_rx).await;
+            tokio::time::sleep(shutdown_timeout).await;
+        };
+        let result = tokio::select! {
+            result = server => result,
+            () = deadline => {
+                tracing::warn!("in-flight calls still running after server.shutdown_timeout: stopping anyway");
+                Ok(())
+            }
+        };
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
+        tracing::info!("stopped");
         result.map_err(|e| StartupError::Bind { addr: self.local_addr, source: std::io::Error::other(e) })
     }
 }

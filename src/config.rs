@@ -76,17 +76,31 @@ impl Default for IdempotencySettings {
     }
 }
 
-/// The gRPC listener.
+/// The gRPC listener and how it shuts down.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct ServerSettings {
     /// Where the gRPC server listens. Port 0 picks a free port.
     pub listen_addr: SocketAddr,
+    /// After SIGTERM, how long to keep serving with health NOT_SERVING while
+    /// load balancers drop the pod.
+    #[serde(with = "humantime_serde")]
+    pub drain_period: Duration,
+    /// Then, how long in-flight calls may take to finish before the process exits.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)) }
+        // 5 s covers endpoint propagation in a typical cluster; 20 s lets a call at the
+        // default upstream timeout (15 s) finish. Kubernetes' terminationGracePeriodSeconds
+        // must exceed their sum.
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            drain_period: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(20),
+        }
     }
 }
 

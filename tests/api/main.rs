@@ -9,4 +9,5 @@ mod helpers;
 mod idempotency;
 mod list_sales;
 mod server;
+mod shutdown;
 mod writes;
