@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""Checks of the Helm chart helm/tco-gateway, with no `helm` binary.
+
+Installed by CI with `python3 -m pip install -r .ci/helm_requirements.txt`, run
+as `python3 .ci/helm_checks.py` from anywhere. For each scenario (chart
+defaults; every optional feature on; credentials given as values):
+
+1. Helm's own lint (strict) and template rendering, through helm-python-sdk
+   (Helm v4's Go engine as a library): helm_python.lint, Chart.render.
+2. What the chart promises, asserted on the rendered objects: the hardened pod,
+   gRPC probes, terminationGracePeriodSeconds above drain + shutdown timeout,
+   credentials only through secretKeyRef, the checksum annotation, ...
+3. Every rendered manifest validated against the Kubernetes OpenAPI schemas
+   with kubernetes-validate (strict: unknown fields fail). CRD kinds
+   (ServiceMonitor) have no schema there and are skipped, and say so.
+4. checkov (framework kubernetes) on the rendered manifests: no failed check;
+   every skip must carry its reason in the chart (checkov.io/skip annotations).
+
+Then cases proving values.schema.json rejects bad values (render and lint must
+both fail, naming the schema) and the templates refuse inconsistent settings.
+Ends with "N passed, M failed"; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import helm_python as helm
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "helm" / "tco-gateway"
+RELEASE = "tco-gateway"
+NAMESPACE = "payments"
+# The Kubernetes release manifests are validated against (shipped by the pinned kubernetes-validate).
+KUBE_VERSION = "1.35.0"
+# API groups of custom resources: kubernetes-validate ships no schema for them.
+CRD_GROUPS = {"monitoring.coreos.com"}
+SECRET_ENV = {
+    "TCO_ADMIN_API__USERNAME",
+    "TCO_ADMIN_API__PASSWORD",
+    "TCO_PAYMENT_API__SELLER_ID",
+    "TCO_PAYMENT_API__PRIVATE_KEY",
+}
+
+passed = 0
+failed: list[str] = []
+
+
+def check(name: str, fn: Callable[[], Any]) -> Any:
+    """Runs one check, prints PASS/FAIL, and counts it."""
+    global passed
+    try:
+        result = fn()
+    except AssertionError as exc:
+        failed.append(name)
+        print(f"FAIL  {name}\n      {exc}", flush=True)
+        return None
+    except Exception:  # noqa: BLE001 - a crash in a check is a failed check
+        failed.append(name)
+        print(f"FAIL  {name}\n" + "".join("      " + line for line in traceback.format_exc().splitlines(True)), flush=True)
+        return None
+    passed += 1
+    print(f"ok    {name}", flush=True)
+    return result
+
+
+def load_values(name: str | None) -> dict[str, Any] | None:
+    return None if name is None else yaml.safe_load((CHART / "ci" / name).read_text())
+
+
+def render(values: dict[str, Any] | None) -> dict[str, str]:
+    with helm.Chart.load(CHART) as chart:
+        return chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+
+
+def lint(values: dict[str, Any] | None) -> dict[str, Any]:
+    return helm.lint(CHART, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}")
+
+
+def objects_of(manifests: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """(template path, object) for every rendered Kubernetes object."""
+    out = []
+    for path, text in sorted(manifests.items()):
+        if not path.endswith(".yaml"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                out.append((path, doc))
+    return out
+
+
+def by_kind(objs: list[tuple[str, dict[str, Any]]], kind: str) -> list[dict[str, Any]]:
+    return [o for _, o in objs if o["kind"] == kind]
+
+
+def one(objs: list[tuple[str, dict[str, Any]]], kind: str) -> dict[str, Any]:
+    found = by_kind(objs, kind)
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+# --- what the chart promises --------------------------------------------------------------------
+
+
+def assert_common(objs: list[tuple[str, dict[str, Any]]], values: dict[str, Any]) -> None:
+    for _, o in objs:
+        labels = o["metadata"].get("labels", {})
+        for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                    "app.kubernetes.io/managed-by", "helm.sh/chart"):
+            assert key in labels, f"{o['kind']}/{o['metadata']['name']} lacks label {key}"
+        assert o["metadata"].get("namespace") == NAMESPACE, f"{o['kind']} lacks metadata.namespace"
+
+    dep = one(objs, "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    psc, csc = pod["securityContext"], container["securityContext"]
+    assert psc["runAsNonRoot"] is True and psc["runAsUser"] == 10001, psc
+    assert psc["seccompProfile"]["type"] == "RuntimeDefault", psc
+    assert csc["readOnlyRootFilesystem"] is True, csc
+    assert csc["allowPrivilegeEscalation"] is False, csc
+    assert csc["capabilities"]["drop"] == ["ALL"], csc
+    assert csc["runAsNonRoot"] is True and csc["runAsUser"] == 10001, csc
+    assert csc["seccompProfile"]["type"] == "RuntimeDefault", csc
+    assert pod["automountServiceAccountToken"] is False
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert "requests" in container["resources"] and "limits" in container["resources"]
+
+    # Native gRPC probes on the gRPC port, readiness on the SalesService health entry.
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["grpc"]["port"] == port, f"{probe} is not a gRPC probe on {port}"
+    assert container["readinessProbe"]["grpc"].get("service") == "twocheckout.v1.SalesService"
+
+    # The kubelet's SIGKILL must not land before drain + in-flight deadline.
+    shutdown = helm_values(values)["shutdown"]
+    need = shutdown["drainPeriodSeconds"] + shutdown["timeoutSeconds"]
+    assert pod["terminationGracePeriodSeconds"] > need, (
+        f"terminationGracePeriodSeconds {pod['terminationGracePeriodSeconds']} <= drain + timeout {need}")
+
+    # Configuration through the ConfigMap (envFrom); a change rolls the pods.
+    cm = one(objs, "ConfigMap")
+    assert container["envFrom"] == [{"configMapRef": {"name": cm["metadata"]["name"]}}]
+    assert cm["data"]["TCO_SERVER__LISTEN_ADDR"] == f"0.0.0.0:{port}"
+    assert cm["data"]["TCO_SERVER__DRAIN_PERIOD"] == f"{shutdown['drainPeriodSeconds']}s"
+    assert cm["data"]["TCO_SERVER__SHUTDOWN_TIMEOUT"] == f"{shutdown['timeoutSeconds']}s"
+    assert "OTEL_SERVICE_NAME" in cm["data"]
+    assert "checksum/config" in dep["spec"]["template"]["metadata"]["annotations"]
+
+    # Credentials: never in the ConfigMap, never a plain value in the pod spec.
+    assert not SECRET_ENV & set(cm["data"]), f"credential variable in the ConfigMap: {SECRET_ENV & set(cm['data'])}"
+    for env in container.get("env", []):
+        if env["name"] in SECRET_ENV:
+            assert "value" not in env and "secretKeyRef" in env.get("valueFrom", {}), f"{env['name']} not from a Secret"
+
+    svc = one(objs, "Service")
+    grpc_port = next(p for p in svc["spec"]["ports"] if p["name"] == "grpc")
+    assert grpc_port["appProtocol"] == "grpc" and grpc_port["targetPort"] == "grpc", grpc_port
+    sa = one(objs, "ServiceAccount")
+    assert sa["automountServiceAccountToken"] is False
+
+
+def helm_values(values: dict[str, Any] | None) -> dict[str, Any]:
+    with helm.Chart.load(CHART) as chart:
+        return chart.merge_values(values)
+
+
+def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    kinds = sorted(o["kind"] for _, o in objs)
+    assert kinds == ["ConfigMap", "Deployment", "Service", "ServiceAccount"], kinds
+    dep = one(objs, "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["terminationGracePeriodSeconds"] == 35, pod["terminationGracePeriodSeconds"]
+    assert one(objs, "ConfigMap")["data"]["TCO_LOG__FORMAT"] == "json"
+    assert not [e for e in container["env"] if e["name"] in SECRET_ENV], "credentials wired in simulator mode"
+    spread = pod["topologySpreadConstraints"]
+    assert spread and all(c["whenUnsatisfiable"] == "ScheduleAnyway" for c in spread), spread
+    assert [p["name"] for p in container["ports"]] == ["grpc"], "metrics port exposed by default"
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert "kubectl --namespace payments port-forward" in notes and "grpcurl -plaintext localhost:50051 list" in notes
+    assert "SIMULATOR MODE" in notes, "NOTES.txt does not warn about simulator mode"
+
+
+def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    kinds = sorted(o["kind"] for _, o in objs)
+    assert kinds == sorted(["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+                            "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]), kinds
+    dep = one(objs, "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "replicas" not in dep["spec"], "the HPA owns the replica count"
+    assert container["image"].startswith("registry.example.internal/payments/tco-gateway@sha256:")
+    assert pod["terminationGracePeriodSeconds"] == 55
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] in SECRET_ENV}
+    assert set(refs) == SECRET_ENV, refs
+    assert all(r["name"] == "tco-gateway-credentials" for r in refs.values()), refs
+    assert refs["TCO_ADMIN_API__PASSWORD"]["key"] == "password"
+    assert not by_kind(objs, "Secret"), "a Secret was created although existingSecret is set"
+    cm = one(objs, "ConfigMap")["data"]
+    assert cm["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability.svc:4317"
+    assert cm["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio" and cm["OTEL_SERVICE_NAME"] == "tco-gateway-payments"
+    attrs = next(e["value"] for e in container["env"] if e["name"] == "OTEL_RESOURCE_ATTRIBUTES")
+    assert "deployment.environment=production" in attrs and "k8s.pod.name=$(K8S_POD_NAME)" in attrs, attrs
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == 9464
+    svc_ports = {p["name"]: p for p in one(objs, "Service")["spec"]["ports"]}
+    assert svc_ports["metrics"]["port"] == 9464
+    sm = one(objs, "ServiceMonitor")
+    assert sm["spec"]["endpoints"][0]["port"] == "metrics" and sm["spec"]["endpoints"][0]["path"] == "/metrics"
+    np = one(objs, "NetworkPolicy")["spec"]
+    egress_ports = {(p["port"], p["protocol"]) for rule in np["egress"] for p in rule.get("ports", [])}
+    assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (4317, "TCP")} <= egress_ports, egress_ports
+    assert np["ingress"][0]["ports"] == [{"port": "grpc", "protocol": "TCP"}]
+    assert one(objs, "HorizontalPodAutoscaler")["apiVersion"] == "autoscaling/v2"
+    assert one(objs, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert "SIMULATOR MODE" not in notes
+
+
+def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    secret = one(objs, "Secret")
+    decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert decoded == {
+        "admin-api-username": "ci-api-user",
+        "admin-api-password": "ci-not-a-real-password",
+        "payment-api-seller-id": "901248156",
+        "payment-api-private-key": "CI-NOT-A-REAL-PRIVATE-KEY",
+    }, decoded
+    # The secret values appear in no other object (nor NOTES.txt), not even base64-encoded.
+    for path, text in manifests.items():
+        if path.endswith("secret.yaml"):
+            continue
+        for plain in ("ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY"):
+            for form in (plain, base64.b64encode(plain.encode()).decode()):
+                assert form not in text, f"a credential leaked into {path}"
+    container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] in SECRET_ENV}
+    assert set(refs) == SECRET_ENV and all(r["name"] == secret["metadata"]["name"] for r in refs.values()), refs
+    assert all(r["key"] in secret["data"] for r in refs.values()), refs
+    assert "SIMULATOR MODE" not in manifests[f"{RELEASE}/templates/NOTES.txt"]
+
+
+# --- Kubernetes schemas and checkov -------------------------------------------------------------
+
+
+def validate_kubernetes(objs: list[tuple[str, dict[str, Any]]]) -> None:
+    problems = []
+    for path, o in objs:
+        what = f"{o['kind']}/{o['metadata']['name']} ({path})"
+        group = o["apiVersion"].split("/")[0] if "/" in o["apiVersion"] else ""
+        if group in CRD_GROUPS:
+            print(f"      skip  {what}: {o['apiVersion']} is a CRD, no Kubernetes schema to validate against")
+            continue
+        try:
+            version = kubernetes_validate.validate(o, KUBE_VERSION, strict=True)
+            print(f"      valid {what} against Kubernetes {version} (strict)")
+        except kubernetes_validate.ValidationError as exc:
+            problems.append(f"{what}: {'.'.join(str(p) for p in exc.path)}: {exc.message}")
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            problems.append(f"{what}: {exc.message}")
+    assert not problems, "\n      ".join(problems)
+
+
+def write_manifests(manifests: dict[str, str], directory: Path) -> None:
+    directory.mkdir(parents=True)
+    for path, text in manifests.items():
+        if path.endswith(".yaml") and text.strip():
+            (directory / Path(path).name).write_text(text)
+
+
+def run_checkov(directory: Path) -> None:
+    command = [sys.executable, "-m", "checkov.main", "--directory", str(directory), "--framework", "kubernetes",
+               "--output", "json", "--skip-download"]
+    # Offline: --skip-download and BC_SKIP_MAPPING (no Prisma Cloud calls), no PyPI update check.
+    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="true")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(f"checkov exited {proc.returncode} without a JSON report:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    reports = report if isinstance(report, list) else [report]
+    summary = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0}
+    problems = []
+    for r in reports:
+        for key in summary:
+            summary[key] += r["summary"][key]
+        for c in r["results"].get("failed_checks", []):
+            problems.append(f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})")
+        for c in r["results"].get("skipped_checks", []):
+            reason = (c.get("check_result") or {}).get("suppress_comment") or ""
+            print(f"      skipped {c['check_id']} on {c['resource']}: {reason}")
+            if len(reason) < 20:
+                problems.append(f"{c['check_id']} skipped on {c['resource']} without a reason")
+    print(f"      checkov: {summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped, "
+          f"{summary['parsing_errors']} parsing errors")
+    assert summary["passed"] > 0, "checkov ran no check"
+    assert summary["parsing_errors"] == 0, "checkov could not parse the manifests"
+    assert not problems, "\n      ".join(problems)
+
+
+def readme_complete() -> None:
+    """Every value in values.yaml has a row in the README (a map documented whole counts for its
+    keys), and every checkov skip in the templates is listed there."""
+    readme = (CHART / "README.md").read_text()
+    missing: list[str] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if f"| `{path}` |" in readme:
+                continue
+            if isinstance(value, dict) and value:
+                walk(path + ".", value)
+            else:
+                missing.append(path)
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    walk("", values)
+    assert not missing, f"values missing from helm/tco-gateway/README.md: {missing}"
+    # The default column is the values.yaml default.
+    wrong = []
+    for path, default in re.findall(r"^\| `([A-Za-z0-9_.]+)` \| `(.*?)` \|", readme, re.MULTILINE):
+        node: Any = values
+        for key in path.split("."):
+            node = node[key]
+        if json.loads(default.replace("\\|", "|")) != node:
+            wrong.append(f"{path}: README says {default}, values.yaml has {json.dumps(node)}")
+    assert not wrong, "stale defaults in helm/tco-gateway/README.md:\n      " + "\n      ".join(wrong)
+
+    skips = set()
+    for template in (CHART / "templates").glob("*.yaml"):
+        skips |= set(re.findall(r'"checkov\.io/skip\d+" "(CKV2?_K8S_\d+)=', template.read_text()))
+    assert skips, "no checkov skip found in the templates (the pattern is stale)"
+    unlisted = sorted(k for k in skips if f"`{k}`" not in readme)
+    assert not unlisted, f"checkov skips not listed in the chart README: {unlisted}"
+
+
+# --- the scenarios ------------------------------------------------------------------------------
+
+SCENARIOS = [
+    ("defaults", None, assert_defaults),
+    ("all features (ci/all-features-values.yaml)", "all-features-values.yaml", assert_all_features),
+    ("credentials as values (ci/credentials-values.yaml)", "credentials-values.yaml", assert_credentials),
+]
+
+# Values the schema must refuse: (what, values, text the error must contain).
+SCHEMA_REJECTS = [
+    ("replicaCount: -1", {"replicaCount": -1}, "replicaCount"),
+    ("unknown log format", {"config": {"log": {"format": "yaml"}}}, "format"),
+    ("non-integer port (string)", {"containerPort": "50051"}, "containerPort"),
+    ("non-integer port (fraction)", {"service": {"port": 50051.5}}, "port"),
+    ("port out of range", {"metrics": {"port": 70000}}, "port"),
+    ("unknown wire format", {"config": {"adminApi": {"wireFormat": "soap"}}}, "wireFormat"),
+    ("duration without a unit", {"config": {"cache": {"ttl": "30"}}}, "ttl"),
+    ("negative drain period", {"shutdown": {"drainPeriodSeconds": -5}}, "drainPeriodSeconds"),
+    ("unknown pull policy", {"image": {"pullPolicy": "Sometimes"}}, "pullPolicy"),
+    ("malformed digest", {"image": {"digest": "latest"}}, "digest"),
+    ("a misspelt top-level key", {"replicas": 3}, "replicas"),
+    ("a credential in config.extraEnv", {"config": {"extraEnv": {"TCO_ADMIN_API__PASSWORD": "x"}}}, "TCO_ADMIN_API__PASSWORD"),
+    ("runAsNonRoot switched off", {"securityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+]
+
+# Values that pass the schema but that the templates refuse with a message.
+TEMPLATE_REJECTS = [
+    ("username without password", {"credentials": {"adminApi": {"username": "u"}}}, "set both username and password"),
+    ("seller id without private key", {"credentials": {"paymentApi": {"sellerId": "1"}}}, "set both sellerId and privateKey"),
+    ("existingSecret together with credential values",
+     {"credentials": {"existingSecret": {"name": "s"}, "adminApi": {"username": "u", "password": "p"}}},
+     "use one or the other"),
+    ("ServiceMonitor without metrics", {"metrics": {"serviceMonitor": {"enabled": True}}}, "needs metrics.enabled"),
+    ("PDB with neither minAvailable nor maxUnavailable",
+     {"podDisruptionBudget": {"enabled": True, "minAvailable": "", "maxUnavailable": ""}}, "set minAvailable or maxUnavailable"),
+    ("HPA with minReplicas above maxReplicas",
+     {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}, "minReplicas"),
+]
+
+
+def expect_schema_rejection(values: dict[str, Any], needle: str) -> None:
+    try:
+        render(values)
+    except helm.HelmValuesError as exc:
+        message = str(exc)
+        assert "schema" in message and needle in message, f"rejected, but not by the schema naming {needle!r}: {message}"
+        print("      render refused: " + " / ".join(line.strip() for line in message.splitlines()[-2:]))
+    else:
+        raise AssertionError("Chart.render accepted it")
+    report = lint(values)
+    assert any("schema" in e and needle in e for e in report["errors"]), f"helm lint did not refuse it: {report}"
+
+
+def expect_template_rejection(values: dict[str, Any], needle: str) -> None:
+    try:
+        render(values)
+    except helm.HelmError as exc:
+        assert needle in str(exc), f"refused for another reason: {exc}"
+        print(f"      render refused: {str(exc).strip().splitlines()[-1]}")
+    else:
+        raise AssertionError("Chart.render accepted it")
+
+
+def main() -> int:
+    # Line-buffered, so progress interleaves correctly with the Go engine's own log lines on stderr.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    print(f"== helm chart checks: {CHART.relative_to(ROOT)}")
+    print(f"   helm-python-sdk {helm.__version__} (libhelm_c {helm.helm_c_version()}, Helm SDK {helm.helm_sdk_version()}), "
+          f"kubernetes-validate {kubernetes_validate.__version__} (Kubernetes {KUBE_VERSION})")
+
+    def chart_metadata() -> None:
+        with helm.Chart.load(CHART) as chart:
+            md = chart.metadata
+            assert md["apiVersion"] == "v2" and md["appVersion"] == "0.1.0", md
+            assert chart.schema is not None, "values.schema.json not loaded"
+            chart.validate_schema(chart.values)
+
+    check("Chart.yaml is apiVersion v2 with appVersion 0.1.0; values.yaml meets values.schema.json", chart_metadata)
+    check("chart README lists every value and every checkov skip", readme_complete)
+
+    with tempfile.TemporaryDirectory(prefix="helm-checks-") as tmp:
+        for index, (label, values_file, specific) in enumerate(SCENARIOS):
+            values = load_values(values_file)
+            print(f"\n== scenario: {label}")
+
+            def do_lint(values: dict[str, Any] | None = values) -> None:
+                report = lint(values)
+                for m in report["messages"]:
+                    print(f"      lint [{['unknown', 'info', 'warning', 'error'][m['severity']]}] {m['path']}: {m['error'].strip()}")
+                bad = [m for m in report["messages"] if m["severity"] >= 2] + [{"error": e} for e in report["errors"]]
+                assert not bad, f"helm lint --strict: {bad}"
+
+            check(f"[{label}] helm lint --strict (kube {KUBE_VERSION})", do_lint)
+            manifests = check(f"[{label}] helm template (Chart.render)", lambda values=values: render(values))
+            if manifests is None:
+                continue
+            objs = objects_of(manifests)
+            print("      rendered: " + ", ".join(f"{o['kind']}/{o['metadata']['name']}" for _, o in objs))
+            check(f"[{label}] chart invariants (security context, probes, grace period, secrets)",
+                  lambda objs=objs, values=values: assert_common(objs, values))
+            check(f"[{label}] scenario specifics", lambda m=manifests, objs=objs, f=specific: f(m, objs))
+            check(f"[{label}] kubernetes-validate (Kubernetes {KUBE_VERSION}, strict)",
+                  lambda objs=objs: validate_kubernetes(objs))
+            directory = Path(tmp) / f"scenario-{index}"
+            write_manifests(manifests, directory)
+            check(f"[{label}] checkov --framework kubernetes", lambda d=directory: run_checkov(d))
+
+    print("\n== values.schema.json rejects bad values (Chart.render and helm lint must both fail)")
+    for what, values, needle in SCHEMA_REJECTS:
+        check(f"schema rejects {what}", lambda v=values, n=needle: expect_schema_rejection(v, n))
+
+    print("\n== templates refuse inconsistent settings")
+    for what, values, needle in TEMPLATE_REJECTS:
+        check(f"template refuses {what}", lambda v=values, n=needle: expect_template_rejection(v, n))
+
+    print()
+    if failed:
+        print("failed checks:")
+        for name in failed:
+            print(f"  - {name}")
+    print(f"{passed} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

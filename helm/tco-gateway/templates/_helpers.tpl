@@ -1,0 +1,173 @@
+{{/*
+The chart name, overridable with nameOverride.
+*/}}
+{{- define "tco-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full resource name: fullnameOverride, else "<release>" when it already
+contains the chart name, else "<release>-<chart>"; 63 characters at most.
+*/}}
+{{- define "tco-gateway.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"name-version" for the helm.sh/chart label.
+*/}}
+{{- define "tco-gateway.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels on every resource.
+*/}}
+{{- define "tco-gateway.labels" -}}
+helm.sh/chart: {{ include "tco-gateway.chart" . }}
+{{ include "tco-gateway.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "tco-gateway.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: grpc-gateway
+app.kubernetes.io/part-of: tco-gateway
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Selector labels: stable across upgrades (a Deployment's selector is immutable).
+*/}}
+{{- define "tco-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tco-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The ServiceAccount to run as.
+*/}}
+{{- define "tco-gateway.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tco-gateway.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image tag: image.tag, else the chart's appVersion.
+*/}}
+{{- define "tco-gateway.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag }}
+{{- end }}
+
+{{/*
+The image reference: repository@digest when a digest is given, else repository:tag.
+*/}}
+{{- define "tco-gateway.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "tco-gateway.imageTag" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding the credentials: existingSecret.name, else the chart's own.
+*/}}
+{{- define "tco-gateway.secretName" -}}
+{{- default (include "tco-gateway.fullname" .) .Values.credentials.existingSecret.name }}
+{{- end }}
+
+{{/*
+Credential wiring: a list of {env, key} for every credential the pod gets,
+as JSON (include returns a string). With existingSecret every key that is
+named; otherwise every value that is set (its key in the chart's Secret).
+*/}}
+{{- define "tco-gateway.credentialRefs" -}}
+{{- $c := .Values.credentials }}
+{{- $refs := list }}
+{{- if $c.existingSecret.name }}
+{{- $k := $c.existingSecret.keys }}
+{{- if $k.adminApiUsername }}{{ $refs = append $refs (dict "env" "TCO_ADMIN_API__USERNAME" "key" $k.adminApiUsername) }}{{ end }}
+{{- if $k.adminApiPassword }}{{ $refs = append $refs (dict "env" "TCO_ADMIN_API__PASSWORD" "key" $k.adminApiPassword) }}{{ end }}
+{{- if $k.paymentApiSellerId }}{{ $refs = append $refs (dict "env" "TCO_PAYMENT_API__SELLER_ID" "key" $k.paymentApiSellerId) }}{{ end }}
+{{- if $k.paymentApiPrivateKey }}{{ $refs = append $refs (dict "env" "TCO_PAYMENT_API__PRIVATE_KEY" "key" $k.paymentApiPrivateKey) }}{{ end }}
+{{- else }}
+{{- if $c.adminApi.username }}{{ $refs = append $refs (dict "env" "TCO_ADMIN_API__USERNAME" "key" "admin-api-username") }}{{ end }}
+{{- if $c.adminApi.password }}{{ $refs = append $refs (dict "env" "TCO_ADMIN_API__PASSWORD" "key" "admin-api-password") }}{{ end }}
+{{- if $c.paymentApi.sellerId }}{{ $refs = append $refs (dict "env" "TCO_PAYMENT_API__SELLER_ID" "key" "payment-api-seller-id") }}{{ end }}
+{{- if $c.paymentApi.privateKey }}{{ $refs = append $refs (dict "env" "TCO_PAYMENT_API__PRIVATE_KEY" "key" "payment-api-private-key") }}{{ end }}
+{{- end }}
+{{- toJson $refs }}
+{{- end }}
+
+{{/*
+Refuses half-configured credentials: the gateway needs both halves of a
+pair or neither, and would otherwise fail at start (or, worse, run the
+simulator where real data was expected).
+*/}}
+{{- define "tco-gateway.validateCredentials" -}}
+{{- $c := .Values.credentials }}
+{{- if $c.existingSecret.name }}
+{{- if or $c.adminApi.username $c.adminApi.password $c.paymentApi.sellerId $c.paymentApi.privateKey }}
+{{- fail "credentials: existingSecret.name is set, so the credential values would be ignored: use one or the other" }}
+{{- end }}
+{{- $k := $c.existingSecret.keys }}
+{{- if ne (empty $k.adminApiUsername) (empty $k.adminApiPassword) }}
+{{- fail "credentials.existingSecret.keys: set both adminApiUsername and adminApiPassword, or neither (simulator mode)" }}
+{{- end }}
+{{- if ne (empty $k.paymentApiSellerId) (empty $k.paymentApiPrivateKey) }}
+{{- fail "credentials.existingSecret.keys: set both paymentApiSellerId and paymentApiPrivateKey, or neither" }}
+{{- end }}
+{{- else }}
+{{- if ne (empty $c.adminApi.username) (empty $c.adminApi.password) }}
+{{- fail "credentials.adminApi: set both username and password, or neither (simulator mode)" }}
+{{- end }}
+{{- if ne (empty $c.paymentApi.sellerId) (empty $c.paymentApi.privateKey) }}
+{{- fail "credentials.paymentApi: set both sellerId and privateKey, or neither" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the gateway will run its built-in simulator (no Admin API credentials).
+*/}}
+{{- define "tco-gateway.simulatorMode" -}}
+{{- $c := .Values.credentials }}
+{{- if $c.existingSecret.name }}
+{{- if not $c.existingSecret.keys.adminApiUsername }}true{{ end }}
+{{- else }}
+{{- if not $c.adminApi.username }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the Payment API is configured (AuthorizationService/Authorize works).
+*/}}
+{{- define "tco-gateway.paymentConfigured" -}}
+{{- $c := .Values.credentials }}
+{{- if $c.existingSecret.name }}
+{{- if $c.existingSecret.keys.paymentApiSellerId }}true{{ end }}
+{{- else }}
+{{- if $c.paymentApi.sellerId }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+terminationGracePeriodSeconds: drain + shutdown timeout + margin, so the
+kubelet's SIGKILL never lands while the gateway is still draining.
+*/}}
+{{- define "tco-gateway.terminationGracePeriodSeconds" -}}
+{{- $s := .Values.shutdown }}
+{{- add (int $s.drainPeriodSeconds) (int $s.timeoutSeconds) (int $s.graceMarginSeconds) }}
+{{- end }}
