@@ -132,33 +132,26 @@ struct AddressFields<'a> {
     country: &'a str,
 }
 
-impl<'a> From<&'a proto::BillingAddress> for AddressFields<'a> {
-    fn from(a: &'a proto::BillingAddress) -> Self {
-        Self {
-            name: &a.name,
-            line_1: &a.address_line_1,
-            line_2: &a.address_line_2,
-            city: &a.city,
-            state: &a.state,
-            zip: &a.zip_code,
-            country: &a.country,
+/// Both proto addresses name these fields alike.
+macro_rules! address_fields_from {
+    ($($address:ident),+) => {$(
+        impl<'a> From<&'a proto::$address> for AddressFields<'a> {
+            fn from(a: &'a proto::$address) -> Self {
+                Self {
+                    name: &a.name,
+                    line_1: &a.address_line_1,
+                    line_2: &a.address_line_2,
+                    city: &a.city,
+                    state: &a.state,
+                    zip: &a.zip_code,
+                    country: &a.country,
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl<'a> From<&'a proto::ShippingAddress> for AddressFields<'a> {
-    fn from(a: &'a proto::ShippingAddress) -> Self {
-        Self {
-            name: &a.name,
-            line_1: &a.address_line_1,
-            line_2: &a.address_line_2,
-            city: &a.city,
-            state: &a.state,
-            zip: &a.zip_code,
-            country: &a.country,
-        }
-    }
-}
+address_fields_from!(BillingAddress, ShippingAddress);
 
 /// Validates an address; `prefix` is its request field ("billing_address").
 fn postal_address(prefix: &str, a: AddressFields<'_>, country_required: bool) -> Result<PostalAddress, Error> {

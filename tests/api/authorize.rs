@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use tco_gateway::{
     grpc::proto::{
-        AuthorizeRequest, AuthorizeResponse, BillingAddress, Currency, GetSaleRequest, ListSalesRequest, OrderLineItem,
-        OrderLineItems, OrderLineOption, OrderLineType, RefundCategory, RefundInvoiceRequest, SalesFilter,
-        ShippingAddress, authorization_service_client::AuthorizationServiceClient, authorize_request::Amount,
-        get_sale_request::Lookup,
+        AuthorizeRequest, AuthorizeResponse, BillingAddress, Currency, ListSalesRequest, OrderLineItem, OrderLineItems,
+        OrderLineOption, OrderLineType, RefundCategory, RefundInvoiceRequest, SalesFilter, ShippingAddress,
+        authorization_service_client::AuthorizationServiceClient, authorize_request::Amount,
     },
     simulator::{
         APPROVING_CARD, DECLINING_CARD, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SELLER_ID, DEMO_COMMENT,
@@ -19,6 +18,8 @@ use tco_gateway::{
 };
 use tonic::Code;
 use tonic_types::StatusExt;
+
+use crate::writes::sale as sale_detail;
 
 use crate::helpers::{
     TestApp, bad_request_field, expect_error, new_request_id, spawn_app, spawn_gateway,
@@ -82,15 +83,7 @@ async fn token_to_authorization_to_refund_end_to_end() {
     assert_eq!(approved.merchant_order_id, "order-123");
     assert_eq!(approved.billing_address.as_ref().unwrap().email, "example@2co.com");
 
-    let sale = app
-        .sales
-        .clone()
-        .get_sale(GetSaleRequest { lookup: Some(Lookup::SaleId(approved.order_number.clone())), fresh: false })
-        .await
-        .unwrap()
-        .into_inner()
-        .sale
-        .unwrap();
+    let sale = sale_detail(&app, &approved.order_number).await;
     assert_eq!(sale.invoices[0].invoice_id, approved.transaction_id);
     assert_eq!(sale.invoices[0].vendor_order_id, "order-123");
     let pay = sale.customer.as_ref().unwrap().pay_method.as_ref().unwrap();
@@ -104,15 +97,7 @@ async fn token_to_authorization_to_refund_end_to_end() {
         ..Default::default()
     };
     app.sales.clone().refund_invoice(refund).await.expect("the new sale refunds");
-    let sale = app
-        .sales
-        .clone()
-        .get_sale(GetSaleRequest { lookup: Some(Lookup::SaleId(approved.order_number)), fresh: false })
-        .await
-        .unwrap()
-        .into_inner()
-        .sale
-        .unwrap();
+    let sale = sale_detail(&app, &approved.order_number).await;
     let refunded: Vec<_> = sale.invoices[0]
         .line_items
         .iter()
@@ -243,15 +228,7 @@ async fn the_demo_flag_places_a_test_order() {
     let request =
         AuthorizeRequest { demo: true, ..authorize_total(token(&app.simulator, APPROVING_CARD).await, "1.00") };
     let approved = authorize(&app, request).await.unwrap();
-    let sale = app
-        .sales
-        .clone()
-        .get_sale(GetSaleRequest { lookup: Some(Lookup::SaleId(approved.order_number)), fresh: false })
-        .await
-        .unwrap()
-        .into_inner()
-        .sale
-        .unwrap();
+    let sale = sale_detail(&app, &approved.order_number).await;
     assert!(sale.comments.iter().any(|c| c.text == DEMO_COMMENT), "{:?}", sale.comments);
 }
 

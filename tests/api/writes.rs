@@ -20,7 +20,7 @@ use tonic::Code;
 
 use crate::helpers::{TestApp, bad_request_field, expect_error, new_request_id, set_clock_after, spawn_app};
 
-async fn sale(app: &TestApp, sale_id: &str) -> Sale {
+pub async fn sale(app: &TestApp, sale_id: &str) -> Sale {
     let request = GetSaleRequest { lookup: Some(Lookup::SaleId(sale_id.into())), fresh: false };
     app.sales.clone().get_sale(request).await.expect("GetSale").into_inner().sale.unwrap()
 }
