@@ -212,18 +212,10 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
     }
 
     let unavailable = || respond(Err(ApiError::service_unavailable()), format);
-    let fault = state.faults.take_for_request(endpoint);
-    let delay_after = fault.as_ref().and_then(|fault| fault.delay_after_processing);
-    if let Some(fault) = fault {
-        if let Some(delay) = fault.delay
-            && !state.sleep_unless_shutdown(delay).await
-        {
-            return unavailable();
-        }
-        if let Some(canned) = fault.response {
-            return delayed(state, delay_after, canned.to_response(), unavailable).await;
-        }
-    }
+    let delay_after = match apply_fault(state, endpoint, unavailable).await {
+        Ok(delay_after) => delay_after,
+        Err(answered) => return answered,
+    };
 
     let origin = origin_of(&request, state.local_addr);
     let client_ip = client_ip_of(&request);
@@ -260,18 +252,10 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
     }
 
     let unavailable = || payment::respond(Err(PaymentError::service_unavailable()));
-    let fault = state.faults.take_for_request(endpoint);
-    let delay_after = fault.as_ref().and_then(|fault| fault.delay_after_processing);
-    if let Some(fault) = fault {
-        if let Some(delay) = fault.delay
-            && !state.sleep_unless_shutdown(delay).await
-        {
-            return unavailable();
-        }
-        if let Some(canned) = fault.response {
-            return delayed(state, delay_after, canned.to_response(), unavailable).await;
-        }
-    }
+    let delay_after = match apply_fault(state, endpoint, unavailable).await {
+        Ok(delay_after) => delay_after,
+        Err(answered) => return answered,
+    };
 
     let client_ip = client_ip_of(&request);
     let body = match to_bytes(request.into_body(), MAX_PAYMENT_BODY_BYTES).await {
@@ -302,6 +286,26 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::Reauth => Err(PaymentError::new(200)),
     };
     delayed(state, delay_after, payment::respond(outcome), unavailable).await
+}
+
+/// Applies the endpoint's fault, if any, before the request is processed: its delay first,
+/// then its canned answer instead of the real one. `Ok` carries the delay to apply after
+/// processing; `Err` is the answer already decided (canned, or 503 on shutdown).
+async fn apply_fault(
+    state: &SharedState,
+    endpoint: Endpoint,
+    unavailable: impl Fn() -> Response,
+) -> Result<Option<std::time::Duration>, Response> {
+    let Some(fault) = state.faults.take_for_request(endpoint) else { return Ok(None) };
+    if let Some(delay) = fault.delay
+        && !state.sleep_unless_shutdown(delay).await
+    {
+        return Err(unavailable());
+    }
+    match fault.response {
+        Some(canned) => Err(delayed(state, fault.delay_after_processing, canned.to_response(), unavailable).await),
+        None => Ok(fault.delay_after_processing),
+    }
 }
 
 /// `response`, after the fault's delay after processing if any (`unavailable()` if shutdown

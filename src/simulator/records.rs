@@ -411,6 +411,29 @@ impl Invoice {
     }
 }
 
+impl Shipping {
+    /// A shipment to the customer's address, not yet shipped: how both the seed and
+    /// mark_shipped (for a sale without one) start a shipment.
+    pub fn unshipped_to(customer: &Customer, shipping_id: String) -> Self {
+        Self {
+            address_1: customer.address_1.clone(),
+            address_2: customer.address_2.clone(),
+            city: customer.city.clone(),
+            country: customer.country_name.clone(),
+            country_code: customer.country_code.clone(),
+            date_shipped: None,
+            postal_code: customer.postal_code.clone(),
+            shipping_id,
+            shipping_method: "Standard".to_owned(),
+            shipping_method_id: "1".to_owned(),
+            shipping_name: format!("{} {}", customer.first_name, customer.last_name),
+            state: customer.state.clone(),
+            tracking_number: None,
+            tracking_url: None,
+        }
+    }
+}
+
 impl LineItem {
     /// A line that gives money back rather than charging it.
     pub fn is_refund(&self) -> bool {

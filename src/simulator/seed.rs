@@ -670,20 +670,10 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
             let date_shipped = shipped.then(|| format_date(days_later(invoice_placed, 2).date()));
             let tracking = shipped.then(|| format!("1Z{:016}", rng.below(10_000_000_000_000_000)));
             Shipping {
-                address_1: customer.address_1.clone(),
-                address_2: customer.address_2.clone(),
-                city: customer.city.clone(),
-                country: customer.country_name.clone(),
-                country_code: customer.country_code.clone(),
                 date_shipped,
-                postal_code: customer.postal_code.clone(),
-                shipping_id: ids.allocate(),
-                shipping_method: "Standard".to_owned(),
-                shipping_method_id: "1".to_owned(),
-                shipping_name: format!("{} {}", customer.first_name, customer.last_name),
-                state: customer.state.clone(),
                 tracking_url: tracking.as_ref().map(|number| format!("https://track.example.com/?number={number}")),
                 tracking_number: tracking,
+                ..Shipping::unshipped_to(&customer, ids.allocate())
             }
         });
         let recurring_flag = lineitems.iter().any(|item| item.product_recurrence.is_some());

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::ledger::{self, Amounts, Currency};
 use super::params::Params;
 use super::records::{
-    AUTHORIZATION_DAYS, BillStatus, Billing, Comment, Customer, DATE_FORMAT, Invoice, InvoiceStatus, LineItem, Money,
+    AUTHORIZATION_DAYS, BillStatus, Billing, Comment, DATE_FORMAT, Invoice, InvoiceStatus, LineItem, Money,
     RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
 };
 use super::render::ApiError;
@@ -181,7 +181,7 @@ pub fn mark_shipped(store: &Store, params: &Params, context: &Context<'_>) -> Re
         }
         let today = context.today();
         invoice.date_shipped = Some(today.clone());
-        let shipping = invoice.shipping.get_or_insert_with(|| shipping_to(&customer, ids.allocate()));
+        let shipping = invoice.shipping.get_or_insert_with(|| Shipping::unshipped_to(&customer, ids.allocate()));
         shipping.date_shipped = Some(today);
         shipping.tracking_number = Some(tracking_number.to_owned());
         if reauthorize {
@@ -469,26 +469,6 @@ fn add_comment(sale: &mut Sale, comment: Comment) {
         .position(|existing| existing.timestamp <= comment.timestamp)
         .unwrap_or(sale.comments.len());
     sale.comments.insert(position, comment);
-}
-
-/// A shipment to the customer's address, as the seed builds them, not yet shipped.
-fn shipping_to(customer: &Customer, shipping_id: String) -> Shipping {
-    Shipping {
-        address_1: customer.address_1.clone(),
-        address_2: customer.address_2.clone(),
-        city: customer.city.clone(),
-        country: customer.country_name.clone(),
-        country_code: customer.country_code.clone(),
-        date_shipped: None,
-        postal_code: customer.postal_code.clone(),
-        shipping_id,
-        shipping_method: "Standard".to_owned(),
-        shipping_method_id: "1".to_owned(),
-        shipping_name: format!("{} {}", customer.first_name, customer.last_name),
-        state: customer.state.clone(),
-        tracking_number: None,
-        tracking_url: None,
-    }
 }
 
 #[cfg(test)]
