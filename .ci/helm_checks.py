@@ -186,7 +186,11 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
     assert not [e for e in container["env"] if e["name"] in SECRET_ENV], "credentials wired in simulator mode"
     spread = pod["topologySpreadConstraints"]
     assert spread and all(c["whenUnsatisfiable"] == "ScheduleAnyway" for c in spread), spread
-    assert [p["name"] for p in container["ports"]] == ["grpc"], "metrics port exposed by default"
+    assert [p["name"] for p in container["ports"]] == ["grpc", "metrics"], container["ports"]
+    cm = one(objs, "ConfigMap")["data"]
+    assert cm["OTEL_METRICS_EXPORTER"] == "prometheus", "no OTLP endpoint: Prometheus only"
+    assert (cm["OTEL_EXPORTER_PROMETHEUS_HOST"], cm["OTEL_EXPORTER_PROMETHEUS_PORT"]) == ("0.0.0.0", "9464")
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in cm, "nothing is exported over OTLP by default"
     notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
     assert "kubectl --namespace payments port-forward" in notes and "grpcurl -plaintext localhost:50051 list" in notes
     assert "SIMULATOR MODE" in notes, "NOTES.txt does not warn about simulator mode"
@@ -210,6 +214,7 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     cm = one(objs, "ConfigMap")["data"]
     assert cm["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability.svc:4317"
     assert cm["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio" and cm["OTEL_SERVICE_NAME"] == "tco-gateway-payments"
+    assert cm["OTEL_METRICS_EXPORTER"] == "otlp,prometheus", cm["OTEL_METRICS_EXPORTER"]
     attrs = next(e["value"] for e in container["env"] if e["name"] == "OTEL_RESOURCE_ATTRIBUTES")
     assert "deployment.environment=production" in attrs and "k8s.pod.name=$(K8S_POD_NAME)" in attrs, attrs
     assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == 9464
@@ -360,6 +365,7 @@ SCHEMA_REJECTS = [
     ("non-integer port (string)", {"containerPort": "50051"}, "containerPort"),
     ("non-integer port (fraction)", {"service": {"port": 50051.5}}, "port"),
     ("port out of range", {"metrics": {"port": 70000}}, "port"),
+    ("an OTLP protocol the gateway does not speak", {"otel": {"exporterOtlpProtocol": "http/protobuf"}}, "exporterOtlpProtocol"),
     ("unknown wire format", {"config": {"adminApi": {"wireFormat": "soap"}}}, "wireFormat"),
     ("duration without a unit", {"config": {"cache": {"ttl": "30"}}}, "ttl"),
     ("negative drain period", {"shutdown": {"drainPeriodSeconds": -5}}, "drainPeriodSeconds"),
@@ -377,7 +383,8 @@ TEMPLATE_REJECTS = [
     ("existingSecret together with credential values",
      {"credentials": {"existingSecret": {"name": "s"}, "adminApi": {"username": "u", "password": "p"}}},
      "use one or the other"),
-    ("ServiceMonitor without metrics", {"metrics": {"serviceMonitor": {"enabled": True}}}, "needs metrics.enabled"),
+    ("ServiceMonitor without metrics", {"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}},
+     "needs metrics.enabled"),
     ("PDB with neither minAvailable nor maxUnavailable",
      {"podDisruptionBudget": {"enabled": True, "minAvailable": "", "maxUnavailable": ""}}, "set minAvailable or maxUnavailable"),
     ("HPA with minReplicas above maxReplicas",

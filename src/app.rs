@@ -25,6 +25,7 @@ use crate::{
     },
     idempotency::{Baseline, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
     simulator::{RunningSimulator, SEEDED_DATA_AS_OF, SimulatorConfig},
+    telemetry::{self, RpcTelemetryLayer},
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
 
@@ -56,6 +57,9 @@ pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, MemoryIdempotencyS
 /// The payment port as served: at-most-once authorizations over the Payment
 /// API (or over nothing, when it is not configured).
 pub type Payments = IdempotentAuthorizations<PaymentBackend, MemoryIdempotencyStore<Authorization, ()>>;
+
+/// How often the cache's figures (entries, bytes, expiries) are brought up to date for metrics.
+const CACHE_HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(1);
 
 /// A built gateway, bound and ready to serve.
 pub struct Application {
@@ -141,13 +145,18 @@ impl Application {
             CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },
         );
 
+        let sales = Arc::new(sales);
+        let cache = Arc::downgrade(&sales);
+        tokio::spawn(Sales::keep_settled(cache.clone(), CACHE_HOUSEKEEPING_PERIOD));
+        telemetry::observe_cache(move || cache.upgrade().map(|sales| sales.stats()));
+
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
         Ok(Self {
             listener,
             local_addr,
-            sales: Arc::new(sales),
+            sales,
             payments: Arc::new(payments),
             simulator,
             drain_period: settings.server.drain_period,
@@ -219,7 +228,11 @@ impl Application {
         };
 
         tracing::info!(addr = %self.local_addr, "gRPC server listening");
+        // The telemetry layer wraps the whole router, so it sees every call as the
+        // caller does (tonic's own refusals included) and its span is the parent of
+        // everything a handler does.
         let server = Server::builder()
+            .layer(RpcTelemetryLayer)
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -16,6 +16,8 @@
 //!   after it.
 //! - A caller can ask for fresh data ([`CallContext::fresh`]): the upstream
 //!   answer is served and replaces the cached entry.
+//! - Every lookup marks its call's span with whether the cache served it, and
+//!   [`CacheStats`] feeds the cache metrics ([`crate::telemetry::observe_cache`]).
 //!
 //! Each replica has its own cache: a write through replica A does not
 //! invalidate replica B, which may serve the sale as it was for up to the
@@ -25,7 +27,7 @@ use std::{
     fmt::{self, Write as _},
     future::Future,
     sync::{
-        Arc,
+        Arc, Weak,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -39,6 +41,7 @@ use crate::{
         WriteRequest,
     },
     error::Error,
+    telemetry,
 };
 
 /// Cache settings.
@@ -144,6 +147,20 @@ impl<P> CachedSales<P> {
         self.entries.run_pending_tasks().await;
     }
 
+    /// Settles `cache` every `period` for as long as it exists: moka counts
+    /// entries and notices expiries only when it does its housekeeping, which
+    /// otherwise waits for the next lookup, so an idle cache would report stale
+    /// figures forever.
+    pub async fn keep_settled(cache: Weak<Self>, period: Duration) {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(cache) = cache.upgrade() else { return };
+            cache.settle().await;
+        }
+    }
+
     /// Whether no write touched the entry's sale since its fetch started.
     fn is_current(&self, entry: &Entry) -> bool {
         let stamped_after = |tag: Tag| self.invalidated.get(&tag).is_some_and(|epoch| epoch > entry.fetched_at);
@@ -203,6 +220,7 @@ impl<P: SalesPort> SalesPort for CachedSales<P> {
     async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
         if ctx.fresh {
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
+            telemetry::record_cache_hit(false);
             let entry = self.fetch(ctx, lookup).await?;
             self.entries.insert(lookup.clone(), Arc::clone(&entry)).await;
             return Ok(entry.sale.clone());
@@ -210,11 +228,13 @@ impl<P: SalesPort> SalesPort for CachedSales<P> {
         if let Some(entry) = self.entries.get(lookup).await {
             if self.is_current(&entry) {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                telemetry::record_cache_hit(true);
                 return Ok(entry.sale.clone());
             }
             self.entries.invalidate(lookup).await;
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        telemetry::record_cache_hit(false);
         // Twice at most: a coalesced fetch that started before a write this
         // caller already saw answered is not good enough, so fetch once more.
         for _ in 0..2 {

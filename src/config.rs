@@ -11,7 +11,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Toml},
+    providers::{Env, Format, Serialized, Toml},
 };
 use reqwest::Url;
 use secrecy::SecretString;
@@ -21,6 +21,10 @@ use serde::Deserialize;
 pub const CONFIG_FILE_ENV: &str = "TCO_CONFIG_FILE";
 /// The file loaded when [`CONFIG_FILE_ENV`] is not set, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "tco-gateway.toml";
+
+/// Settings read from the environment as written, never as numbers (see [`Settings::load`]).
+const VERBATIM_ENV_KEYS: [&str; 4] =
+    ["admin_api.username", "admin_api.password", "payment_api.seller_id", "payment_api.private_key"];
 
 /// Everything the gateway can be configured with.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -244,6 +248,10 @@ pub enum ConfigError {
 
 impl Settings {
     /// Loads defaults, the configuration file and the environment, then validates.
+    ///
+    /// Credentials are taken from the environment verbatim: the provider would
+    /// read `TCO_PAYMENT_API__SELLER_ID=901248156` as a number (and refuse it as
+    /// a seller id) and an all-digit password `007` as 7.
     pub fn load() -> Result<Self, ConfigError> {
         let file = match std::env::var_os(CONFIG_FILE_ENV) {
             Some(path) => {
@@ -255,8 +263,13 @@ impl Settings {
             }
             None => PathBuf::from(DEFAULT_CONFIG_FILE),
         };
-        let figment =
-            Figment::new().merge(Toml::file(file)).merge(Env::prefixed("TCO_").split("__").ignore(&["config_file"]));
+        let env = Env::prefixed("TCO_").split("__").ignore(&["config_file"]);
+        let mut figment = Figment::new()
+            .merge(Toml::file(file))
+            .merge(env.clone().filter(|key| !VERBATIM_ENV_KEYS.iter().any(|k| key == *k)));
+        for (key, value) in env.iter().filter(|(key, _)| VERBATIM_ENV_KEYS.iter().any(|k| key == *k)) {
+            figment = figment.merge(Serialized::global(key.as_str(), value));
+        }
         Self::from_figment(figment)
     }
 

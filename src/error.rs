@@ -359,6 +359,15 @@ impl Error {
         }
     }
 
+    /// 2Checkout's own code, when 2Checkout refused the request itself.
+    pub fn vendor_code(&self) -> Option<&str> {
+        match self {
+            Self::Vendor(vendor) => Some(&vendor.code),
+            Self::Payment(payment) => Some(&payment.code),
+            _ => None,
+        }
+    }
+
     /// The row of [`MAPPINGS`] this error falls under.
     pub fn mapping(&self) -> &'static Mapping {
         let reason = self.reason();

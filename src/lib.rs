@@ -24,7 +24,9 @@
 //!   default upstream and what the tests run against.
 //! - [`config`]: layered typed settings with wrapped secrets.
 //! - [`app`]: wires it all together and serves (with health and reflection).
-//! - [`telemetry`]: logging set-up.
+//! - [`telemetry`]: logs, traces and metrics: the server span of every call
+//!   (a tower layer), the client span of every upstream request, OTLP and
+//!   Prometheus export configured by the standard `OTEL_*` variables.
 
 pub mod app;
 pub mod cache;

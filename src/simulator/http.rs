@@ -9,14 +9,15 @@
 //! fault's delay after processing comes last, once the endpoint has run and its write (or new
 //! sale) is in the store.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, Method, Request, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -32,6 +33,10 @@ use super::store::Store;
 use super::tokens::TokenVault;
 use super::writes::{self, Context};
 use super::{Endpoint, EndpointApi};
+
+/// How many requests' `traceparent` headers are kept (a bounded window: the
+/// embedded simulator can run for as long as the gateway does).
+const TRACEPARENTS_KEPT: usize = 256;
 
 /// The challenge real clients expect, realm included.
 pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
@@ -49,6 +54,8 @@ pub struct SharedState {
     /// Fallback host for URLs when a request names none.
     pub local_addr: SocketAddr,
     counters: Vec<AtomicU64>,
+    /// The W3C `traceparent` of the latest requests, so tests can see the trace reach 2Checkout.
+    traceparents: Mutex<VecDeque<(Endpoint, String)>>,
     /// Turns true (or closes) when the simulator shuts down, so delayed requests end at once.
     shutdown: watch::Receiver<bool>,
 }
@@ -71,6 +78,7 @@ impl SharedState {
             tokens,
             local_addr,
             counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            traceparents: Mutex::new(VecDeque::with_capacity(TRACEPARENTS_KEPT)),
             shutdown,
         }
     }
@@ -79,10 +87,23 @@ impl SharedState {
         self.counters.get(endpoint.index()).map_or(0, |counter| counter.load(Ordering::SeqCst))
     }
 
-    fn count_request(&self, endpoint: Endpoint) {
+    fn count_request(&self, endpoint: Endpoint, headers: &HeaderMap) {
         if let Some(counter) = self.counters.get(endpoint.index()) {
             counter.fetch_add(1, Ordering::SeqCst);
         }
+        let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok());
+        if let (Some(traceparent), Ok(mut kept)) = (traceparent, self.traceparents.lock()) {
+            if kept.len() == TRACEPARENTS_KEPT {
+                kept.pop_front();
+            }
+            kept.push_back((endpoint, traceparent.to_owned()));
+        }
+    }
+
+    /// The `traceparent` headers of the latest requests to `endpoint`, oldest first.
+    pub fn traceparents(&self, endpoint: Endpoint) -> Vec<String> {
+        let Ok(kept) = self.traceparents.lock() else { return Vec::new() };
+        kept.iter().filter(|(e, _)| *e == endpoint).map(|(_, t)| t.clone()).collect()
     }
 
     /// Sleeps `delay`; false when the simulator started shutting down meanwhile.
@@ -189,7 +210,7 @@ async fn handle(State(state): State<Arc<SharedState>>, request: Request<Body>) -
         tracing::debug!(path, "unknown API path");
         return respond(Err(ApiError::unknown_method(path)), format);
     };
-    state.count_request(endpoint);
+    state.count_request(endpoint, request.headers());
     tracing::debug!(endpoint = endpoint.path(), method = %request.method(), "request");
     match seller_id {
         Some(seller_id) => handle_payment(&state, endpoint, &seller_id, request).await,

@@ -706,6 +706,12 @@ impl RunningSimulator {
         self.state.request_count(endpoint)
     }
 
+    /// The W3C `traceparent` headers of the latest requests to `endpoint`
+    /// (up to 256 requests are remembered in all), oldest first.
+    pub fn traceparents(&self, endpoint: Endpoint) -> Vec<String> {
+        self.state.traceparents(endpoint)
+    }
+
     /// Sets `endpoint`'s fault, replacing any previous one.
     pub fn inject_fault(&self, endpoint: Endpoint, fault: Fault) {
         self.state.faults.inject(endpoint, fault);

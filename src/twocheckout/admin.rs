@@ -14,7 +14,7 @@
 //!   an `errors` element, whatever the status;
 //! - the body is decoded by its actual format (XML is read whatever was
 //!   asked for), and anything undecodable becomes a clean error while the body
-//!   itself goes only to the debug log, truncated.
+//!   itself never reaches a log: only its size and shape do, at debug level.
 
 use std::time::{Duration, Instant};
 
@@ -22,11 +22,13 @@ use reqwest::{Method, StatusCode, Url, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use super::{
     wire::{DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
     xml,
 };
+
 use crate::{
     config::WireFormat,
     domain::{
@@ -34,15 +36,13 @@ use crate::{
         SalesWritePort, SortColumn, SortDirection, WriteReceipt, WriteRequest,
     },
     error::{Error, VendorError},
+    telemetry::UpstreamCall,
 };
 
 /// The largest body the gateway reads: far above any real answer (a 100-row
 /// page is tens of kilobytes), low enough that a runaway upstream cannot
 /// exhaust memory.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-
-/// How much of an unexpected body goes to the debug log.
-const LOGGED_BODY_BYTES: usize = 512;
 
 /// Time kept back from the caller's deadline so the gateway can still answer
 /// with its own DEADLINE_EXCEEDED status (and its details) before the
@@ -95,24 +95,43 @@ impl AdminApiClient {
             WireFormat::Json => "application/json",
             WireFormat::Xml => "application/xml",
         };
-        let started = Instant::now();
-        let request = match kind {
-            CallKind::Read => self.http.request(Method::GET, url).query(params),
-            CallKind::Write => self.http.request(Method::POST, url).form(params),
+        let method = match kind {
+            CallKind::Read => Method::GET,
+            CallKind::Write => Method::POST,
         };
-        let response = request
+        let mut upstream = UpstreamCall::start(&method, &url, endpoint);
+        let request = match kind {
+            CallKind::Read => self.http.request(method, url).query(params),
+            CallKind::Write => self.http.request(method, url).form(params),
+        };
+        let request = request
             .basic_auth(&self.config.username, Some(self.config.password.expose_secret()))
             .header(header::ACCEPT, accept)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| transport_error(kind, endpoint, e))?;
+            .headers(upstream.trace_headers())
+            .timeout(timeout);
+        let span = upstream.span().clone();
+        let outcome = self.exchange(kind, endpoint, request, &mut upstream).instrument(span).await;
+        upstream.finish(&outcome);
+        outcome
+    }
+
+    /// Sends one request and reads its answer by the rules of the module docs.
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        kind: CallKind,
+        endpoint: &'static str,
+        request: reqwest::RequestBuilder,
+        upstream: &mut UpstreamCall,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| transport_error(kind, endpoint, e))?;
         let status = response.status();
+        upstream.record_status(status);
         let content_type =
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let body = read_body(response).await.map_err(|e| transport_error(kind, endpoint, e))?;
         if kind == CallKind::Write && status.is_server_error() {
-            log_body(endpoint, status.as_u16(), &body);
+            log_body(endpoint, status.as_u16(), &content_type, &body);
             // A 5xx does not prove the write did not happen.
             return Err(Error::OutcomeUnknown {
                 detail: format!("{endpoint} answered HTTP {}", status.as_u16()),
@@ -193,7 +212,7 @@ fn interpret<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     let http_status = status.as_u16();
     if status.is_server_error() {
-        log_body(endpoint, http_status, body);
+        log_body(endpoint, http_status, content_type, body);
         return Err(Error::UpstreamUnavailable {
             detail: format!("{endpoint} answered HTTP {http_status}"),
             http_status: Some(http_status),
@@ -205,7 +224,7 @@ fn interpret<T: DeserializeOwned>(
     let value = match parse_body(content_type, body) {
         Ok(value) => value,
         Err(problem) => {
-            log_body(endpoint, http_status, body);
+            log_body(endpoint, http_status, content_type, body);
             if status == StatusCode::FORBIDDEN {
                 return Err(Error::UpstreamCredentialsRejected { http_status });
             }
@@ -219,17 +238,17 @@ fn interpret<T: DeserializeOwned>(
         return Err(Error::UpstreamCredentialsRejected { http_status });
     }
     if !status.is_success() {
-        log_body(endpoint, http_status, body);
+        log_body(endpoint, http_status, content_type, body);
         return Err(Error::UpstreamResponseInvalid {
             detail: format!("{endpoint} answered HTTP {http_status} without an errors element"),
             http_status,
         });
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
-        // serde's message can quote the offending value: it goes to the debug log with the
-        // body, and the status names only where the problem is.
-        tracing::debug!(endpoint, error = %e, "2Checkout answer has an unexpected shape");
-        log_body(endpoint, http_status, body);
+        // serde's message can quote the offending value: neither the log nor the status
+        // gets it, only where the problem is (and the log the answer's shape).
+        tracing::debug!(endpoint, at = %e.path(), "2Checkout answer has an unexpected shape");
+        log_body(endpoint, http_status, content_type, body);
         Error::UpstreamResponseInvalid { detail: format!("{endpoint}: unexpected value at {}", e.path()), http_status }
     })
 }
@@ -243,9 +262,9 @@ fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, String> {
     let is_json =
         media.ends_with("/json") || media.ends_with("+json") || (media.is_empty() && matches!(first, Some('{' | '[')));
     if is_xml {
-        // The reader's message can quote names from the body: debug log only.
-        xml::to_json(text).map_err(|e| {
-            tracing::debug!(error = %e, "unreadable XML from 2Checkout");
+        // The reader's message can quote the body: not even the debug log gets it.
+        xml::to_json(text).map_err(|_| {
+            tracing::debug!("unreadable XML from 2Checkout");
             "malformed XML".to_owned()
         })
     } else if is_json {
@@ -271,15 +290,32 @@ fn vendor_error(value: &Value, http_status: u16) -> Option<VendorError> {
     })
 }
 
-fn log_body(endpoint: &str, http_status: u16, body: &[u8]) {
-    let shown = &body[..body.len().min(LOGGED_BODY_BYTES)];
+/// Logs (at debug) what an unexpected answer looked like: its size and, when
+/// it parses, its shape (every element name, with each value replaced by its
+/// kind and length). Never the values: a sale holds its buyer's name, e-mail
+/// address and card details, and debug logs travel as far as any other.
+fn log_body(endpoint: &str, http_status: u16, content_type: &str, body: &[u8]) {
+    let shape = parse_body(content_type, body).map(|value| shape_of(&value).to_string());
     tracing::debug!(
         endpoint,
         http_status,
+        content_type,
         body_bytes = body.len(),
-        body = %String::from_utf8_lossy(shown),
-        "unexpected 2Checkout answer (body truncated)"
+        shape = shape.as_deref().unwrap_or("(unparsable)"),
+        "unexpected 2Checkout answer"
     );
+}
+
+/// A value with every leaf replaced by a description of it (`"<string 12>"`).
+fn shape_of(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), shape_of(v))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(shape_of).collect()),
+        Value::String(text) => Value::String(format!("<string {}>", text.chars().count())),
+        Value::Number(_) => Value::String("<number>".into()),
+        Value::Bool(_) => Value::String("<bool>".into()),
+        Value::Null => Value::Null,
+    }
 }
 
 impl SalesPort for AdminApiClient {

@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
-use reqwest::{StatusCode, Url, header};
+use reqwest::{Method, StatusCode, Url, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use super::wire::{Many, Text};
 use crate::{
@@ -20,6 +21,7 @@ use crate::{
         OrderLineOption, OrderLineType, PaymentPort, PostalAddress, Recurrence,
     },
     error::{Error, PaymentError},
+    telemetry::UpstreamCall,
 };
 
 /// What the client needs to know.
@@ -380,60 +382,73 @@ impl PaymentPort for PaymentApiClient {
         let url = self.config.base_url.join(&format!("{}/rs/authService", self.config.seller_id)).map_err(|e| {
             Error::UpstreamResponseInvalid { detail: format!("cannot build the authService URL: {e}"), http_status: 0 }
         })?;
-        let response = self
+        let mut upstream = UpstreamCall::start(&Method::POST, &url, "authService");
+        let request = self
             .http
             .post(url)
             .json(&body)
             .header(header::ACCEPT, "application/json")
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
-        if status.is_server_error() {
-            return Err(Error::OutcomeUnknown {
-                detail: format!("authService answered HTTP {}", status.as_u16()),
-                timed_out: false,
-                http_status: Some(status.as_u16()),
-            });
-        }
-        let answer: WireAnswer = serde_json::from_slice(&bytes).map_err(|e| {
-            tracing::debug!(http_status = status.as_u16(), error = %e, "undecodable Payment API answer");
+            .headers(upstream.trace_headers())
+            .timeout(timeout);
+        let span = upstream.span().clone();
+        let outcome = exchange(request, &mut upstream).instrument(span).await;
+        upstream.finish(&outcome);
+        outcome
+    }
+}
+
+/// Sends one authorization and reads 2Checkout's answer.
+async fn exchange(request: reqwest::RequestBuilder, upstream: &mut UpstreamCall) -> Result<Authorization, Error> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
+    let status = response.status();
+    upstream.record_status(status);
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
+    if status.is_server_error() {
+        return Err(Error::OutcomeUnknown {
+            detail: format!("authService answered HTTP {}", status.as_u16()),
+            timed_out: false,
+            http_status: Some(status.as_u16()),
+        });
+    }
+    let answer: WireAnswer = serde_json::from_slice(&bytes).map_err(|e| {
+            // A type error's message quotes the value, and the answer holds the buyer's details.
+            tracing::debug!(http_status = status.as_u16(), line = e.line(), column = e.column(), kind = ?e.classify(), "undecodable Payment API answer");
             Error::UpstreamResponseInvalid {
                 detail: format!("authService: malformed JSON at {}", e.column()),
                 http_status: status.as_u16(),
             }
         })?;
-        if let Some(exception) = answer.exception.filter(|e| e.error_code.get().is_some()) {
-            let code = text(&exception.error_code);
-            if code == "300" {
-                // Per call this is an expired or reused token; if every call gets it, the key is wrong.
-                tracing::warn!(
-                    "Payment API answered 300 Unauthorized: a stale card token, or wrong seller credentials if this repeats"
-                );
-            }
-            return Err(Error::Payment(PaymentError {
-                buyer_message: buyer_message(&code).map(str::to_owned),
-                message: exception.error_msg.get().unwrap_or("2Checkout refused the authorization").to_owned(),
-                http_status: status.as_u16(),
-                code,
-            }));
+    if let Some(exception) = answer.exception.filter(|e| e.error_code.get().is_some()) {
+        let code = text(&exception.error_code);
+        if code == "300" {
+            // Per call this is an expired or reused token; if every call gets it, the key is wrong.
+            tracing::warn!(
+                "Payment API answered 300 Unauthorized: a stale card token, or wrong seller credentials if this repeats"
+            );
         }
-        match answer.response {
-            Some(response) if status == StatusCode::OK || status.is_success() => {
-                response.into_domain().map_err(|problem| Error::UpstreamResponseInvalid {
-                    detail: format!("authService: {problem}"),
-                    http_status: status.as_u16(),
-                })
-            }
-            _ => Err(Error::UpstreamResponseInvalid {
-                detail: format!("authService answered HTTP {} with neither response nor exception", status.as_u16()),
+        return Err(Error::Payment(PaymentError {
+            buyer_message: buyer_message(&code).map(str::to_owned),
+            message: exception.error_msg.get().unwrap_or("2Checkout refused the authorization").to_owned(),
+            http_status: status.as_u16(),
+            code,
+        }));
+    }
+    match answer.response {
+        Some(response) if status == StatusCode::OK || status.is_success() => {
+            response.into_domain().map_err(|problem| Error::UpstreamResponseInvalid {
+                detail: format!("authService: {problem}"),
                 http_status: status.as_u16(),
-            }),
+            })
         }
+        _ => Err(Error::UpstreamResponseInvalid {
+            detail: format!("authService answered HTTP {} with neither response nor exception", status.as_u16()),
+            http_status: status.as_u16(),
+        }),
     }
 }

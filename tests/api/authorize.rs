@@ -27,7 +27,7 @@ use crate::helpers::{
 };
 
 /// Tokenizes a card as 2co.js would, through the simulator's token service.
-async fn token(simulator: &RunningSimulator, card: &str) -> String {
+pub(crate) async fn token(simulator: &RunningSimulator, card: &str) -> String {
     let url = format!("{}{DEFAULT_SELLER_ID}/rs/tokenService", simulator.payment_api_base_url());
     let body = serde_json::json!({
         "sellerId": DEFAULT_SELLER_ID, "publishableKey": DEFAULT_PUBLISHABLE_KEY,
@@ -38,7 +38,7 @@ async fn token(simulator: &RunningSimulator, card: &str) -> String {
     answer["response"]["token"]["token"].as_str().expect("a token").to_owned()
 }
 
-fn billing() -> BillingAddress {
+pub(crate) fn billing() -> BillingAddress {
     BillingAddress {
         name: "Testing Tester".into(),
         address_line_1: "123 Test St".into(),
@@ -52,7 +52,7 @@ fn billing() -> BillingAddress {
     }
 }
 
-fn authorize_total(token: String, total: &str) -> AuthorizeRequest {
+pub(crate) fn authorize_total(token: String, total: &str) -> AuthorizeRequest {
     AuthorizeRequest {
         request_id: new_request_id(),
         merchant_order_id: "order-123".into(),

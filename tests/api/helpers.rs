@@ -140,3 +140,102 @@ pub fn set_clock_after(simulator: &RunningSimulator, placed: &str, days: i64) {
         chrono::NaiveDateTime::parse_from_str(placed, "%Y-%m-%d %H:%M:%S").expect("a placement time").and_utc();
     simulator.clock().set(placed + chrono::TimeDelta::days(days));
 }
+
+/// The real `tco-gateway` binary, configured by environment variables the way
+/// a deployment configures it, with everything it prints kept for inspection.
+pub struct GatewayProcess {
+    pub child: std::process::Child,
+    pub channel: Channel,
+    output: Arc<std::sync::Mutex<String>>,
+}
+
+/// Starts the binary against `simulator` as if it were the real 2Checkout
+/// (both APIs' credentials set), plus `env`; returns once it accepts calls.
+pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, String)]) -> GatewayProcess {
+    use std::process::{Command, Stdio};
+
+    let defaults = SimulatorConfig::default();
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tco-gateway"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TCO_SERVER__LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("TCO_ADMIN_API__BASE_URL", simulator.admin_api_base_url())
+        .env("TCO_ADMIN_API__USERNAME", &defaults.api_username)
+        .env("TCO_ADMIN_API__PASSWORD", &defaults.api_password)
+        .env("TCO_PAYMENT_API__BASE_URL", simulator.payment_api_base_url())
+        .env("TCO_PAYMENT_API__SELLER_ID", &defaults.seller_id)
+        .env("TCO_PAYMENT_API__PRIVATE_KEY", &defaults.private_key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("the gateway binary starts");
+    let output = Arc::new(std::sync::Mutex::new(String::new()));
+    for stream in [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let output = Arc::clone(&output);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut output = output.lock().unwrap();
+                output.push_str(&line);
+                output.push('\n');
+            }
+        });
+    }
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the gateway exited with {status}:\n{}", output.lock().unwrap());
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the gateway never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    GatewayProcess { child, channel: connect(addr).await, output }
+}
+
+impl GatewayProcess {
+    /// Everything the process printed so far (stdout and stderr).
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM, as Kubernetes does to stop a pod.
+    pub fn terminate(&self) {
+        let kill = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(kill.success());
+    }
+
+    /// Waits for the process to exit, failing the test after `limit`.
+    pub async fn exit_status(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < limit, "the gateway did not exit within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

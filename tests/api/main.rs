@@ -3,6 +3,7 @@
 
 mod authorize;
 mod cache;
+mod collector;
 mod errors;
 mod get_sale;
 mod helpers;
@@ -10,4 +11,5 @@ mod idempotency;
 mod list_sales;
 mod server;
 mod shutdown;
+mod telemetry;
 mod writes;

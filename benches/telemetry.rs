@@ -1,0 +1,140 @@
+//! What exporting telemetry costs: cached GetSale throughput of the real
+//! binary with OTLP export off versus exporting every span and metric to a
+//! collector, in one run.
+//!
+//! Two gateway processes (each with its embedded simulator) take turns under
+//! the same load, round after round, so drift on this shared machine hits
+//! both alike; the figure is the ratio of their median throughputs. The
+//! collector runs in this process, on the same two cores, so the cost it
+//! shows includes receiving the exports: an upper bound.
+//! Run with `cargo bench --bench telemetry`.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use tco_gateway::{
+    grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient},
+    simulator::DOCUMENTED_SALE_ID,
+};
+use tonic::transport::Channel;
+
+// The end-to-end specs' collector; the bench uses only part of its API.
+#[allow(dead_code)]
+#[path = "../tests/api/collector.rs"]
+mod collector;
+
+const CONCURRENT_CALLERS: usize = 32;
+const WINDOW: Duration = Duration::from_secs(3);
+const ROUNDS: usize = 5;
+
+struct Gateway {
+    child: Child,
+    client: SalesServiceClient<Channel>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(env: &[(&str, String)]) -> Gateway {
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tco-gateway"));
+    command
+        .env_clear()
+        .env("TCO_SERVER__LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("TCO_SIMULATOR__LISTEN_ADDR", "127.0.0.1:0")
+        .env("TCO_LOG__FILTER", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let child = command.spawn().expect("the gateway binary starts");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let channel = loop {
+        match Channel::from_shared(endpoint.clone()).unwrap().connect().await {
+            Ok(channel) => break channel,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("the gateway never listened: {e}"),
+        }
+    };
+    let mut client = SalesServiceClient::new(channel);
+    client.get_sale(request()).await.expect("warm the cache");
+    Gateway { child, client }
+}
+
+fn request() -> GetSaleRequest {
+    GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())), fresh: false }
+}
+
+/// Calls per second with `CONCURRENT_CALLERS` callers for `WINDOW`.
+async fn throughput(gateway: &Gateway) -> f64 {
+    let deadline = Instant::now() + WINDOW;
+    let callers: Vec<_> = (0..CONCURRENT_CALLERS)
+        .map(|_| {
+            let mut client = gateway.client.clone();
+            tokio::spawn(async move {
+                let mut calls = 0u64;
+                while Instant::now() < deadline {
+                    client.get_sale(request()).await.expect("a cached GetSale");
+                    calls += 1;
+                }
+                calls
+            })
+        })
+        .collect();
+    let mut calls = 0;
+    for caller in callers {
+        calls += caller.await.unwrap();
+    }
+    calls as f64 / WINDOW.as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let collector = collector::Collector::start().await;
+    let off = start(&[]).await;
+    let exporting = start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+        // The SDK defaults: batches every 5 s (up to 512 spans), metrics every 60 s.
+    ])
+    .await;
+
+    let (mut off_rounds, mut exporting_rounds) = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        off_rounds.push(throughput(&off).await);
+        exporting_rounds.push(throughput(&exporting).await);
+        println!(
+            "round {round}: off {:>8.0} calls/s   exporting {:>8.0} calls/s",
+            off_rounds[round - 1],
+            exporting_rounds[round - 1]
+        );
+    }
+    let (off_median, exporting_median) = (median(off_rounds), median(exporting_rounds));
+    let spans = collector.spans().len();
+    println!("cached GetSale, {CONCURRENT_CALLERS} callers, {ROUNDS} rounds of {WINDOW:?} each (medians):");
+    println!("  telemetry export off : {off_median:>8.0} calls/s");
+    println!("  exporting over OTLP  : {exporting_median:>8.0} calls/s ({spans} spans received)");
+    println!(
+        "  ratio exporting/off  : {:.3}  (cost {:.1}%)",
+        exporting_median / off_median,
+        (1.0 - exporting_median / off_median) * 100.0
+    );
+}
