@@ -54,6 +54,7 @@ use std::{
 };
 
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::{
     domain::{
@@ -242,16 +243,20 @@ where
                 let run = attempt(unknown);
                 let store = Arc::clone(store);
                 let id = id.clone();
-                let task = tokio::spawn(async move {
-                    let (outcome, disposition) = run.await;
-                    let finish = match disposition {
-                        Disposition::Settled => Finish::Settled(outcome.clone()),
-                        Disposition::Unknown(left) => Finish::Unknown(left),
-                        Disposition::NotExecuted => Finish::NotExecuted,
-                    };
-                    store.finish(&id, finish).await;
-                    outcome
-                });
+                // In the caller's span, so the upstream requests stay children of its call.
+                let task = tokio::spawn(
+                    async move {
+                        let (outcome, disposition) = run.await;
+                        let finish = match disposition {
+                            Disposition::Settled => Finish::Settled(outcome.clone()),
+                            Disposition::Unknown(left) => Finish::Unknown(left),
+                            Disposition::NotExecuted => Finish::NotExecuted,
+                        };
+                        store.finish(&id, finish).await;
+                        outcome
+                    }
+                    .in_current_span(),
+                );
                 return task.await.unwrap_or_else(|e| {
                     Err(Error::OutcomeUnknown {
                         detail: format!("the attempt's task ended abnormally: {e}"),

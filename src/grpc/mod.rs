@@ -19,6 +19,7 @@ use std::{
 use tokio::sync::mpsc;
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::{
     domain::{CallContext, ListSalesQuery, SaleLookup, SalesPort, SalesWritePort, WriteRequest},
@@ -134,7 +135,8 @@ impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
         // One page of buffer: the next page is fetched only once the caller has
         // taken all but a page's worth of rows, so a slow reader slows paging.
         let (tx, rx) = mpsc::channel(first_page.page.page_size as usize);
-        tokio::spawn(walk_pages(Arc::clone(&self.port), ctx, first_page, tx));
+        // In the call's span: every page's request is a child of the StreamSales call.
+        tokio::spawn(walk_pages(Arc::clone(&self.port), ctx, first_page, tx).in_current_span());
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 

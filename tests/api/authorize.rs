@@ -64,6 +64,17 @@ pub(crate) fn authorize_total(token: String, total: &str) -> AuthorizeRequest {
     }
 }
 
+/// A refund of a whole sale, as a customer service tool sends it.
+pub(crate) fn full_refund(sale_id: &str) -> RefundInvoiceRequest {
+    RefundInvoiceRequest {
+        request_id: new_request_id(),
+        sale_id: sale_id.to_owned(),
+        comment: "Changed their mind".into(),
+        category: RefundCategory::DidNotLikeItem.into(),
+        ..Default::default()
+    }
+}
+
 fn payments(app: &TestApp) -> AuthorizationServiceClient<tonic::transport::Channel> {
     AuthorizationServiceClient::new(app.channel.clone())
 }
@@ -89,14 +100,7 @@ async fn token_to_authorization_to_refund_end_to_end() {
     let pay = sale.customer.as_ref().unwrap().pay_method.as_ref().unwrap();
     assert_eq!((pay.first_six_digits.as_str(), pay.last_two_digits.as_str()), ("400000", "02"));
 
-    let refund = RefundInvoiceRequest {
-        request_id: new_request_id(),
-        sale_id: approved.order_number.clone(),
-        comment: "Changed their mind".into(),
-        category: RefundCategory::DidNotLikeItem.into(),
-        ..Default::default()
-    };
-    app.sales.clone().refund_invoice(refund).await.expect("the new sale refunds");
+    app.sales.clone().refund_invoice(full_refund(&approved.order_number)).await.expect("the new sale refunds");
     let sale = sale_detail(&app, &approved.order_number).await;
     let refunded: Vec<_> = sale.invoices[0]
         .line_items

@@ -7,18 +7,17 @@ use std::time::Duration;
 
 use tco_gateway::{
     grpc::proto::{
-        GetSaleRequest, RefundCategory, RefundInvoiceRequest, Sale,
-        authorization_service_client::AuthorizationServiceClient, get_sale_request::Lookup,
-        sales_service_client::SalesServiceClient,
+        GetSaleRequest, Sale, StreamSalesRequest, authorization_service_client::AuthorizationServiceClient,
+        get_sale_request::Lookup, sales_service_client::SalesServiceClient,
     },
     simulator::{APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig},
 };
 use tonic::{Code, metadata::MetadataValue, transport::Channel};
 
 use crate::{
-    authorize::{authorize_total, billing, token},
+    authorize::{authorize_total, billing, full_refund, token},
     collector::{AttrValue, CollectedSpan, Collector, PointValue, SpanKind},
-    helpers::{GatewayProcess, free_port, new_request_id, spawn_gateway_process, spawn_simulator},
+    helpers::{GatewayProcess, free_port, spawn_gateway_process, spawn_simulator},
 };
 
 /// How long an export may take to arrive: batches go out every 100 ms here.
@@ -239,16 +238,15 @@ async fn no_secret_or_personal_data_reaches_spans_metrics_or_logs() {
         .into_inner();
     let sale: Sale =
         sales(&gateway).get_sale(get_sale(&approved.order_number)).await.unwrap().into_inner().sale.unwrap();
-    let refund = RefundInvoiceRequest {
-        request_id: new_request_id(),
-        sale_id: approved.order_number.clone(),
-        comment: "Changed their mind".into(),
-        category: RefundCategory::DidNotLikeItem.into(),
-        ..Default::default()
-    };
-    sales(&gateway).refund_invoice(refund).await.unwrap();
+    sales(&gateway).refund_invoice(full_refund(&approved.order_number)).await.unwrap();
     let documented = sales(&gateway).get_sale(get_sale(DOCUMENTED_SALE_ID)).await.unwrap().into_inner().sale.unwrap();
     sales(&gateway).get_sale(get_sale("1")).await.unwrap_err();
+    let query = StreamSalesRequest { page_size: 20, ..Default::default() };
+    let mut rows = sales(&gateway).stream_sales(query).await.unwrap().into_inner();
+    for _ in 0..30 {
+        rows.message().await.unwrap().expect("a row from the second page too");
+    }
+    drop(rows);
 
     gateway.terminate();
     assert!(gateway.exit_status(Duration::from_secs(30)).await.success());
@@ -259,6 +257,16 @@ async fn no_secret_or_personal_data_reaches_spans_metrics_or_logs() {
         assert!(!named(&spans, &name).is_empty(), "the shutdown flush delivered {name}");
     }
     assert!(!named(&spans, "POST authService").is_empty());
+    let clients: Vec<_> = spans.iter().filter(|s| s.kind == SpanKind::Client).collect();
+    assert!(clients.len() >= 7, "authorize, gets, refund and its reads, two listing pages: {clients:?}");
+    for client in clients {
+        let parent = spans.iter().find(|s| s.span_id == client.parent_span_id);
+        assert!(
+            parent.is_some_and(|p| p.kind == SpanKind::Server && p.trace_id == client.trace_id),
+            "{} is not a child of its call's span (writes and streams run in tasks of their own)",
+            client.name
+        );
+    }
 
     let defaults = SimulatorConfig::default();
     let buyer = billing();
