@@ -28,6 +28,8 @@ use tco_gateway::{
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, transport::Channel};
 
+mod support;
+
 const SEQUENTIAL_CALLS: usize = 5_000;
 const UNCACHED_SEQUENTIAL_CALLS: usize = 1_000;
 const CONCURRENT_CALLERS: usize = 32;
@@ -119,25 +121,9 @@ async fn measure(client: &SalesServiceClient<Channel>, fresh: bool, sequential: 
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
 
-    let deadline = Instant::now() + THROUGHPUT_WINDOW;
-    let callers: Vec<_> = (0..CONCURRENT_CALLERS)
-        .map(|_| {
-            let mut client = client.clone();
-            tokio::spawn(async move {
-                let mut calls = 0u64;
-                while Instant::now() < deadline {
-                    client.get_sale(request(fresh)).await.unwrap();
-                    calls += 1;
-                }
-                calls
-            })
-        })
-        .collect();
-    let mut calls = 0;
-    for caller in callers {
-        calls += caller.await.unwrap();
-    }
-    Figures { p50: at(0.50), p99: at(0.99), per_second: calls as f64 / THROUGHPUT_WINDOW.as_secs_f64() }
+    let next_request: fn() -> GetSaleRequest = if fresh { || request(true) } else { || request(false) };
+    let per_second = support::throughput(client, next_request, CONCURRENT_CALLERS, THROUGHPUT_WINDOW).await;
+    Figures { p50: at(0.50), p99: at(0.99), per_second }
 }
 
 /// What a cache hit adds inside the handler, without the network's noise: the
@@ -177,8 +163,8 @@ fn print(name: &str, f: &Figures) {
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo test --benches` asks for the list of benchmarks: there are no libtest ones.
+    if support::asked_for_list() {
+        return;
     }
     let simulator = Arc::new(RunningSimulator::start(SimulatorConfig::default()).await.unwrap());
     let defaults = SimulatorConfig::default();

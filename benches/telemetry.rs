@@ -24,6 +24,7 @@ use tonic::transport::Channel;
 #[allow(dead_code)]
 #[path = "../tests/api/collector.rs"]
 mod collector;
+mod support;
 
 const CONCURRENT_CALLERS: usize = 32;
 const WINDOW: Duration = Duration::from_secs(3);
@@ -79,27 +80,9 @@ fn request() -> GetSaleRequest {
     GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())), fresh: false }
 }
 
-/// Calls per second with `CONCURRENT_CALLERS` callers for `WINDOW`.
+/// Cached GetSale calls per second with `CONCURRENT_CALLERS` callers for `WINDOW`.
 async fn throughput(gateway: &Gateway) -> f64 {
-    let deadline = Instant::now() + WINDOW;
-    let callers: Vec<_> = (0..CONCURRENT_CALLERS)
-        .map(|_| {
-            let mut client = gateway.client.clone();
-            tokio::spawn(async move {
-                let mut calls = 0u64;
-                while Instant::now() < deadline {
-                    client.get_sale(request()).await.expect("a cached GetSale");
-                    calls += 1;
-                }
-                calls
-            })
-        })
-        .collect();
-    let mut calls = 0;
-    for caller in callers {
-        calls += caller.await.unwrap();
-    }
-    calls as f64 / WINDOW.as_secs_f64()
+    support::throughput(&gateway.client, request, CONCURRENT_CALLERS, WINDOW).await
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -109,6 +92,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    if support::asked_for_list() {
+        return;
+    }
     let collector = collector::Collector::start().await;
     let off = start(&[]).await;
     let exporting = start(&[

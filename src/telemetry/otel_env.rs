@@ -19,7 +19,7 @@ pub struct OtelSettings {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OtelEnvError {
     #[error("{var}={value:?} is not supported by tco-gateway (supported: {supported})")]
-    Unsupported { var: &'static str, value: String, supported: &'static str },
+    Unsupported { var: &'static str, value: String, supported: String },
     #[error("{var}={value:?} is not a valid {what}")]
     Invalid { var: &'static str, value: String, what: &'static str },
 }
@@ -62,7 +62,7 @@ impl OtelSettings {
             ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", otlp_metrics),
         ] {
             if let Some(protocol) = value(var).filter(|p| used && p != "grpc") {
-                return Err(OtelEnvError::Unsupported { var, value: protocol, supported: "grpc" });
+                return Err(OtelEnvError::Unsupported { var, value: protocol, supported: "grpc".into() });
             }
         }
         let prometheus = match metrics.as_ref().is_some_and(|list| list.iter().any(|e| e == "prometheus")) {
@@ -102,7 +102,7 @@ fn exporters(
         return Ok(Some(Vec::new()));
     }
     if let Some(unknown) = names.iter().find(|n| !supported.contains(&n.as_str())) {
-        let supported = if supported.len() == 1 { "otlp, none" } else { "otlp, prometheus, none" };
+        let supported = format!("{}, none", supported.join(", "));
         return Err(OtelEnvError::Unsupported { var, value: unknown.clone(), supported });
     }
     Ok(Some(names))
