@@ -18,6 +18,9 @@
 //!   answer is served and replaces the cached entry.
 //! - Every lookup marks its call's span with whether the cache served it, and
 //!   [`CacheStats`] feeds the cache metrics ([`crate::telemetry::observe_cache`]).
+//!   The dependency runs one way: the cache reports to telemetry (in the
+//!   figures telemetry defines, [`CacheStatsSnapshot`]); telemetry never
+//!   imports the cache.
 //!
 //! Each replica has its own cache: a write through replica A does not
 //! invalidate replica B, which may serve the sale as it was for up to the
@@ -35,12 +38,12 @@ use std::{
 
 use moka::notification::RemovalCause;
 
+pub use crate::telemetry::CacheStatsSnapshot;
 use crate::{
     domain::{
-        CallContext, ListSalesQuery, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort, WriteReceipt,
-        WriteRequest,
+        CallContext, Error, ListSalesQuery, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort,
+        WriteReceipt, WriteRequest,
     },
-    error::Error,
     telemetry,
 };
 
@@ -60,23 +63,6 @@ pub struct CacheStats {
     misses: AtomicU64,
     evictions: AtomicU64,
     expirations: AtomicU64,
-}
-
-/// A point-in-time view of [`CacheStats`] and the cache's size.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheStatsSnapshot {
-    /// Lookups served from the cache.
-    pub hits: u64,
-    /// Lookups that went upstream (coalesced misses count once per caller).
-    pub misses: u64,
-    /// Entries dropped to stay within the byte budget.
-    pub evictions: u64,
-    /// Entries dropped because their TTL passed.
-    pub expirations: u64,
-    /// Entries held now.
-    pub entries: u64,
-    /// Approximate bytes held now.
-    pub bytes: u64,
 }
 
 /// What invalidations are tracked by.

@@ -48,7 +48,6 @@
 
 use std::{
     future::Future,
-    hash::{Hash, Hasher},
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -56,13 +55,10 @@ use std::{
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
-use crate::{
-    domain::{
-        Authorization, AuthorizationRequest, BillingStatus, CallContext, LineItem, ListSalesQuery, PaymentPort,
-        RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort, WriteReceipt,
-        WriteRequest,
-    },
-    error::Error,
+use crate::domain::{
+    Authorization, AuthorizationRequest, BillingStatus, CallContext, Error, LineItem, ListSalesQuery, PaymentCode,
+    PaymentPort, RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort,
+    WriteReceipt, WriteRequest,
 };
 
 /// The sale as detail_sale showed it before an attempt; boxed because it is
@@ -299,8 +295,7 @@ impl<P: SalesPort + SalesWritePort, S: IdempotencyStore<WriteReceipt, Baseline>>
     for IdempotentWrites<P, S>
 {
     async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
-        // The Debug form of the validated write is canonical: ids normalised, every field included.
-        let fingerprint = format!("{:?}", request.write);
+        let fingerprint = request.write.fingerprint();
         let attempt = Attempt { inner: Arc::clone(&self.inner), ctx, request: request.clone() };
         at_most_once(&self.store, &request.request_id, &fingerprint, |unknown| attempt.run(unknown)).await
     }
@@ -321,7 +316,7 @@ impl<P: SalesPort + SalesWritePort> Attempt<P> {
         let baseline = match unknown {
             Some(baseline) => match self.reconcile(baseline).await {
                 Ok(Reconciled::Done(receipt)) => {
-                    tracing::info!(request_id = %self.request.request_id, method = write.method(), "the write took effect earlier; not sent again");
+                    tracing::info!(request_id = %self.request.request_id, "the write took effect earlier; not sent again");
                     return (Ok(receipt), Disposition::Settled);
                 }
                 Ok(Reconciled::NotDone(now)) => now,
@@ -449,17 +444,14 @@ impl<P, S> IdempotentAuthorizations<P, S> {
 
 impl<P: PaymentPort, S: IdempotencyStore<Authorization, ()>> PaymentPort for IdempotentAuthorizations<P, S> {
     async fn authorize(&self, ctx: CallContext, request: &AuthorizationRequest) -> Result<Authorization, Error> {
-        // The token prints redacted, so it joins the fingerprint as a hash.
-        let mut token_hash = std::hash::DefaultHasher::new();
-        request.token.hash(&mut token_hash);
-        let fingerprint = format!("{request:?}#{:016x}", token_hash.finish());
+        let fingerprint = request.fingerprint();
         let inner = Arc::clone(&self.inner);
         let request = request.clone();
         let id = request.request_id.clone();
         at_most_once(&self.store, &id, &fingerprint, move |unknown| async move {
             let outcome = inner.authorize(ctx, &request).await;
             match &outcome {
-                Err(Error::Payment(refusal)) if unknown.is_some() && refusal.code == "300" => (
+                Err(Error::Payment(refusal)) if unknown.is_some() && refusal.code == PaymentCode::Unauthorized => (
                     Err(Error::OutcomeUnknown {
                         detail: "the card token was already used, most likely by the first attempt; look the sale up by \
                                  merchant_order_id (its invoices' vendor_order_id) before authorizing again with a new token"
@@ -470,7 +462,7 @@ impl<P: PaymentPort, S: IdempotencyStore<Authorization, ()>> PaymentPort for Ide
                     Disposition::Unknown(()),
                 ),
                 // Nothing was charged: a retry (after a new token or fixed credentials) may run.
-                Err(Error::Payment(refusal)) if refusal.code == "300" => (outcome, Disposition::NotExecuted),
+                Err(Error::Payment(refusal)) if refusal.code == PaymentCode::Unauthorized => (outcome, Disposition::NotExecuted),
                 Ok(_) | Err(Error::Payment(_)) => (outcome, Disposition::Settled),
                 Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => {
                     (outcome, Disposition::Unknown(()))

@@ -8,6 +8,8 @@
 //! and wrap another implementation, so neither side knows they exist.
 
 mod authorization;
+mod error;
+mod fingerprint;
 mod listing;
 mod sale;
 mod values;
@@ -17,20 +19,19 @@ pub use authorization::{
     Authorization, AuthorizationRequest, BillingContact, CardToken, OrderAmount, OrderLine, OrderLineOption,
     OrderLineType, PostalAddress, Recurrence,
 };
+pub use error::{AdminCode, Error, PaymentCode, PaymentError, VendorError, reason};
 pub use listing::{ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn, SortDirection};
 pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,
     LineItemType, PayMethod, PaymentMethod, RecurringStatus, Sale, Shipping, VendorValue,
 };
-pub use values::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId};
+pub use values::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId, Sign, Text, TextRules};
 pub use writes::{
     MAX_COMMENT_CHARS, MAX_TRACKING_NUMBER_CHARS, Refund, RefundAmount, RefundCategory, RefundCurrency, RequestId,
     SaleOrInvoice, SaleWrite, WriteReceipt, WriteRequest,
 };
 
 use std::{future::Future, time::Instant};
-
-use crate::error::Error;
 
 /// Which sale a lookup is for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -5,7 +5,7 @@
 
 use std::{fmt, str::FromStr};
 
-use super::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId, SaleLookup};
+use super::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId, SaleLookup, fingerprint::Fingerprint};
 
 /// The longest comment the vendor accepts (refunds, shipping, sale comments).
 pub const MAX_COMMENT_CHARS: usize = 5000;
@@ -199,17 +199,52 @@ impl SaleWrite {
         }
     }
 
-    /// The gRPC method name, for logs and idempotency fingerprints.
-    pub fn method(&self) -> &'static str {
+    /// The canonical encoding of this write, every field included (see
+    /// [`Fingerprint`]): equal for equal writes, different for any difference.
+    pub fn fingerprint(&self) -> String {
         match self {
-            Self::RefundInvoice { .. } => "RefundInvoice",
-            Self::RefundLineItem { .. } => "RefundLineItem",
-            Self::Reauthorize { .. } => "Reauthorize",
-            Self::StopLineItemRecurring { .. } => "StopLineItemRecurring",
-            Self::MarkShipped { .. } => "MarkShipped",
-            Self::CreateComment { .. } => "CreateComment",
+            Self::RefundInvoice { target, refund } => {
+                refund_fields(sale_or_invoice(Fingerprint::new("refund_invoice"), target), refund)
+            }
+            Self::RefundLineItem { sale_id, line_item_id, refund } => refund_fields(
+                Fingerprint::new("refund_line_item")
+                    .text("sale_id", sale_id.as_str())
+                    .text("line_item_id", line_item_id.as_str()),
+                refund,
+            ),
+            Self::Reauthorize { sale_id } => Fingerprint::new("reauthorize").text("sale_id", sale_id.as_str()),
+            Self::StopLineItemRecurring { sale_id, line_item_id } => Fingerprint::new("stop_line_item_recurring")
+                .text("sale_id", sale_id.as_str())
+                .text("line_item_id", line_item_id.as_str()),
+            Self::MarkShipped { target, tracking_number, notify_customer, reauthorize, comment } => {
+                sale_or_invoice(Fingerprint::new("mark_shipped"), target)
+                    .text("tracking_number", tracking_number)
+                    .flag("notify_customer", *notify_customer)
+                    .flag("reauthorize", *reauthorize)
+                    .optional("comment", comment.as_deref())
+            }
+            Self::CreateComment { sale_id, text, notify_vendor, notify_customer } => Fingerprint::new("create_comment")
+                .text("sale_id", sale_id.as_str())
+                .text("text", text)
+                .flag("notify_vendor", *notify_vendor)
+                .flag("notify_customer", *notify_customer),
         }
+        .finish()
     }
+}
+
+fn sale_or_invoice(fingerprint: Fingerprint, target: &SaleOrInvoice) -> Fingerprint {
+    fingerprint
+        .optional("sale_id", target.sale_id().map(SaleId::as_str))
+        .optional("invoice_id", target.invoice_id().map(InvoiceId::as_str))
+}
+
+fn refund_fields(fingerprint: Fingerprint, refund: &Refund) -> Fingerprint {
+    fingerprint
+        .optional("amount", refund.amount.map(|a| a.amount.to_string()).as_deref())
+        .optional("currency", refund.amount.map(|a| a.currency.as_vendor_str()))
+        .text("comment", &refund.comment)
+        .number("category", refund.category.number())
 }
 
 /// A write with the caller's request id.
@@ -247,5 +282,84 @@ mod tests {
         for bad in [0, 7, 18, -1] {
             assert!(RefundCategory::try_from(bad).is_err(), "{bad}");
         }
+    }
+
+    fn refund() -> SaleWrite {
+        SaleWrite::RefundInvoice {
+            target: SaleOrInvoice::new(Some("4647892238".parse().unwrap()), None).unwrap(),
+            refund: Refund {
+                amount: Some(RefundAmount { amount: "1.50".parse().unwrap(), currency: RefundCurrency::Usd }),
+                comment: "Buyer deserved a refund.".into(),
+                category: RefundCategory::try_from(13).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn equal_writes_have_equal_fingerprints() {
+        assert_eq!(refund().fingerprint(), refund().fingerprint());
+    }
+
+    #[test]
+    fn any_change_changes_the_fingerprint() {
+        let SaleWrite::RefundInvoice { target, refund: base } = refund() else { unreachable!() };
+        let with = |f: fn(&mut Refund)| {
+            let mut changed = base.clone();
+            f(&mut changed);
+            SaleWrite::RefundInvoice { target: target.clone(), refund: changed }.fingerprint()
+        };
+        let variants = [
+            refund().fingerprint(),
+            with(|r| r.comment.push('!')),
+            with(|r| r.category = RefundCategory::try_from(5).unwrap()),
+            with(|r| r.amount = None),
+            with(|r| r.amount = r.amount.map(|a| RefundAmount { amount: Amount::from_minor_units(151), ..a })),
+            with(|r| r.amount = r.amount.map(|a| RefundAmount { currency: RefundCurrency::Vendor, ..a })),
+            SaleWrite::RefundInvoice {
+                target: SaleOrInvoice::new(Some("4647892238".parse().unwrap()), Some("1".parse().unwrap())).unwrap(),
+                refund: base.clone(),
+            }
+            .fingerprint(),
+            // The same ids in another kind of write.
+            SaleWrite::RefundLineItem {
+                sale_id: "4647892238".parse().unwrap(),
+                line_item_id: "1".parse().unwrap(),
+                refund: base.clone(),
+            }
+            .fingerprint(),
+        ];
+        for (i, a) in variants.iter().enumerate() {
+            for b in &variants[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let ship = |comment: Option<&str>, notify_customer, reauthorize| {
+            SaleWrite::MarkShipped {
+                target: target.clone(),
+                tracking_number: "1Z999".into(),
+                notify_customer,
+                reauthorize,
+                comment: comment.map(Into::into),
+            }
+            .fingerprint()
+        };
+        let ships =
+            [ship(None, false, false), ship(Some(""), false, false), ship(None, true, false), ship(None, false, true)];
+        for (i, a) in ships.iter().enumerate() {
+            for b in &ships[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_format_is_stable() {
+        // A change here changes what the idempotency store compares: existing
+        // records would answer REQUEST_ID_REUSED to honest retries.
+        assert_eq!(
+            refund().fingerprint(),
+            "kind=14:refund_invoice;sale_id=10:4647892238;invoice_id-;amount=4:1.50;currency=3:usd;\
+             comment=24:Buyer deserved a refund.;category=2:13;"
+        );
     }
 }

@@ -18,7 +18,24 @@ use opentelemetry::{
 use prometheus::{Encoder, TextEncoder};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-use crate::cache::CacheStatsSnapshot;
+/// The figures a cache reports at collection time: its counters and its
+/// size. Defined here so telemetry needs nothing from the cache; the cache
+/// (`crate::cache::CachedSales::stats`) fills it in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStatsSnapshot {
+    /// Lookups served from the cache.
+    pub hits: u64,
+    /// Lookups that went upstream (coalesced misses count once per caller).
+    pub misses: u64,
+    /// Entries dropped to stay within the byte budget.
+    pub evictions: u64,
+    /// Entries dropped because their TTL passed.
+    pub expirations: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Approximate bytes held now.
+    pub bytes: u64,
+}
 
 /// Seconds; from a cache hit (well under a millisecond) to the longest
 /// upstream timeout. The SDK's default buckets are in milliseconds and would

@@ -224,7 +224,7 @@ impl RpcCall {
                     }
                 }
                 None => {
-                    self.span.record("error.type", crate::error::code_name(code));
+                    self.span.record("error.type", crate::grpc::status::code_name(code));
                 }
             }
         }

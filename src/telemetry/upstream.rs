@@ -17,7 +17,7 @@ use tracing::{Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::{metrics::instruments, rpc::bounded_code};
-use crate::error::Error;
+use crate::domain::Error;
 
 /// One upstream request in flight; see the module docs.
 pub(crate) struct UpstreamCall {

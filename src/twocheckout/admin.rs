@@ -32,10 +32,9 @@ use super::{
 use crate::{
     config::WireFormat,
     domain::{
-        CallContext, ListSalesQuery, Refund, Sale, SaleLookup, SaleOrInvoice, SaleWrite, SalesPage, SalesPort,
-        SalesWritePort, SortColumn, SortDirection, WriteReceipt, WriteRequest,
+        AdminCode, CallContext, Error, ListSalesQuery, Refund, Sale, SaleLookup, SaleOrInvoice, SaleWrite, SalesPage,
+        SalesPort, SalesWritePort, SortColumn, SortDirection, VendorError, WriteReceipt, WriteRequest,
     },
-    error::{Error, VendorError},
     telemetry::UpstreamCall,
 };
 
@@ -282,11 +281,10 @@ fn vendor_error(value: &Value, http_status: u16) -> Option<VendorError> {
     let body: ErrorsBody = serde_json::from_value(value.clone()).ok()?;
     let first = body.errors.0.into_iter().find(|e| e.code.get().is_some())?;
     Some(VendorError {
-        code: first.code.get()?.to_owned(),
+        code: AdminCode::parse(first.code.get()?),
         message: first.message.get().unwrap_or("2Checkout reported an error without a message").to_owned(),
         parameter: first.parameter.get().map(str::to_owned),
         http_status,
-        field: None,
     })
 }
 
@@ -345,7 +343,7 @@ impl SalesPort for AdminApiClient {
                 http_status: 200,
             }),
             // The live API answers "no rows" with HTTP 400 RECORD_NOT_FOUND; that is an empty page.
-            Err(Error::Vendor(v)) if v.code == "RECORD_NOT_FOUND" => Ok(SalesPage::empty(query.page)),
+            Err(Error::Vendor(v)) if v.code == AdminCode::RecordNotFound => Ok(SalesPage::empty(query.page)),
             Err(e) => Err(e),
         }
     }
@@ -481,7 +479,7 @@ mod tests {
         let body = r#"{"errors":[{"code":"RECORD_NOT_FOUND","message":"Unable to find record."}]}"#;
         for status in [200, 400, 404] {
             let Err(Error::Vendor(v)) = detail(status, "application/json", body) else { panic!("{status}") };
-            assert_eq!(v.code, "RECORD_NOT_FOUND");
+            assert_eq!(v.code, AdminCode::RecordNotFound);
             assert_eq!(v.http_status, status);
         }
     }

@@ -17,10 +17,9 @@ use tracing::Instrument as _;
 use super::wire::{Many, Text};
 use crate::{
     domain::{
-        Amount, Authorization, AuthorizationRequest, BillingContact, CallContext, OrderAmount, OrderLine,
-        OrderLineOption, OrderLineType, PaymentPort, PostalAddress, Recurrence,
+        Amount, Authorization, AuthorizationRequest, BillingContact, CallContext, Error, OrderAmount, OrderLine,
+        OrderLineOption, OrderLineType, PaymentCode, PaymentError, PaymentPort, PostalAddress, Recurrence,
     },
-    error::{Error, PaymentError},
     telemetry::UpstreamCall,
 };
 
@@ -53,31 +52,36 @@ impl PaymentApiClient {
 }
 
 /// The documented buyer-facing text of each decline, for a checkout to show.
-pub fn buyer_message(code: &str) -> Option<&'static str> {
+pub fn buyer_message(code: &PaymentCode) -> Option<&'static str> {
     Some(match code {
-        "600" => "Authorization Failed",
-        "601" => {
+        PaymentCode::AuthorizationFailed => "Authorization Failed",
+        PaymentCode::CardExpired => {
             "Payment Authorization Failed: Please update your cards expiration date and try again, or try another payment method."
         }
-        "602" => {
+        PaymentCode::CardDetailsInvalid => {
             "Payment Authorization Failed: Please verify your Credit Card details are entered correctly and try again, or try another payment method."
         }
-        "603" => {
+        PaymentCode::CurrencyRefused => {
             "Your credit card has been declined because of the currency you are attempting to pay in. Please change the currency of the transaction or use a different card and try again."
         }
-        "604" => {
+        PaymentCode::CreditNotEnabled => {
             "Payment Authorization Failed: Credit is not enabled on this type of card, please contact your bank for more information or try another payment method."
         }
-        "605" => {
+        PaymentCode::InvalidTransactionType => {
             "Payment Authorization Failed: Invalid transaction type for this credit card, please use a different card and try submitting the payment again, or contact your bank for more information."
         }
-        "606" => {
+        PaymentCode::CardRefused => {
             "Payment Authorization Failed: Please use a different credit card or payment method and try again, or contact your bank for more information."
         }
-        "607" => {
+        PaymentCode::InformationInvalid => {
             "Payment Authorization Failed: Please verify your information and try again, or try another payment method."
         }
-        _ => return None,
+        PaymentCode::RequestMalformed
+        | PaymentCode::Unauthorized
+        | PaymentCode::ParameterError
+        | PaymentCode::Other(_) => {
+            return None;
+        }
     })
 }
 
@@ -425,8 +429,8 @@ async fn exchange(request: reqwest::RequestBuilder, upstream: &mut UpstreamCall)
             }
         })?;
     if let Some(exception) = answer.exception.filter(|e| e.error_code.get().is_some()) {
-        let code = text(&exception.error_code);
-        if code == "300" {
+        let code = PaymentCode::parse(&text(&exception.error_code));
+        if code == PaymentCode::Unauthorized {
             // Per call this is an expired or reused token; if every call gets it, the key is wrong.
             tracing::warn!(
                 "Payment API answered 300 Unauthorized: a stale card token, or wrong seller credentials if this repeats"

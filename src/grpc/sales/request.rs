@@ -1,23 +1,14 @@
-//! Conversions at the edge: requests into validated domain values
-//! (`TryFrom`, failing with INVALID_ARGUMENT naming the proto field), and
-//! domain values back into proto messages (`From`, infallible).
+//! SalesService requests into validated domain values (`TryFrom`), failing
+//! with INVALID_ARGUMENT naming the proto field, before anything is sent.
 
 use chrono::NaiveDate;
 
-use super::proto;
-use crate::{
-    domain::{
-        self, Amount, BillingStatus, InvoiceStatus, LineItemId, LineItemType, ListSalesQuery, MAX_COMMENT_CHARS,
-        MAX_TRACKING_NUMBER_CHARS, PageRequest, PaymentMethod, RecurringStatus, Refund, RefundAmount, RefundCategory,
-        RefundCurrency, RequestId, SaleId, SaleLookup, SaleOrInvoice, SaleWrite, SalesFilter, SortColumn,
-        SortDirection, VendorValue, WriteRequest,
-    },
-    error::Error,
+use super::super::{optional_text, proto, required_text};
+use crate::domain::{
+    self, Amount, Error, LineItemId, ListSalesQuery, MAX_COMMENT_CHARS, MAX_TRACKING_NUMBER_CHARS, PageRequest, Refund,
+    RefundAmount, RefundCategory, RefundCurrency, RequestId, SaleId, SaleLookup, SaleOrInvoice, SaleWrite, SalesFilter,
+    Sign, SortColumn, SortDirection, TextRules, WriteRequest,
 };
-
-/// The largest refund amount accepted: the vendor's documented ceiling for
-/// prices and totals (99999999.99).
-const MAX_AMOUNT_MINOR_UNITS: i64 = 9_999_999_999;
 
 /// The longest free-text filter accepted: far above any real name, e-mail or
 /// product id, and it keeps absurd input away from the upstream.
@@ -197,31 +188,12 @@ fn sale_or_invoice(sale_id: &str, invoice_id: &str) -> Result<SaleOrInvoice, Err
         .ok_or_else(|| Error::invalid_field("sale_id", "set sale_id, invoice_id or both"))
 }
 
-/// Rules for free text sent to 2Checkout.
-struct TextRules {
-    required: bool,
-    max_chars: usize,
-    /// The vendor refuses `<` and `>` in refund comments.
-    forbid_angle_brackets: bool,
-}
-
-fn text_field(field: &str, value: &str, rules: TextRules) -> Result<Option<String>, Error> {
-    if value.trim().is_empty() {
-        return if rules.required { Err(Error::invalid_field(field, "is required")) } else { Ok(None) };
-    }
-    if value.chars().count() > rules.max_chars {
-        return Err(Error::invalid_field(field, format!("must be at most {} characters", rules.max_chars)));
-    }
-    if rules.forbid_angle_brackets && value.contains(['<', '>']) {
-        return Err(Error::invalid_field(field, "must not contain < or >"));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(Error::invalid_field(field, "must not contain control characters"));
-    }
-    Ok(Some(value.to_owned()))
-}
-
-const COMMENT: TextRules = TextRules { required: true, max_chars: MAX_COMMENT_CHARS, forbid_angle_brackets: true };
+/// A comment on a sale: it may span lines.
+const COMMENT: TextRules = TextRules { max_chars: MAX_COMMENT_CHARS, forbid_angle_brackets: false, line_breaks: true };
+/// What the vendor accepts in refund and shipping comments and tracking numbers.
+const REFUND_COMMENT: TextRules = COMMENT.without_angle_brackets();
+const TRACKING_NUMBER: TextRules =
+    TextRules { max_chars: MAX_TRACKING_NUMBER_CHARS, forbid_angle_brackets: true, line_breaks: true };
 
 fn refund(amount: &str, currency: i32, comment: &str, category: i32) -> Result<Refund, Error> {
     use proto::RefundCurrency as P;
@@ -244,18 +216,12 @@ fn refund(amount: &str, currency: i32, comment: &str, category: i32) -> Result<R
         }
         (false, None) => return Err(Error::invalid_field("currency", "is required when amount is set")),
         (false, Some(currency)) => {
-            let value: Amount = amount.parse().map_err(|e| Error::invalid_field("amount", e))?;
-            if value.minor_units() < RefundAmount::MINIMUM_MINOR_UNITS {
-                return Err(Error::invalid_field("amount", "must be at least 0.01"));
-            }
-            if value.minor_units() > MAX_AMOUNT_MINOR_UNITS {
-                return Err(Error::invalid_field("amount", "must be at most 99999999.99"));
-            }
-            Some(RefundAmount { amount: value, currency })
+            let amount = Amount::parse(amount, Sign::Positive).map_err(|e| Error::invalid_field("amount", e))?;
+            Some(RefundAmount { amount, currency })
         }
     };
     let category = RefundCategory::try_from(category).map_err(|e| Error::invalid_field("category", e))?;
-    let comment = text_field("comment", comment, COMMENT)?.unwrap_or_default();
+    let comment = required_text("comment", comment, REFUND_COMMENT)?;
     Ok(Refund { amount, comment, category })
 }
 
@@ -317,15 +283,14 @@ impl TryFrom<&proto::MarkShippedRequest> for WriteRequest {
     type Error = Error;
 
     fn try_from(r: &proto::MarkShippedRequest) -> Result<Self, Error> {
-        let tracking = TextRules { required: true, max_chars: MAX_TRACKING_NUMBER_CHARS, forbid_angle_brackets: true };
         Ok(Self {
             request_id: request_id(&r.request_id)?,
             write: SaleWrite::MarkShipped {
                 target: sale_or_invoice(&r.sale_id, &r.invoice_id)?,
-                tracking_number: text_field("tracking_number", &r.tracking_number, tracking)?.unwrap_or_default(),
+                tracking_number: required_text("tracking_number", &r.tracking_number, TRACKING_NUMBER)?,
                 notify_customer: r.notify_customer,
                 reauthorize: r.reauthorize,
-                comment: text_field("comment", &r.comment, TextRules { required: false, ..COMMENT })?,
+                comment: optional_text("comment", &r.comment, REFUND_COMMENT)?,
             },
         })
     }
@@ -335,310 +300,15 @@ impl TryFrom<&proto::CreateCommentRequest> for WriteRequest {
     type Error = Error;
 
     fn try_from(r: &proto::CreateCommentRequest) -> Result<Self, Error> {
-        let rules = TextRules { required: true, max_chars: MAX_COMMENT_CHARS, forbid_angle_brackets: false };
         Ok(Self {
             request_id: request_id(&r.request_id)?,
             write: SaleWrite::CreateComment {
                 sale_id: required_id("sale_id", &r.sale_id)?,
-                text: text_field("comment", &r.comment, rules)?.unwrap_or_default(),
+                text: required_text("comment", &r.comment, COMMENT)?,
                 notify_vendor: r.notify_vendor,
                 notify_customer: r.notify_customer,
             },
         })
-    }
-}
-
-/// Which request field a vendor parameter of a write stands for.
-pub fn write_field(parameter: &str) -> Option<&'static str> {
-    Some(match parameter {
-        "sale_id" => "sale_id",
-        "invoice_id" => "invoice_id",
-        "lineitem_id" => "line_item_id",
-        "amount" => "amount",
-        "currency" => "currency",
-        "comment" | "sale_comment" => "comment",
-        "category" => "category",
-        "tracking_number" => "tracking_number",
-        _ => return None,
-    })
-}
-
-/// Which request field a vendor parameter of GetSale stands for.
-pub fn get_sale_field(parameter: &str) -> Option<&'static str> {
-    Some(match parameter {
-        "sale_id" => "sale_id",
-        "invoice_id" => "invoice_id",
-        "sale_or_invoice_id" => "lookup",
-        _ => return None,
-    })
-}
-
-/// Which request field a vendor parameter of ListSales / StreamSales stands for.
-pub fn list_sales_field(parameter: &str) -> Option<&'static str> {
-    Some(match parameter {
-        "sale_id" => "filter.sale_id",
-        "invoice_id" => "filter.invoice_id",
-        "customer_name" => "filter.customer_name",
-        "customer_email" => "filter.customer_email",
-        "customer_phone" => "filter.customer_phone",
-        "vendor_product_id" => "filter.vendor_product_id",
-        "ccard_first6" => "filter.ccard_first6",
-        "ccard_last2" => "filter.ccard_last2",
-        "sale_date_begin" => "filter.sale_date_begin",
-        "sale_date_end" => "filter.sale_date_end",
-        "declined_recurrings" => "filter.declined_recurrings",
-        "active_recurrings" => "filter.active_recurrings",
-        "refunded" => "filter.refunded",
-        "cur_page" => "page",
-        "pagesize" => "page_size",
-        "sort_col" => "sort_column",
-        "sort_dir" => "sort_direction",
-        _ => return None,
-    })
-}
-
-fn text(value: Option<String>) -> String {
-    value.unwrap_or_default()
-}
-
-fn money(value: Option<Amount>) -> String {
-    value.map(|a| a.to_string()).unwrap_or_default()
-}
-
-fn known<T: Copy, P: Into<i32>>(value: &VendorValue<T>, map: impl Fn(T) -> P) -> i32 {
-    value.known.map(|v| map(v).into()).unwrap_or(0)
-}
-
-fn raw<T>(value: &VendorValue<T>) -> String {
-    value.raw.clone().unwrap_or_default()
-}
-
-fn billing_status(status: BillingStatus) -> proto::BillingStatus {
-    match status {
-        BillingStatus::Bill => proto::BillingStatus::Bill,
-        BillingStatus::Refund => proto::BillingStatus::Refund,
-    }
-}
-
-impl From<domain::Address> for proto::Address {
-    fn from(a: domain::Address) -> Self {
-        Self {
-            address_id: text(a.address_id),
-            address_1: text(a.address_1),
-            address_2: text(a.address_2),
-            city: text(a.city),
-            state: text(a.state),
-            postal_code: text(a.postal_code),
-            country_code: text(a.country_code),
-            country_name: text(a.country_name),
-        }
-    }
-}
-
-impl From<domain::Sale> for proto::Sale {
-    fn from(s: domain::Sale) -> Self {
-        Self {
-            sale_id: s.sale_id.to_string(),
-            date_placed: text(s.date_placed),
-            ip_address: text(s.ip_address),
-            ip_country: text(s.ip_country),
-            recurring_decline: text(s.recurring_decline),
-            ip_detail: s.ip_detail.map(|ip| proto::IpDetail {
-                address: text(ip.address),
-                city: text(ip.city),
-                region: text(ip.region),
-                country_code: text(ip.country_code),
-            }),
-            customer: s.customer.map(Into::into),
-            invoices: s.invoices.into_iter().map(Into::into).collect(),
-            comments: s
-                .comments
-                .into_iter()
-                .map(|c| proto::Comment {
-                    username: text(c.username),
-                    timestamp: text(c.timestamp),
-                    ip_address: text(c.ip_address),
-                    text: text(c.text),
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<domain::Customer> for proto::Customer {
-    fn from(c: domain::Customer) -> Self {
-        Self {
-            customer_id: text(c.customer_id),
-            prefix: text(c.prefix),
-            first_name: text(c.first_name),
-            middle_initial: text(c.middle_initial),
-            last_name: text(c.last_name),
-            cardholder_name: text(c.cardholder_name),
-            email_address: text(c.email_address),
-            phone: text(c.phone),
-            phone_extension: text(c.phone_extension),
-            language: text(c.language),
-            billing_address: Some(c.billing_address.into()),
-            pay_method: c.pay_method.map(|p| proto::PayMethod {
-                method: known(&p.method, |m| match m {
-                    PaymentMethod::CreditCard => proto::PaymentMethod::CreditCard,
-                    PaymentMethod::Ach => proto::PaymentMethod::Ach,
-                    PaymentMethod::Amex => proto::PaymentMethod::Amex,
-                    PaymentMethod::Atmd => proto::PaymentMethod::Atmd,
-                    PaymentMethod::BillMeLater => proto::PaymentMethod::BillMeLater,
-                    PaymentMethod::FxSource => proto::PaymentMethod::Fxsource,
-                    PaymentMethod::PayPal => proto::PaymentMethod::Paypal,
-                    PaymentMethod::PayPalPayLater => proto::PaymentMethod::PaypalPayLater,
-                    PaymentMethod::Acculynk => proto::PaymentMethod::Acculynk,
-                }),
-                vendor_method: raw(&p.method),
-                first_six_digits: text(p.first_six_digits),
-                last_two_digits: text(p.last_two_digits),
-                avs: text(p.avs),
-                cvv: text(p.cvv),
-            }),
-        }
-    }
-}
-
-impl From<domain::Invoice> for proto::Invoice {
-    fn from(i: domain::Invoice) -> Self {
-        Self {
-            invoice_id: i.invoice_id.to_string(),
-            sale_id: text(i.sale_id),
-            status: known(&i.status, |s| match s {
-                InvoiceStatus::Approved => proto::InvoiceStatus::Approved,
-                InvoiceStatus::Pending => proto::InvoiceStatus::Pending,
-                InvoiceStatus::Deposited => proto::InvoiceStatus::Deposited,
-                InvoiceStatus::Declined => proto::InvoiceStatus::Declined,
-            }),
-            vendor_status: raw(&i.status),
-            usd_total: money(i.usd_total),
-            vendor_total: money(i.vendor_total),
-            customer_total: money(i.customer_total),
-            fees_2co: money(i.fees_2co),
-            recurring: i.recurring,
-            date_placed: text(i.date_placed),
-            date_shipped: text(i.date_shipped),
-            date_vendor_paid: text(i.date_vendor_paid),
-            referrer: text(i.referrer),
-            vendor_order_id: text(i.vendor_order_id),
-            vendor_id: text(i.vendor_id),
-            line_items: i.line_items.into_iter().map(Into::into).collect(),
-            shipping: i.shipping.map(|s| proto::Shipping {
-                shipping_id: text(s.shipping_id),
-                date_shipped: text(s.date_shipped),
-                tracking_number: text(s.tracking_number),
-                tracking_url: text(s.tracking_url),
-                shipping_method_id: text(s.shipping_method_id),
-                shipping_method: text(s.shipping_method),
-                recipient_name: text(s.recipient_name),
-                address: Some(s.address.into()),
-            }),
-        }
-    }
-}
-
-impl From<domain::LineItem> for proto::LineItem {
-    fn from(l: domain::LineItem) -> Self {
-        Self {
-            line_item_id: l.line_item_id,
-            invoice_id: text(l.invoice_id),
-            sale_id: text(l.sale_id),
-            product_id: text(l.product_id),
-            vendor_product_id: text(l.vendor_product_id),
-            product_name: text(l.product_name),
-            product_description: text(l.product_description),
-            product_price: money(l.product_price),
-            product_handling: money(l.product_handling),
-            product_startup_fee: money(l.product_startup_fee),
-            product_recurrence: text(l.product_recurrence),
-            product_duration: text(l.product_duration),
-            product_tangible: l.product_tangible,
-            product_is_cart: text(l.product_is_cart),
-            installment: text(l.installment),
-            r#type: known(&l.line_type, |t| match t {
-                LineItemType::Product => proto::LineItemType::Product,
-                LineItemType::SignupFee => proto::LineItemType::SignupFee,
-                LineItemType::Affiliate => proto::LineItemType::Affiliate,
-                LineItemType::Shipping => proto::LineItemType::Shipping,
-                LineItemType::Partial => proto::LineItemType::Partial,
-                LineItemType::Chargeback => proto::LineItemType::Chargeback,
-                LineItemType::Coupon => proto::LineItemType::Coupon,
-            }),
-            vendor_type: raw(&l.line_type),
-            status: known(&l.status, billing_status),
-            vendor_status: raw(&l.status),
-            usd_amount: money(l.usd_amount),
-            vendor_amount: money(l.vendor_amount),
-            customer_amount: money(l.customer_amount),
-            linked_id: text(l.linked_id),
-            affiliate_vendor_id: text(l.affiliate_vendor_id),
-            options: l
-                .options
-                .into_iter()
-                .map(|o| proto::LineItemOption {
-                    line_item_option_id: text(o.line_item_option_id),
-                    option_name: text(o.option_name),
-                    option_value: text(o.option_value),
-                    usd_surcharge: money(o.usd_surcharge),
-                    vendor_surcharge: money(o.vendor_surcharge),
-                    customer_surcharge: money(o.customer_surcharge),
-                })
-                .collect(),
-            billing: l.billing.map(|b| proto::Billing {
-                billing_id: text(b.billing_id),
-                usd_amount: money(b.usd_amount),
-                vendor_amount: money(b.vendor_amount),
-                customer_amount: money(b.customer_amount),
-                customer_id: text(b.customer_id),
-                bill_method: text(b.bill_method),
-                date_next: text(b.date_next),
-                date_start: text(b.date_start),
-                date_end: text(b.date_end),
-                date_fail: text(b.date_fail),
-                date_pending: text(b.date_pending),
-                date_deposited: text(b.date_deposited),
-                recurring_status: known(&b.recurring_status, |s| match s {
-                    RecurringStatus::Active => proto::RecurringStatus::Active,
-                    RecurringStatus::Stopped => proto::RecurringStatus::Stopped,
-                    RecurringStatus::Completed => proto::RecurringStatus::Completed,
-                    RecurringStatus::Declined => proto::RecurringStatus::Declined,
-                }),
-                vendor_recurring_status: raw(&b.recurring_status),
-                status: known(&b.status, billing_status),
-                vendor_status: raw(&b.status),
-            }),
-        }
-    }
-}
-
-impl From<domain::SaleSummary> for proto::SaleSummary {
-    fn from(s: domain::SaleSummary) -> Self {
-        Self {
-            sale_id: s.sale_id.to_string(),
-            date_placed: text(s.date_placed),
-            customer_name: text(s.customer_name),
-            recurring: s.recurring,
-            recurring_declined: text(s.recurring_declined),
-            decline_code: text(s.decline_code),
-            usd_total: money(s.usd_total),
-        }
-    }
-}
-
-impl From<&domain::SalesPage> for proto::PageInfo {
-    fn from(p: &domain::SalesPage) -> Self {
-        let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
-        Self {
-            page: clamp(p.page),
-            page_size: clamp(p.page_size),
-            last_page: clamp(p.last_page),
-            total_entries: clamp(p.total_entries),
-            first_entry: clamp(p.first_entry),
-            last_entry: clamp(p.last_entry),
-            has_next_page: p.has_next_page(),
-        }
     }
 }
 

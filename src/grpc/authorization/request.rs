@@ -1,23 +1,12 @@
-//! Authorize at the edge: the request converted into a validated
-//! [`AuthorizationRequest`] (every documented Payment API attribute rule,
-//! each failure naming its proto field), the answer converted back, and the
-//! AuthorizationService over any [`PaymentPort`].
+//! Authorize requests into a validated [`AuthorizationRequest`]: every
+//! documented Payment API attribute rule, each failure naming its proto field.
 
-use std::sync::Arc;
-
-use tonic::{Request, Response, Status};
-
-use super::proto::{self, authorization_service_server::AuthorizationService};
-use crate::{
-    domain::{
-        Amount, Authorization, AuthorizationRequest, BillingContact, CardToken, OrderAmount, OrderLine,
-        OrderLineOption, OrderLineType, PaymentPort, PostalAddress, Recurrence, RequestId,
-    },
-    error::Error,
+use super::super::{amount, optional_text, proto, required_text};
+use crate::domain::{
+    AuthorizationRequest, BillingContact, CardToken, Error, OrderAmount, OrderLine, OrderLineOption, OrderLineType,
+    PostalAddress, Recurrence, RequestId, Sign, TextRules,
 };
 
-/// The largest price or total the Payment API accepts: 99999999.99.
-const MAX_MINOR_UNITS: i64 = 9_999_999_999;
 /// The longest merchant order id and product id the gateway sends.
 const MAX_ID_CHARS: usize = 64;
 /// The longest card token the gateway sends: real ones are far shorter.
@@ -31,71 +20,9 @@ const STATE_AND_ZIP_REQUIRED: &[&str] = &[
 /// Countries whose addresses need a second address line.
 const ADDRESS_LINE_2_REQUIRED: &[&str] = &["CHN", "JPN", "RUS"];
 
-/// AuthorizationService over a payment port.
-#[derive(Debug)]
-pub struct AuthorizationApi<P> {
-    port: Arc<P>,
-}
-
-impl<P> AuthorizationApi<P> {
-    pub fn new(port: Arc<P>) -> Self {
-        Self { port }
-    }
-}
-
-#[tonic::async_trait]
-impl<P: PaymentPort> AuthorizationService for AuthorizationApi<P> {
-    async fn authorize(
-        &self,
-        request: Request<proto::AuthorizeRequest>,
-    ) -> Result<Response<proto::AuthorizeResponse>, Status> {
-        let ctx = super::call_context(&request);
-        let authorization = AuthorizationRequest::try_from(request.get_ref())?;
-        let approved = self.port.authorize(ctx, &authorization).await?;
-        Ok(Response::new(approved.into()))
-    }
-}
-
-/// Checks free text against a length and the vendor's character rules.
-fn text(
-    field: &str,
-    value: &str,
-    required: bool,
-    max_chars: usize,
-    no_angle_brackets: bool,
-) -> Result<Option<String>, Error> {
-    if value.trim().is_empty() {
-        return if required { Err(Error::invalid_field(field, "is required")) } else { Ok(None) };
-    }
-    if value.chars().count() > max_chars {
-        return Err(Error::invalid_field(field, format!("must be at most {max_chars} characters")));
-    }
-    if no_angle_brackets && value.contains(['<', '>']) {
-        return Err(Error::invalid_field(field, "must not contain < or >"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Error::invalid_field(field, "must not contain control characters"));
-    }
-    Ok(Some(value.to_owned()))
-}
-
-fn required(field: &str, value: &str, max_chars: usize) -> Result<String, Error> {
-    Ok(text(field, value, true, max_chars, false)?.unwrap_or_default())
-}
-
-/// A price or total: "0.00" to "99999999.99", at most two decimals.
-fn money(field: &str, value: &str, allow_negative: bool) -> Result<Amount, Error> {
-    if value.is_empty() {
-        return Err(Error::invalid_field(field, "is required"));
-    }
-    let amount: Amount = value.parse().map_err(|e| Error::invalid_field(field, e))?;
-    if !allow_negative && amount.minor_units() < 0 {
-        return Err(Error::invalid_field(field, "must not be negative"));
-    }
-    if amount.minor_units().abs() > MAX_MINOR_UNITS {
-        return Err(Error::invalid_field(field, "must be at most 99999999.99"));
-    }
-    Ok(amount)
+/// A field required only in some cases (an address part some countries need).
+fn text_if(required: bool, field: &str, value: &str, rules: TextRules) -> Result<Option<String>, Error> {
+    if required { required_text(field, value, rules).map(Some) } else { optional_text(field, value, rules) }
 }
 
 /// "<n> Week|Month|Year" (and "Forever" when `forever` is allowed).
@@ -115,6 +42,16 @@ fn period(field: &str, value: &str, forever: bool) -> Result<String, Error> {
         return Err(Error::invalid_field(field, format!("must be {expected}, like \"1 Month\"")));
     }
     Ok(value.to_owned())
+}
+
+/// A name or address line: one line, angle brackets allowed.
+fn one_line(max_chars: usize) -> TextRules {
+    TextRules::line(max_chars)
+}
+
+/// An order line's or option's name: the vendor refuses `<` and `>` there.
+fn label(max_chars: usize) -> TextRules {
+    TextRules::line(max_chars).without_angle_brackets()
 }
 
 fn country_code(country: Option<&str>) -> String {
@@ -156,17 +93,17 @@ address_fields_from!(BillingAddress, ShippingAddress);
 /// Validates an address; `prefix` is its request field ("billing_address").
 fn postal_address(prefix: &str, a: AddressFields<'_>, country_required: bool) -> Result<PostalAddress, Error> {
     let field = |f: &str| format!("{prefix}.{f}");
-    let country = text(&field("country"), a.country, country_required, 64, false)?;
+    let country = text_if(country_required, &field("country"), a.country, one_line(64))?;
     let code = country_code(country.as_deref());
     let needs_state_and_zip = STATE_AND_ZIP_REQUIRED.contains(&code.as_str());
     let needs_line_2 = ADDRESS_LINE_2_REQUIRED.contains(&code.as_str());
     Ok(PostalAddress {
-        name: required(&field("name"), a.name, 128)?,
-        line_1: required(&field("address_line_1"), a.line_1, 64)?,
-        line_2: text(&field("address_line_2"), a.line_2, needs_line_2, 64, false)?,
-        city: required(&field("city"), a.city, 64)?,
-        state: text(&field("state"), a.state, needs_state_and_zip, 64, false)?,
-        zip_code: text(&field("zip_code"), a.zip, needs_state_and_zip, 16, false)?,
+        name: required_text(&field("name"), a.name, one_line(128))?,
+        line_1: required_text(&field("address_line_1"), a.line_1, one_line(64))?,
+        line_2: text_if(needs_line_2, &field("address_line_2"), a.line_2, one_line(64))?,
+        city: required_text(&field("city"), a.city, one_line(64))?,
+        state: text_if(needs_state_and_zip, &field("state"), a.state, one_line(64))?,
+        zip_code: text_if(needs_state_and_zip, &field("zip_code"), a.zip, one_line(16))?,
         country,
     })
 }
@@ -186,7 +123,7 @@ fn order_line(index: usize, line: &proto::OrderLineItem) -> Result<OrderLine, Er
         Some(q) if (0..=999).contains(&q) => q as u16,
         Some(_) => return Err(Error::invalid_field(field("quantity"), "must be between 0 and 999")),
     };
-    let price = money(&field("price"), &line.price, false)?;
+    let price = amount(&field("price"), &line.price, Sign::NotNegative)?;
     let recurrence = match (line.recurrence.is_empty(), line.duration.is_empty()) {
         (true, true) => None,
         (false, true) => {
@@ -203,7 +140,7 @@ fn order_line(index: usize, line: &proto::OrderLineItem) -> Result<OrderLine, Er
     let startup_fee = match line.startup_fee.as_str() {
         "" => None,
         fee => {
-            let fee = money(&field("startup_fee"), fee, true)?;
+            let fee = amount(&field("startup_fee"), fee, Sign::Any)?;
             if fee >= price {
                 return Err(Error::invalid_field(field("startup_fee"), "must be below the price (it may be negative)"));
             }
@@ -217,19 +154,19 @@ fn order_line(index: usize, line: &proto::OrderLineItem) -> Result<OrderLine, Er
         .map(|(i, o)| {
             let option = |f: &str| format!("line_items.items[{index}].options[{i}].{f}");
             Ok(OrderLineOption {
-                name: text(&option("name"), &o.name, true, 64, true)?.unwrap_or_default(),
-                value: text(&option("value"), &o.value, true, 64, true)?.unwrap_or_default(),
-                surcharge: money(&option("surcharge"), &o.surcharge, false)?,
+                name: required_text(&option("name"), &o.name, label(64))?,
+                value: required_text(&option("value"), &o.value, label(64))?,
+                surcharge: amount(&option("surcharge"), &o.surcharge, Sign::NotNegative)?,
             })
         })
         .collect::<Result<_, Error>>()?;
     Ok(OrderLine {
         line_type,
-        name: text(&field("name"), &line.name, true, 128, true)?.unwrap_or_default(),
+        name: required_text(&field("name"), &line.name, label(128))?,
         quantity,
         price,
         tangible: line.tangible,
-        product_id: text(&field("product_id"), &line.product_id, false, MAX_ID_CHARS, false)?,
+        product_id: optional_text(&field("product_id"), &line.product_id, one_line(MAX_ID_CHARS))?,
         recurrence,
         startup_fee,
         options,
@@ -241,7 +178,7 @@ impl TryFrom<&proto::AuthorizeRequest> for AuthorizationRequest {
 
     fn try_from(r: &proto::AuthorizeRequest) -> Result<Self, Error> {
         let request_id: RequestId = r.request_id.parse().map_err(|e| Error::invalid_field("request_id", e))?;
-        let merchant_order_id = required("merchant_order_id", &r.merchant_order_id, MAX_ID_CHARS)?;
+        let merchant_order_id = required_text("merchant_order_id", &r.merchant_order_id, one_line(MAX_ID_CHARS))?;
         if r.token.trim().is_empty() {
             return Err(Error::invalid_field("token", "is required: the card token from 2co.js"));
         }
@@ -251,7 +188,9 @@ impl TryFrom<&proto::AuthorizeRequest> for AuthorizationRequest {
         let currency = currency_code(r.currency)?;
         let amount = match &r.amount {
             None => return Err(Error::invalid_field("amount", "set either total or line_items")),
-            Some(proto::authorize_request::Amount::Total(total)) => OrderAmount::Total(money("total", total, false)?),
+            Some(proto::authorize_request::Amount::Total(total)) => {
+                OrderAmount::Total(amount("total", total, Sign::NotNegative)?)
+            }
             Some(proto::authorize_request::Amount::LineItems(lines)) => {
                 if lines.items.is_empty() {
                     return Err(Error::invalid_field("line_items.items", "must hold at least one line"));
@@ -264,9 +203,9 @@ impl TryFrom<&proto::AuthorizeRequest> for AuthorizationRequest {
         let b = r.billing_address.as_ref().ok_or_else(|| Error::invalid_field("billing_address", "is required"))?;
         let billing = BillingContact {
             address: postal_address("billing_address", b.into(), true)?,
-            email: required("billing_address.email", &b.email, 64)?,
-            phone_number: required("billing_address.phone_number", &b.phone_number, 16)?,
-            phone_extension: text("billing_address.phone_extension", &b.phone_extension, false, 9, false)?,
+            email: required_text("billing_address.email", &b.email, one_line(64))?,
+            phone_number: required_text("billing_address.phone_number", &b.phone_number, one_line(16))?,
+            phone_extension: optional_text("billing_address.phone_extension", &b.phone_extension, one_line(9))?,
         };
         if !billing.email.contains('@') {
             return Err(Error::invalid_field("billing_address.email", "must be an e-mail address"));
@@ -381,158 +320,4 @@ fn currency_code(raw: i32) -> Result<&'static str, Error> {
         P::Xof => "XOF",
         P::Yer => "YER",
     })
-}
-
-fn currency_enum(code: &str) -> proto::Currency {
-    use proto::Currency as P;
-    match code.to_ascii_uppercase().as_str() {
-        "AFN" => P::Afn,
-        "ALL" => P::All,
-        "DZD" => P::Dzd,
-        "ARS" => P::Ars,
-        "AUD" => P::Aud,
-        "AZN" => P::Azn,
-        "BSD" => P::Bsd,
-        "BDT" => P::Bdt,
-        "BBD" => P::Bbd,
-        "BZD" => P::Bzd,
-        "BMD" => P::Bmd,
-        "BOB" => P::Bob,
-        "BWP" => P::Bwp,
-        "BRL" => P::Brl,
-        "GBP" => P::Gbp,
-        "BND" => P::Bnd,
-        "BGN" => P::Bgn,
-        "CAD" => P::Cad,
-        "CLP" => P::Clp,
-        "CNY" => P::Cny,
-        "COP" => P::Cop,
-        "CRC" => P::Crc,
-        "CZK" => P::Czk,
-        "DKK" => P::Dkk,
-        "DOP" => P::Dop,
-        "XCD" => P::Xcd,
-        "EGP" => P::Egp,
-        "EUR" => P::Eur,
-        "FJD" => P::Fjd,
-        "GTQ" => P::Gtq,
-        "HKD" => P::Hkd,
-        "HNL" => P::Hnl,
-        "HUF" => P::Huf,
-        "INR" => P::Inr,
-        "IDR" => P::Idr,
-        "ILS" => P::Ils,
-        "JMD" => P::Jmd,
-        "JPY" => P::Jpy,
-        "KZT" => P::Kzt,
-        "KES" => P::Kes,
-        "LAK" => P::Lak,
-        "MMK" => P::Mmk,
-        "LBP" => P::Lbp,
-        "LRD" => P::Lrd,
-        "MOP" => P::Mop,
-        "MYR" => P::Myr,
-        "MVR" => P::Mvr,
-        "MRO" => P::Mro,
-        "MUR" => P::Mur,
-        "MXN" => P::Mxn,
-        "MAD" => P::Mad,
-        "NPR" => P::Npr,
-        "TWD" => P::Twd,
-        "NZD" => P::Nzd,
-        "NIO" => P::Nio,
-        "NOK" => P::Nok,
-        "PKR" => P::Pkr,
-        "PGK" => P::Pgk,
-        "PEN" => P::Pen,
-        "PHP" => P::Php,
-        "PLN" => P::Pln,
-        "QAR" => P::Qar,
-        "RON" => P::Ron,
-        "RUB" => P::Rub,
-        "WST" => P::Wst,
-        "SAR" => P::Sar,
-        "SCR" => P::Scr,
-        "SGD" => P::Sgd,
-        "SBD" => P::Sbd,
-        "ZAR" => P::Zar,
-        "KRW" => P::Krw,
-        "LKR" => P::Lkr,
-        "SEK" => P::Sek,
-        "CHF" => P::Chf,
-        "SYP" => P::Syp,
-        "THB" => P::Thb,
-        "TOP" => P::Top,
-        "TTD" => P::Ttd,
-        "TRY" => P::Try,
-        "UAH" => P::Uah,
-        "AED" => P::Aed,
-        "USD" => P::Usd,
-        "VUV" => P::Vuv,
-        "VND" => P::Vnd,
-        "XOF" => P::Xof,
-        "YER" => P::Yer,
-        _ => P::Unspecified,
-    }
-}
-
-fn line_proto(line: OrderLine) -> proto::OrderLineItem {
-    proto::OrderLineItem {
-        r#type: match line.line_type {
-            OrderLineType::Product => proto::OrderLineType::Product,
-            OrderLineType::Shipping => proto::OrderLineType::Shipping,
-            OrderLineType::Tax => proto::OrderLineType::Tax,
-            OrderLineType::Coupon => proto::OrderLineType::Coupon,
-        }
-        .into(),
-        name: line.name,
-        quantity: Some(i32::from(line.quantity)),
-        price: line.price.to_string(),
-        tangible: line.tangible,
-        product_id: line.product_id.unwrap_or_default(),
-        recurrence: line.recurrence.as_ref().map(|r| r.every.clone()).unwrap_or_default(),
-        duration: line.recurrence.map(|r| r.duration).unwrap_or_default(),
-        startup_fee: line.startup_fee.map(|f| f.to_string()).unwrap_or_default(),
-        options: line
-            .options
-            .into_iter()
-            .map(|o| proto::OrderLineOption { name: o.name, value: o.value, surcharge: o.surcharge.to_string() })
-            .collect(),
-    }
-}
-
-impl From<Authorization> for proto::AuthorizeResponse {
-    fn from(a: Authorization) -> Self {
-        Self {
-            order_number: a.order_number,
-            transaction_id: a.transaction_id,
-            merchant_order_id: a.merchant_order_id,
-            response_code: a.response_code,
-            response_message: a.response_message,
-            total: a.total.map(|t| t.to_string()).unwrap_or_default(),
-            currency: currency_enum(&a.currency).into(),
-            line_items: a.lines.into_iter().map(line_proto).collect(),
-            billing_address: a.billing.map(|b| proto::BillingAddress {
-                name: b.address.name,
-                address_line_1: b.address.line_1,
-                address_line_2: b.address.line_2.unwrap_or_default(),
-                city: b.address.city,
-                state: b.address.state.unwrap_or_default(),
-                zip_code: b.address.zip_code.unwrap_or_default(),
-                country: b.address.country.unwrap_or_default(),
-                email: b.email,
-                phone_number: b.phone_number,
-                phone_extension: b.phone_extension.unwrap_or_default(),
-            }),
-            shipping_address: a.shipping.map(|s| proto::ShippingAddress {
-                name: s.name,
-                address_line_1: s.line_1,
-                address_line_2: s.line_2.unwrap_or_default(),
-                city: s.city,
-                state: s.state.unwrap_or_default(),
-                zip_code: s.zip_code.unwrap_or_default(),
-                country: s.country.unwrap_or_default(),
-            }),
-        }
-    }
 }

@@ -1,0 +1,158 @@
+//! Approved authorizations into AuthorizeResponse messages (`From`, infallible).
+
+use super::super::proto;
+use crate::domain::{Authorization, OrderLine, OrderLineType};
+
+fn currency_enum(code: &str) -> proto::Currency {
+    use proto::Currency as P;
+    match code.to_ascii_uppercase().as_str() {
+        "AFN" => P::Afn,
+        "ALL" => P::All,
+        "DZD" => P::Dzd,
+        "ARS" => P::Ars,
+        "AUD" => P::Aud,
+        "AZN" => P::Azn,
+        "BSD" => P::Bsd,
+        "BDT" => P::Bdt,
+        "BBD" => P::Bbd,
+        "BZD" => P::Bzd,
+        "BMD" => P::Bmd,
+        "BOB" => P::Bob,
+        "BWP" => P::Bwp,
+        "BRL" => P::Brl,
+        "GBP" => P::Gbp,
+        "BND" => P::Bnd,
+        "BGN" => P::Bgn,
+        "CAD" => P::Cad,
+        "CLP" => P::Clp,
+        "CNY" => P::Cny,
+        "COP" => P::Cop,
+        "CRC" => P::Crc,
+        "CZK" => P::Czk,
+        "DKK" => P::Dkk,
+        "DOP" => P::Dop,
+        "XCD" => P::Xcd,
+        "EGP" => P::Egp,
+        "EUR" => P::Eur,
+        "FJD" => P::Fjd,
+        "GTQ" => P::Gtq,
+        "HKD" => P::Hkd,
+        "HNL" => P::Hnl,
+        "HUF" => P::Huf,
+        "INR" => P::Inr,
+        "IDR" => P::Idr,
+        "ILS" => P::Ils,
+        "JMD" => P::Jmd,
+        "JPY" => P::Jpy,
+        "KZT" => P::Kzt,
+        "KES" => P::Kes,
+        "LAK" => P::Lak,
+        "MMK" => P::Mmk,
+        "LBP" => P::Lbp,
+        "LRD" => P::Lrd,
+        "MOP" => P::Mop,
+        "MYR" => P::Myr,
+        "MVR" => P::Mvr,
+        "MRO" => P::Mro,
+        "MUR" => P::Mur,
+        "MXN" => P::Mxn,
+        "MAD" => P::Mad,
+        "NPR" => P::Npr,
+        "TWD" => P::Twd,
+        "NZD" => P::Nzd,
+        "NIO" => P::Nio,
+        "NOK" => P::Nok,
+        "PKR" => P::Pkr,
+        "PGK" => P::Pgk,
+        "PEN" => P::Pen,
+        "PHP" => P::Php,
+        "PLN" => P::Pln,
+        "QAR" => P::Qar,
+        "RON" => P::Ron,
+        "RUB" => P::Rub,
+        "WST" => P::Wst,
+        "SAR" => P::Sar,
+        "SCR" => P::Scr,
+        "SGD" => P::Sgd,
+        "SBD" => P::Sbd,
+        "ZAR" => P::Zar,
+        "KRW" => P::Krw,
+        "LKR" => P::Lkr,
+        "SEK" => P::Sek,
+        "CHF" => P::Chf,
+        "SYP" => P::Syp,
+        "THB" => P::Thb,
+        "TOP" => P::Top,
+        "TTD" => P::Ttd,
+        "TRY" => P::Try,
+        "UAH" => P::Uah,
+        "AED" => P::Aed,
+        "USD" => P::Usd,
+        "VUV" => P::Vuv,
+        "VND" => P::Vnd,
+        "XOF" => P::Xof,
+        "YER" => P::Yer,
+        _ => P::Unspecified,
+    }
+}
+
+fn line_proto(line: OrderLine) -> proto::OrderLineItem {
+    proto::OrderLineItem {
+        r#type: match line.line_type {
+            OrderLineType::Product => proto::OrderLineType::Product,
+            OrderLineType::Shipping => proto::OrderLineType::Shipping,
+            OrderLineType::Tax => proto::OrderLineType::Tax,
+            OrderLineType::Coupon => proto::OrderLineType::Coupon,
+        }
+        .into(),
+        name: line.name,
+        quantity: Some(i32::from(line.quantity)),
+        price: line.price.to_string(),
+        tangible: line.tangible,
+        product_id: line.product_id.unwrap_or_default(),
+        recurrence: line.recurrence.as_ref().map(|r| r.every.clone()).unwrap_or_default(),
+        duration: line.recurrence.map(|r| r.duration).unwrap_or_default(),
+        startup_fee: line.startup_fee.map(|f| f.to_string()).unwrap_or_default(),
+        options: line
+            .options
+            .into_iter()
+            .map(|o| proto::OrderLineOption { name: o.name, value: o.value, surcharge: o.surcharge.to_string() })
+            .collect(),
+    }
+}
+
+impl From<Authorization> for proto::AuthorizeResponse {
+    fn from(a: Authorization) -> Self {
+        Self {
+            order_number: a.order_number,
+            transaction_id: a.transaction_id,
+            merchant_order_id: a.merchant_order_id,
+            response_code: a.response_code,
+            response_message: a.response_message,
+            total: a.total.map(|t| t.to_string()).unwrap_or_default(),
+            currency: currency_enum(&a.currency).into(),
+            line_items: a.lines.into_iter().map(line_proto).collect(),
+            billing_address: a.billing.map(|b| proto::BillingAddress {
+                name: b.address.name,
+                address_line_1: b.address.line_1,
+                address_line_2: b.address.line_2.unwrap_or_default(),
+                city: b.address.city,
+                state: b.address.state.unwrap_or_default(),
+                zip_code: b.address.zip_code.unwrap_or_default(),
+                country: b.address.country.unwrap_or_default(),
+                email: b.email,
+                phone_number: b.phone_number,
+                phone_extension: b.phone_extension.unwrap_or_default(),
+            }),
+            shipping_address: a.shipping.map(|s| proto::ShippingAddress {
+                name: s.name,
+                address_line_1: s.line_1,
+                address_line_2: s.line_2.unwrap_or_default(),
+                city: s.city,
+                state: s.state.unwrap_or_default(),
+                zip_code: s.zip_code.unwrap_or_default(),
+                country: s.country.unwrap_or_default(),
+            }),
+        }
+    }
+}
