@@ -8,14 +8,19 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: the gateway's own types (sales, money, ids, listing queries)
-//!   and the [`domain::SalesPort`] / [`domain::SalesWritePort`] traits every
-//!   upstream and decorator implements. No gRPC, no HTTP.
-//! - [`grpc`]: the generated contract and the SalesService implementation;
-//!   converts proto to domain at the edge (`TryFrom`, validating) and back.
+//! - [`domain`]: the gateway's own types (sales, money, ids, free text,
+//!   listing queries), the one error type with the vendor's codes as enums,
+//!   and the [`domain::SalesPort`] / [`domain::SalesWritePort`] /
+//!   [`domain::PaymentPort`] traits every upstream and decorator implements.
+//!   No gRPC, no HTTP.
+//! - [`grpc`]: the generated contract and one module per service, split by
+//!   direction (`request`: proto to domain, validating; `response`: domain
+//!   to proto), and [`grpc::status`], the one table that maps every error to
+//!   a gRPC status by exhaustive `match`.
 //! - [`twocheckout`]: the Admin API client (reqwest, JSON or XML), which
-//!   implements [`domain::SalesPort`]. Wire structs stay private to it.
-//! - [`error`]: the one error enum and the one table mapping it to gRPC codes.
+//!   implements [`domain::SalesPort`], and the Payment API client. Wire
+//!   structs stay private to it; vendor codes become enums there.
+//! - [`error`]: the old paths of the error types and the table, re-exported.
 //! - [`cache`]: the detail_sale cache, a decorator over the sales ports that
 //!   every write invalidates.
 //! - [`idempotency`]: at-most-once writes by request id, a decorator over the
@@ -27,6 +32,31 @@
 //! - [`telemetry`]: logs, traces and metrics: the server span of every call
 //!   (a tower layer), the client span of every upstream request, OTLP and
 //!   Prometheus export configured by the standard `OTEL_*` variables.
+//!   The cache reports to telemetry; telemetry imports neither cache nor
+//!   any port.
+//!
+//! # Path of a call
+//!
+//! GetSale, from proto to the wire and back:
+//!
+//! 1. `grpc/sales/mod.rs`: `SalesApi::get_sale` takes the caller's deadline
+//!    from `grpc-timeout` (`grpc/mod.rs`, `call_context`) and converts the
+//!    request with `grpc/sales/request.rs` (`SaleLookup::try_from`: a numeric
+//!    sale or invoice id, or INVALID_ARGUMENT naming the field; nothing is
+//!    sent).
+//! 2. `cache.rs`: `CachedSales::get_sale` serves a current entry, or fetches
+//!    once for all concurrent callers of the same lookup.
+//! 3. `idempotency.rs`: `IdempotentWrites` passes reads straight through.
+//! 4. `twocheckout/admin.rs`: `AdminApiClient::get_sale` sends
+//!    `sales/detail_sale` within the deadline (its client span from
+//!    `telemetry/upstream.rs`), reads JSON or XML (`twocheckout/xml.rs`),
+//!    parses an `errors` element into a domain `Error` with an `AdminCode`,
+//!    or decodes the sale strictly (`twocheckout/wire.rs`) into a
+//!    `domain::Sale`.
+//! 5. Back in `grpc/sales/mod.rs`: the sale becomes a `proto::Sale`
+//!    (`grpc/sales/response.rs`), or the error a status (`grpc/status.rs`,
+//!    with `grpc/sales/fields.rs` naming the request field behind a vendor
+//!    parameter). `telemetry/rpc.rs` records the outcome from the trailers.
 
 pub mod app;
 pub mod cache;

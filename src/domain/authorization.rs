@@ -157,7 +157,7 @@ pub struct AuthorizationRequest {
 
 impl AuthorizationRequest {
     /// The canonical encoding of this authorization, every field included
-    /// (see [`Fingerprint`]); the card token only as a digest, so the
+    /// (see `domain::fingerprint`); the card token only as a digest, so the
     /// fingerprint holds no secret. The request id is the store's key, not
     /// part of the request.
     pub fn fingerprint(&self) -> String {

@@ -6,6 +6,11 @@
 //! [`SalesPort`], and converts the answer back. The 2Checkout Admin API client
 //! implements [`SalesPort`]; later decorators (a cache, say) implement it too
 //! and wrap another implementation, so neither side knows they exist.
+//!
+//! What can go wrong is [`Error`], with 2Checkout's codes as enums
+//! ([`AdminCode`], [`PaymentCode`]); how a gRPC caller sees it is decided at
+//! the edge (`crate::grpc::status`). Text and money rules are values
+//! ([`Text`], [`Amount::parse`]) so every service applies the same ones.
 
 mod authorization;
 mod error;

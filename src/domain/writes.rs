@@ -87,16 +87,11 @@ impl RefundCurrency {
     }
 }
 
-/// A partial refund: at least 0.01 in a stated currency.
+/// A partial refund: at least 0.01 ([`Sign::Positive`](super::Sign)) in a stated currency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RefundAmount {
     pub amount: Amount,
     pub currency: RefundCurrency,
-}
-
-impl RefundAmount {
-    /// The smallest refund the vendor accepts, in minor units.
-    pub const MINIMUM_MINOR_UNITS: i64 = 1;
 }
 
 /// What every refund carries.
@@ -200,7 +195,7 @@ impl SaleWrite {
     }
 
     /// The canonical encoding of this write, every field included (see
-    /// [`Fingerprint`]): equal for equal writes, different for any difference.
+    /// `domain::fingerprint`): equal for equal writes, different for any difference.
     pub fn fingerprint(&self) -> String {
         match self {
             Self::RefundInvoice { target, refund } => {

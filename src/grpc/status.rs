@@ -538,6 +538,25 @@ mod tests {
     }
 
     #[test]
+    fn only_too_soon_and_unavailable_say_when_to_retry() {
+        // The README does not show retries or fields, so they are pinned here.
+        let retries: Vec<_> = Row::ALL
+            .iter()
+            .filter(|row| row.mapping().retry != Retry::No)
+            .map(|row| (*row, row.mapping().retry))
+            .collect();
+        assert_eq!(
+            retries,
+            [(Row::TooSoon, Retry::NextUtcDay), (Row::UpstreamUnavailable, Retry::After(UNAVAILABLE_RETRY_DELAY))]
+        );
+        let fields: Vec<_> = Row::ALL.iter().filter_map(|row| row.mapping().field.map(|field| (*row, field))).collect();
+        assert_eq!(
+            fields,
+            [(Row::Ambiguous, "invoice_id"), (Row::TooLow, "amount"), (Row::PaymentParameterError, "token")]
+        );
+    }
+
+    #[test]
     fn the_table_shows_every_row_once() {
         let table = markdown_table();
         assert_eq!(table.lines().count(), 2 + Row::ALL.len());

@@ -10,9 +10,9 @@ use crate::domain::{
     Sign, SortColumn, SortDirection, TextRules, WriteRequest,
 };
 
-/// The longest free-text filter accepted: far above any real name, e-mail or
-/// product id, and it keeps absurd input away from the upstream.
-const MAX_FILTER_CHARS: usize = 255;
+/// A free-text filter: one line, at most 255 characters (far above any real
+/// name, e-mail or product id; it keeps absurd input away from the upstream).
+const FILTER: TextRules = TextRules::line(255);
 
 impl TryFrom<&proto::GetSaleRequest> for SaleLookup {
     type Error = Error;
@@ -103,20 +103,12 @@ fn sort_direction(field: &str, raw: i32) -> Result<Option<SortDirection>, Error>
 
 fn sales_filter(filter: Option<&proto::SalesFilter>) -> Result<SalesFilter, Error> {
     let Some(f) = filter else { return Ok(SalesFilter::default()) };
+    // Empty means "no filter"; whitespace alone is refused like any blank text.
     let text = |name: &str, value: &str| -> Result<Option<String>, Error> {
         if value.is_empty() {
             return Ok(None);
         }
-        if value.chars().count() > MAX_FILTER_CHARS {
-            return Err(Error::invalid_field(
-                format!("filter.{name}"),
-                format!("must be at most {MAX_FILTER_CHARS} characters"),
-            ));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(Error::invalid_field(format!("filter.{name}"), "must not contain control characters"));
-        }
-        Ok(Some(value.to_owned()))
+        required_text(&format!("filter.{name}"), value, FILTER).map(Some)
     };
     let digits = |name: &str, value: &str, len: usize| -> Result<Option<String>, Error> {
         if value.is_empty() {
