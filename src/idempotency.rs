@@ -413,7 +413,9 @@ fn effect_visible(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> bool 
             };
             invoice.is_some_and(|i| {
                 i.date_shipped.is_some()
-                    && i.shipping.as_ref().is_some_and(|s| s.tracking_number.as_deref() == Some(tracking_number))
+                    && i.shipping
+                        .as_ref()
+                        .is_some_and(|s| s.tracking_number.as_deref() == Some(tracking_number.as_str()))
             })
         }
         SaleWrite::CreateComment { text, .. } => {

@@ -5,7 +5,7 @@
 
 use std::{fmt, str::FromStr};
 
-use super::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId, SaleLookup, fingerprint::Fingerprint};
+use super::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId, SaleLookup, Text, fingerprint::Fingerprint};
 
 /// The longest comment the vendor accepts (refunds, shipping, sale comments).
 pub const MAX_COMMENT_CHARS: usize = 5000;
@@ -100,7 +100,7 @@ pub struct Refund {
     /// `None` refunds the whole remaining balance.
     pub amount: Option<RefundAmount>,
     /// Required, at most [`MAX_COMMENT_CHARS`], no `<` or `>`.
-    pub comment: String,
+    pub comment: Text,
     pub category: RefundCategory,
 }
 
@@ -156,14 +156,14 @@ pub enum SaleWrite {
     },
     MarkShipped {
         target: SaleOrInvoice,
-        tracking_number: String,
+        tracking_number: Text,
         notify_customer: bool,
         reauthorize: bool,
-        comment: Option<String>,
+        comment: Option<Text>,
     },
     CreateComment {
         sale_id: SaleId,
-        text: String,
+        text: Text,
         notify_vendor: bool,
         notify_customer: bool,
     },
@@ -213,14 +213,14 @@ impl SaleWrite {
                 .text("line_item_id", line_item_id.as_str()),
             Self::MarkShipped { target, tracking_number, notify_customer, reauthorize, comment } => {
                 sale_or_invoice(Fingerprint::new("mark_shipped"), target)
-                    .text("tracking_number", tracking_number)
+                    .text("tracking_number", tracking_number.as_str())
                     .flag("notify_customer", *notify_customer)
                     .flag("reauthorize", *reauthorize)
-                    .optional("comment", comment.as_deref())
+                    .optional("comment", comment.as_ref().map(Text::as_str))
             }
             Self::CreateComment { sale_id, text, notify_vendor, notify_customer } => Fingerprint::new("create_comment")
                 .text("sale_id", sale_id.as_str())
-                .text("text", text)
+                .text("text", text.as_str())
                 .flag("notify_vendor", *notify_vendor)
                 .flag("notify_customer", *notify_customer),
         }
@@ -238,7 +238,7 @@ fn refund_fields(fingerprint: Fingerprint, refund: &Refund) -> Fingerprint {
     fingerprint
         .optional("amount", refund.amount.map(|a| a.amount.to_string()).as_deref())
         .optional("currency", refund.amount.map(|a| a.currency.as_vendor_str()))
-        .text("comment", &refund.comment)
+        .text("comment", refund.comment.as_str())
         .number("category", refund.category.number())
 }
 
@@ -259,6 +259,11 @@ pub struct WriteReceipt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TextRules;
+
+    fn text(value: &str) -> Text {
+        Text::required(value, TextRules::line(MAX_COMMENT_CHARS)).unwrap()
+    }
 
     #[test]
     fn request_ids_are_uuids_in_canonical_form() {
@@ -284,7 +289,7 @@ mod tests {
             target: SaleOrInvoice::new(Some("4647892238".parse().unwrap()), None).unwrap(),
             refund: Refund {
                 amount: Some(RefundAmount { amount: "1.50".parse().unwrap(), currency: RefundCurrency::Usd }),
-                comment: "Buyer deserved a refund.".into(),
+                comment: text("Buyer deserved a refund."),
                 category: RefundCategory::try_from(13).unwrap(),
             },
         }
@@ -305,7 +310,7 @@ mod tests {
         };
         let variants = [
             refund().fingerprint(),
-            with(|r| r.comment.push('!')),
+            with(|r| r.comment = text("Buyer deserved a refund!")),
             with(|r| r.category = RefundCategory::try_from(5).unwrap()),
             with(|r| r.amount = None),
             with(|r| r.amount = r.amount.map(|a| RefundAmount { amount: Amount::from_minor_units(151), ..a })),
@@ -331,15 +336,19 @@ mod tests {
         let ship = |comment: Option<&str>, notify_customer, reauthorize| {
             SaleWrite::MarkShipped {
                 target: target.clone(),
-                tracking_number: "1Z999".into(),
+                tracking_number: text("1Z999"),
                 notify_customer,
                 reauthorize,
-                comment: comment.map(Into::into),
+                comment: comment.map(text),
             }
             .fingerprint()
         };
-        let ships =
-            [ship(None, false, false), ship(Some(""), false, false), ship(None, true, false), ship(None, false, true)];
+        let ships = [
+            ship(None, false, false),
+            ship(Some("Sent."), false, false),
+            ship(None, true, false),
+            ship(None, false, true),
+        ];
         for (i, a) in ships.iter().enumerate() {
             for b in &ships[i + 1..] {
                 assert_ne!(a, b);

@@ -60,13 +60,13 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// A required free-text field, or INVALID_ARGUMENT naming it.
-fn required_text(field: &str, value: &str, rules: TextRules) -> Result<String, Error> {
-    Text::required(value, rules).map(Text::into_string).map_err(|e| Error::invalid_field(field, e))
+fn required_text(field: &str, value: &str, rules: TextRules) -> Result<Text, Error> {
+    Text::required(value, rules).map_err(|e| Error::invalid_field(field, e))
 }
 
 /// An optional free-text field (blank is absent), or INVALID_ARGUMENT naming it.
-fn optional_text(field: &str, value: &str, rules: TextRules) -> Result<Option<String>, Error> {
-    Ok(Text::parse(value, rules).map_err(|e| Error::invalid_field(field, e))?.map(Text::into_string))
+fn optional_text(field: &str, value: &str, rules: TextRules) -> Result<Option<Text>, Error> {
+    Text::parse(value, rules).map_err(|e| Error::invalid_field(field, e))
 }
 
 /// A required amount of the given sign, or INVALID_ARGUMENT naming it.

@@ -373,7 +373,7 @@ fn write_params(write: &SaleWrite) -> (&'static str, Vec<(&'static str, String)>
             params.push(("amount", amount.amount.to_string()));
             params.push(("currency", amount.currency.as_vendor_str().to_owned()));
         }
-        params.push(("comment", refund.comment.clone()));
+        params.push(("comment", refund.comment.as_str().to_owned()));
         params.push(("category", refund.category.number().to_string()));
     };
     let mut params = Vec::new();
@@ -398,17 +398,17 @@ fn write_params(write: &SaleWrite) -> (&'static str, Vec<(&'static str, String)>
         }
         SaleWrite::MarkShipped { target: t, tracking_number, notify_customer, reauthorize, comment } => {
             target(&mut params, t);
-            params.push(("tracking_number", tracking_number.clone()));
+            params.push(("tracking_number", tracking_number.as_str().to_owned()));
             params.push(("cc_customer", flag(*notify_customer)));
             params.push(("reauthorize", flag(*reauthorize)));
             if let Some(comment) = comment {
-                params.push(("comment", comment.clone()));
+                params.push(("comment", comment.as_str().to_owned()));
             }
             "sales/mark_shipped"
         }
         SaleWrite::CreateComment { sale_id, text, notify_vendor, notify_customer } => {
             params.push(("sale_id", sale_id.to_string()));
-            params.push(("sale_comment", text.clone()));
+            params.push(("sale_comment", text.as_str().to_owned()));
             params.push(("cc_vendor", flag(*notify_vendor)));
             params.push(("cc_customer", flag(*notify_customer)));
             "sales/create_comment"

@@ -4,7 +4,7 @@
 use super::super::{amount, optional_text, proto, required_text};
 use crate::domain::{
     AuthorizationRequest, BillingContact, CardToken, Error, OrderAmount, OrderLine, OrderLineOption, OrderLineType,
-    PostalAddress, Recurrence, RequestId, Sign, TextRules,
+    PostalAddress, Recurrence, RequestId, Sign, Text, TextRules,
 };
 
 /// The longest merchant order id and product id the gateway sends.
@@ -22,7 +22,8 @@ const ADDRESS_LINE_2_REQUIRED: &[&str] = &["CHN", "JPN", "RUS"];
 
 /// A field required only in some cases (an address part some countries need).
 fn text_if(required: bool, field: &str, value: &str, rules: TextRules) -> Result<Option<String>, Error> {
-    if required { required_text(field, value, rules).map(Some) } else { optional_text(field, value, rules) }
+    let text = if required { required_text(field, value, rules).map(Some) } else { optional_text(field, value, rules) };
+    text.map(|text| text.map(Text::into_string))
 }
 
 /// "<n> Week|Month|Year" (and "Forever" when `forever` is allowed).
@@ -98,10 +99,10 @@ fn postal_address(prefix: &str, a: AddressFields<'_>, country_required: bool) ->
     let needs_state_and_zip = STATE_AND_ZIP_REQUIRED.contains(&code.as_str());
     let needs_line_2 = ADDRESS_LINE_2_REQUIRED.contains(&code.as_str());
     Ok(PostalAddress {
-        name: required_text(&field("name"), a.name, one_line(128))?,
-        line_1: required_text(&field("address_line_1"), a.line_1, one_line(64))?,
+        name: required_text(&field("name"), a.name, one_line(128))?.into_string(),
+        line_1: required_text(&field("address_line_1"), a.line_1, one_line(64))?.into_string(),
         line_2: text_if(needs_line_2, &field("address_line_2"), a.line_2, one_line(64))?,
-        city: required_text(&field("city"), a.city, one_line(64))?,
+        city: required_text(&field("city"), a.city, one_line(64))?.into_string(),
         state: text_if(needs_state_and_zip, &field("state"), a.state, one_line(64))?,
         zip_code: text_if(needs_state_and_zip, &field("zip_code"), a.zip, one_line(16))?,
         country,
@@ -154,19 +155,20 @@ fn order_line(index: usize, line: &proto::OrderLineItem) -> Result<OrderLine, Er
         .map(|(i, o)| {
             let option = |f: &str| format!("line_items.items[{index}].options[{i}].{f}");
             Ok(OrderLineOption {
-                name: required_text(&option("name"), &o.name, label(64))?,
-                value: required_text(&option("value"), &o.value, label(64))?,
+                name: required_text(&option("name"), &o.name, label(64))?.into_string(),
+                value: required_text(&option("value"), &o.value, label(64))?.into_string(),
                 surcharge: amount(&option("surcharge"), &o.surcharge, Sign::NotNegative)?,
             })
         })
         .collect::<Result<_, Error>>()?;
     Ok(OrderLine {
         line_type,
-        name: required_text(&field("name"), &line.name, label(128))?,
+        name: required_text(&field("name"), &line.name, label(128))?.into_string(),
         quantity,
         price,
         tangible: line.tangible,
-        product_id: optional_text(&field("product_id"), &line.product_id, one_line(MAX_ID_CHARS))?,
+        product_id: optional_text(&field("product_id"), &line.product_id, one_line(MAX_ID_CHARS))?
+            .map(Text::into_string),
         recurrence,
         startup_fee,
         options,
@@ -178,7 +180,8 @@ impl TryFrom<&proto::AuthorizeRequest> for AuthorizationRequest {
 
     fn try_from(r: &proto::AuthorizeRequest) -> Result<Self, Error> {
         let request_id: RequestId = r.request_id.parse().map_err(|e| Error::invalid_field("request_id", e))?;
-        let merchant_order_id = required_text("merchant_order_id", &r.merchant_order_id, one_line(MAX_ID_CHARS))?;
+        let merchant_order_id =
+            required_text("merchant_order_id", &r.merchant_order_id, one_line(MAX_ID_CHARS))?.into_string();
         if r.token.trim().is_empty() {
             return Err(Error::invalid_field("token", "is required: the card token from 2co.js"));
         }
@@ -203,9 +206,10 @@ impl TryFrom<&proto::AuthorizeRequest> for AuthorizationRequest {
         let b = r.billing_address.as_ref().ok_or_else(|| Error::invalid_field("billing_address", "is required"))?;
         let billing = BillingContact {
             address: postal_address("billing_address", b.into(), true)?,
-            email: required_text("billing_address.email", &b.email, one_line(64))?,
-            phone_number: required_text("billing_address.phone_number", &b.phone_number, one_line(16))?,
-            phone_extension: optional_text("billing_address.phone_extension", &b.phone_extension, one_line(9))?,
+            email: required_text("billing_address.email", &b.email, one_line(64))?.into_string(),
+            phone_number: required_text("billing_address.phone_number", &b.phone_number, one_line(16))?.into_string(),
+            phone_extension: optional_text("billing_address.phone_extension", &b.phone_extension, one_line(9))?
+                .map(Text::into_string),
         };
         if !billing.email.contains('@') {
             return Err(Error::invalid_field("billing_address.email", "must be an e-mail address"));

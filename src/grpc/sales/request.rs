@@ -108,7 +108,7 @@ fn sales_filter(filter: Option<&proto::SalesFilter>) -> Result<SalesFilter, Erro
         if value.is_empty() {
             return Ok(None);
         }
-        required_text(&format!("filter.{name}"), value, FILTER).map(Some)
+        required_text(&format!("filter.{name}"), value, FILTER).map(|text| Some(text.into_string()))
     };
     let digits = |name: &str, value: &str, len: usize| -> Result<Option<String>, Error> {
         if value.is_empty() {
