@@ -103,12 +103,16 @@ fn sort_direction(field: &str, raw: i32) -> Result<Option<SortDirection>, Error>
 
 fn sales_filter(filter: Option<&proto::SalesFilter>) -> Result<SalesFilter, Error> {
     let Some(f) = filter else { return Ok(SalesFilter::default()) };
-    // Empty means "no filter"; whitespace alone is refused like any blank text.
+    // Empty means "no filter"; whitespace alone would filter on nothing visible, so it is refused.
     let text = |name: &str, value: &str| -> Result<Option<String>, Error> {
         if value.is_empty() {
             return Ok(None);
         }
-        required_text(&format!("filter.{name}"), value, FILTER).map(|text| Some(text.into_string()))
+        let field = format!("filter.{name}");
+        match optional_text(&field, value, FILTER)? {
+            Some(text) => Ok(Some(text.into_string())),
+            None => Err(Error::invalid_field(field, "must not be only whitespace")),
+        }
     };
     let digits = |name: &str, value: &str, len: usize| -> Result<Option<String>, Error> {
         if value.is_empty() {
@@ -345,6 +349,8 @@ mod tests {
         assert_eq!(field_of(filter(|f| f.sale_date_end = "yesterday".into())), "filter.sale_date_end");
         assert_eq!(field_of(filter(|f| f.customer_phone = "call me".into())), "filter.customer_phone");
         assert_eq!(field_of(filter(|f| f.customer_email = "x".repeat(256))), "filter.customer_email");
+        assert_eq!(field_of(filter(|f| f.customer_email = "a\nb".into())), "filter.customer_email");
+        assert_eq!(field_of(filter(|f| f.vendor_product_id = "   ".into())), "filter.vendor_product_id");
         assert_eq!(
             field_of(filter(|f| {
                 f.sale_date_begin = "2024-05-01".into();
@@ -420,6 +426,9 @@ mod tests {
         }
         assert!(with("0.01").is_ok());
         assert!(refund_request(|r| r.comment = "x".repeat(5000)).is_ok());
+        // Comments may span lines; other control characters are refused.
+        assert!(refund_request(|r| r.comment = "Line one.\r\n\tLine two.".into()).is_ok());
+        assert_eq!(invalid(refund_request(|r| r.comment = "bell\u{7}".into())), "comment");
     }
 
     #[test]
