@@ -325,3 +325,61 @@ fn currency_code(raw: i32) -> Result<&'static str, Error> {
         P::Yer => "YER",
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorize(f: impl FnOnce(&mut proto::AuthorizeRequest)) -> Result<AuthorizationRequest, Error> {
+        let mut request = proto::AuthorizeRequest {
+            request_id: "6f1c1d3e-58a4-4b7e-9a55-0d6c4b1f7a10".into(),
+            merchant_order_id: "order-1".into(),
+            token: "tok_123".into(),
+            currency: proto::Currency::Eur.into(),
+            amount: Some(proto::authorize_request::Amount::Total("10.00".into())),
+            billing_address: Some(proto::BillingAddress {
+                name: "Jane Doe".into(),
+                address_line_1: "Hauptstraße 1".into(),
+                city: "Berlin".into(),
+                country: "DEU".into(),
+                email: "jane@example.com".into(),
+                phone_number: "5555555555".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        f(&mut request);
+        AuthorizationRequest::try_from(&request)
+    }
+
+    fn invalid(result: Result<AuthorizationRequest, Error>) -> (String, String) {
+        match result {
+            Err(Error::InvalidField { field, description }) => (field, description),
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    fn billing(f: fn(&mut proto::BillingAddress)) -> Result<AuthorizationRequest, Error> {
+        authorize(|r| r.billing_address.as_mut().map(f).unwrap_or_default())
+    }
+
+    #[test]
+    fn names_and_addresses_are_one_line() {
+        assert!(authorize(|_| {}).is_ok());
+        assert_eq!(
+            invalid(billing(|b| b.name = "Jane\nDoe".into())),
+            ("billing_address.name".into(), "must not contain control characters".into())
+        );
+        assert_eq!(invalid(billing(|b| b.city = " ".into())), ("billing_address.city".into(), "is required".into()));
+    }
+
+    #[test]
+    fn totals_are_money_within_the_ceiling() {
+        let total =
+            |t: &'static str| authorize(move |r| r.amount = Some(proto::authorize_request::Amount::Total(t.into())));
+        assert!(total("99999999.99").is_ok());
+        assert_eq!(invalid(total("-1.00")), ("total".into(), "must not be negative".into()));
+        assert_eq!(invalid(total("100000000.00")), ("total".into(), "must be at most 99999999.99".into()));
+        assert_eq!(invalid(total("")), ("total".into(), "is required".into()));
+    }
+}
