@@ -428,8 +428,8 @@ pub const SEEDED_DATA_AS_OF: &str = "2026-04-01 00:00:00";
 
 /// [`SEEDED_DATA_AS_OF`] as an instant.
 pub fn seeded_data_end() -> DateTime<Utc> {
-    // One second after the last seeded sale; a constant in range, so the fallback never happens.
-    DateTime::from_timestamp(seed::LAST_SALE_INSTANT + 1, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    // 2026-04-01T00:00:00Z, pinned to the text by a test; in range, so the fallback never happens.
+    DateTime::from_timestamp(1_775_001_600, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// Where a simulator's clock ([`RunningSimulator::clock`]) starts; it flows in real time from there.
