@@ -40,6 +40,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
     });
     let Ok((out, err)) = rx.recv_timeout(GUARD) else {
         let _ = child.kill();
+        let _ = child.wait();
         panic!("tco-gateway {args:?} did not exit");
     };
     (child.wait().expect("exit status"), out, err)
@@ -112,6 +113,7 @@ fn piped_logs_have_no_colour_codes() {
             Ok(line) => output.push(line),
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the gateway never said it was listening: {output:#?}");
             }
         }

@@ -42,7 +42,11 @@ impl SimulatorProcess {
         });
         let mut output = Vec::new();
         loop {
-            let line = lines.recv_timeout(GUARD).unwrap_or_else(|_| panic!("no listen_addr line in {output:#?}"));
+            let Ok(line) = lines.recv_timeout(GUARD) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no listen_addr line in {output:#?}");
+            };
             output.push(line);
             if let Some(addr) = listen_addr(output.last().map_or("", String::as_str)) {
                 return SimulatorProcess { child, addr, lines, output };
@@ -114,6 +118,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     });
     let Ok((stdout, stderr)) = rx.recv_timeout(GUARD) else {
         let _ = child.kill();
+        let _ = child.wait();
         panic!("tco-simulator {args:?} did not exit");
     };
     let status = child.wait().expect("exit status");
