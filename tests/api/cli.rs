@@ -96,6 +96,13 @@ fn upstream_mode_twocheckout_without_credentials_stops_naming_the_variables() {
 }
 
 #[test]
+fn the_config_flag_names_a_file_that_must_exist() {
+    let (status, _, err) = run(&["--config", "/nonexistent/tco-gateway.toml"], &[]);
+    assert!(!status.success(), "{status}");
+    assert!(err.contains("configuration file /nonexistent/tco-gateway.toml does not exist"), "{err}");
+}
+
+#[test]
 fn piped_logs_have_no_colour_codes() {
     let mut child = gateway(&[]).spawn().expect("tco-gateway starts");
     let stdout = child.stdout.take().unwrap();

@@ -320,7 +320,8 @@
 //!   `text/html` included (XOXO is not simulated), gets XML.
 //! - Generated data never depends on the real date, so every generated sale is older than
 //!   2026-04-01: time-limited rules (the 180-day refund limit, the 7-day authorisation) need
-//!   [`SimClock::set`] to bring "now" close to the sale under test.
+//!   [`SimClock::set`] (or [`SimulatorConfig::clock_start`]) to bring "now" close to the sale
+//!   under test.
 //!
 //! Decisions for the write endpoints (the reference and the real clients are silent):
 //! - Amount syntax: optional `-`, digits, optionally `.` and one or two digits (`5`, `5.5`,
