@@ -1,7 +1,7 @@
 //! Assembles the gateway: picks the upstream (real 2Checkout or, in builds
-//! with the `simulator` feature, the built-in simulator), builds the Admin and Payment API clients and their decorators,
-//! and serves SalesService and AuthorizationService beside health and
-//! reflection on one listener.
+//! with the `simulator` feature, the built-in simulator), builds the Admin
+//! and Payment API clients and their decorators, and serves SalesService and
+//! AuthorizationService beside health and reflection on one listener.
 //!
 //! [`Application::build`] binds the listener before returning, so tests can
 //! ask for port 0 and read the real address from [`Application::local_addr`].

@@ -26,7 +26,8 @@ two underscores), for example:
                               2Checkout credential at all is configured]
   TCO_ADMIN_API__USERNAME, TCO_ADMIN_API__PASSWORD
                               the 2Checkout Admin API credentials
-  TCO_SIMULATOR__LISTEN_ADDR  the built-in simulator's address [default: 127.0.0.1:50052]
+  TCO_SIMULATOR__LISTEN_ADDR  the built-in simulator's address, in builds that have one
+                              [default: 127.0.0.1:50052]
   RUST_LOG                    log filter [default: info]
 OTEL_* variables configure traces and metrics. The README lists every setting."
 )]
