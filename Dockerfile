@@ -11,7 +11,12 @@ COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto proto
 COPY benches benches
 COPY src src
-RUN cargo build --release --locked --bin tco-gateway
+# The workspace's other member: its manifest is part of the workspace even when not built.
+COPY crates crates
+# Without the `simulator` feature: the chart always runs `upstream.mode=twocheckout`, so the
+# built-in simulator (an HTTP server with well-known credentials serving fake data) would be
+# dead weight in production at best; here it cannot start by mistake because it is not there.
+RUN cargo build --release --locked --no-default-features --bin tco-gateway
 
 FROM debian:bookworm-slim AS runtime
 # TLS roots are compiled in (rustls with webpki roots), so no ca-certificates
@@ -22,6 +27,6 @@ COPY --from=build /src/target/release/tco-gateway /usr/local/bin/tco-gateway
 USER 10001:10001
 ENV TCO_SERVER__LISTEN_ADDR=0.0.0.0:50051 \
     TCO_LOG__FORMAT=json
-# gRPC; 9464 is reserved for the Prometheus scrape endpoint of the telemetry work.
+# gRPC; 9464 is the Prometheus scrape endpoint (when OTEL_METRICS_EXPORTER includes prometheus).
 EXPOSE 50051 9464
 ENTRYPOINT ["/usr/local/bin/tco-gateway"]

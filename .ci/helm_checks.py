@@ -154,6 +154,8 @@ def assert_common(objs: list[tuple[str, dict[str, Any]]], values: dict[str, Any]
     assert cm["data"]["TCO_SERVER__LISTEN_ADDR"] == f"0.0.0.0:{port}"
     assert cm["data"]["TCO_SERVER__DRAIN_PERIOD"] == f"{shutdown['drainPeriodSeconds']}s"
     assert cm["data"]["TCO_SERVER__SHUTDOWN_TIMEOUT"] == f"{shutdown['timeoutSeconds']}s"
+    # Never the built-in simulator in a cluster: missing credentials stop the pod instead.
+    assert cm["data"]["TCO_UPSTREAM__MODE"] == "twocheckout", cm["data"].get("TCO_UPSTREAM__MODE")
     assert "OTEL_SERVICE_NAME" in cm["data"]
     assert "checksum/config" in dep["spec"]["template"]["metadata"]["annotations"]
 
@@ -183,7 +185,8 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
     (container,) = pod["containers"]
     assert pod["terminationGracePeriodSeconds"] == 35, pod["terminationGracePeriodSeconds"]
     assert one(objs, "ConfigMap")["data"]["TCO_LOG__FORMAT"] == "json"
-    assert not [e for e in container["env"] if e["name"] in SECRET_ENV], "credentials wired in simulator mode"
+    assert one(objs, "ConfigMap")["data"]["TCO_UPSTREAM__MODE"] == "twocheckout", "the default render must not allow the simulator"
+    assert not [e for e in container["env"] if e["name"] in SECRET_ENV], "credentials wired although none are given"
     spread = pod["topologySpreadConstraints"]
     assert spread and all(c["whenUnsatisfiable"] == "ScheduleAnyway" for c in spread), spread
     assert [p["name"] for p in container["ports"]] == ["grpc", "metrics"], container["ports"]
@@ -193,7 +196,8 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in cm, "nothing is exported over OTLP by default"
     notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
     assert "kubectl --namespace payments port-forward" in notes and "grpcurl -plaintext localhost:50051 list" in notes
-    assert "SIMULATOR MODE" in notes, "NOTES.txt does not warn about simulator mode"
+    assert "NO 2CHECKOUT ADMIN API CREDENTIALS" in notes and "TCO_ADMIN_API__USERNAME" in notes, \
+        "NOTES.txt does not warn that the pods will not start without credentials"
 
 
 def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -229,7 +233,7 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert one(objs, "HorizontalPodAutoscaler")["apiVersion"] == "autoscaling/v2"
     assert one(objs, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
     notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
-    assert "SIMULATOR MODE" not in notes
+    assert "NO 2CHECKOUT ADMIN API CREDENTIALS" not in notes
 
 
 def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -252,7 +256,7 @@ def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] in SECRET_ENV}
     assert set(refs) == SECRET_ENV and all(r["name"] == secret["metadata"]["name"] for r in refs.values()), refs
     assert all(r["key"] in secret["data"] for r in refs.values()), refs
-    assert "SIMULATOR MODE" not in manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert "NO 2CHECKOUT ADMIN API CREDENTIALS" not in manifests[f"{RELEASE}/templates/NOTES.txt"]
 
 
 # --- Kubernetes schemas and checkov -------------------------------------------------------------
@@ -373,6 +377,8 @@ SCHEMA_REJECTS = [
     ("malformed digest", {"image": {"digest": "latest"}}, "digest"),
     ("a misspelt top-level key", {"replicas": 3}, "replicas"),
     ("a credential in config.extraEnv", {"config": {"extraEnv": {"TCO_ADMIN_API__PASSWORD": "x"}}}, "TCO_ADMIN_API__PASSWORD"),
+    ("the upstream mode overridden in config.extraEnv", {"config": {"extraEnv": {"TCO_UPSTREAM__MODE": "simulator"}}},
+     "TCO_UPSTREAM__MODE"),
     ("runAsNonRoot switched off", {"securityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
 ]
 

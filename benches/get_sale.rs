@@ -23,8 +23,8 @@ use tco_gateway::{
         sales_service_client::SalesServiceClient,
         sales_service_server::{SalesService, SalesServiceServer},
     },
-    simulator::{DOCUMENTED_SALE_ID, RunningSimulator, SimulatorConfig},
 };
+use tco_simulator::{DOCUMENTED_SALE_ID, RunningSimulator, SimulatorConfig};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, transport::Channel};
 

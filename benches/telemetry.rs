@@ -14,10 +14,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tco_gateway::{
-    grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient},
-    simulator::DOCUMENTED_SALE_ID,
-};
+use tco_gateway::grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient};
+use tco_simulator::DOCUMENTED_SALE_ID;
 use tonic::transport::Channel;
 
 // The end-to-end specs' collector; the bench uses only part of its API.

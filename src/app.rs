@@ -1,21 +1,20 @@
-//! Assembles the gateway: picks the upstream (real 2Checkout or the built-in
-//! simulator), builds the Admin and Payment API clients and their decorators,
-//! and serves SalesService and AuthorizationService beside health and
-//! reflection on one listener.
+//! Assembles the gateway: picks the upstream (real 2Checkout or, in builds
+//! with the `simulator` feature, the built-in simulator), builds the Admin
+//! and Payment API clients and their decorators, and serves SalesService and
+//! AuthorizationService beside health and reflection on one listener.
 //!
 //! [`Application::build`] binds the listener before returning, so tests can
 //! ask for port 0 and read the real address from [`Application::local_addr`].
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use secrecy::SecretString;
 use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
     cache::{CacheSettings, CachedSales},
-    config::{ConfigError, PaymentCredentials, Settings, Upstream},
+    config::{ConfigError, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
         AuthorizationApi, SalesApi,
@@ -24,7 +23,6 @@ use crate::{
         },
     },
     idempotency::{Baseline, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
-    simulator::{RunningSimulator, SEEDED_DATA_AS_OF, SimulatorConfig},
     telemetry::{self, RpcTelemetryLayer},
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
@@ -34,10 +32,16 @@ use crate::{
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr} (server.listen_addr / TCO_SERVER__LISTEN_ADDR): {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[cfg(feature = "simulator")]
+    #[error("cannot listen on {addr} (simulator.listen_addr / TCO_SIMULATOR__LISTEN_ADDR): {source}")]
+    SimulatorBind { addr: SocketAddr, source: std::io::Error },
+    #[cfg(feature = "simulator")]
     #[error("cannot start the built-in 2Checkout simulator: {0}")]
-    Simulator(std::io::Error),
+    Simulator(tco_simulator::StartError),
+    #[error("the gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
     #[error("cannot build the 2Checkout HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("cannot build server reflection: {0}")]
@@ -67,7 +71,8 @@ pub struct Application {
     local_addr: SocketAddr,
     sales: Arc<Sales>,
     payments: Arc<Payments>,
-    simulator: Option<RunningSimulator>,
+    #[cfg(feature = "simulator")]
+    simulator: Option<tco_simulator::RunningSimulator>,
     drain_period: Duration,
     shutdown_timeout: Duration,
 }
@@ -75,38 +80,19 @@ pub struct Application {
 impl Application {
     /// Builds everything and binds the gRPC listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let (base_url, username, password, payment, simulator) = match settings.upstream()? {
+        #[cfg(feature = "simulator")]
+        let mut simulator = None;
+        let (base_url, username, password, payment) = match settings.upstream()? {
             Upstream::TwoCheckout { username, password } => {
                 let payment = settings.payment_credentials()?.map(|c| (settings.payment_api_base_url(), c));
-                (settings.admin_api_base_url()?, username, password, payment, None)
+                (settings.admin_api_base_url()?, username, password, payment)
             }
-            Upstream::Simulator => {
-                let config = SimulatorConfig {
-                    listen_addr: settings.simulator.listen_addr,
-                    generated_sales: settings.simulator.generated_sales,
-                    seed: settings.simulator.seed,
-                    ..SimulatorConfig::default()
-                };
-                let (username, password) =
-                    (config.api_username.clone(), SecretString::from(config.api_password.clone()));
-                let payment_credentials = PaymentCredentials {
-                    seller_id: config.seller_id.clone(),
-                    private_key: SecretString::from(config.private_key.clone()),
-                };
-                let simulator = RunningSimulator::start(config).await.map_err(StartupError::Simulator)?;
-                // Start the simulated world's clock where its data ends, so refunds and
-                // reauthorizations of recent seeded sales work in a demo.
-                let as_of = chrono::NaiveDateTime::parse_from_str(SEEDED_DATA_AS_OF, "%Y-%m-%d %H:%M:%S")
-                    .map_err(|e| StartupError::Simulator(std::io::Error::other(e)))?;
-                simulator.clock().set(as_of.and_utc());
-                let base_url = crate::config::parse_base_url("simulator", &simulator.admin_api_base_url())?;
-                tracing::warn!(
-                    simulator = %base_url,
-                    "no 2Checkout credentials configured: serving SIMULATED data from the built-in 2Checkout simulator \
-                     (set admin_api.username and admin_api.password for the real API)"
-                );
-                let payment_url = crate::config::parse_base_url("simulator", &simulator.payment_api_base_url());
-                (base_url, username, password, Some((payment_url, payment_credentials)), Some(simulator))
+            #[cfg(feature = "simulator")]
+            Upstream::Simulator { explicit } => {
+                let embedded = embedded::start(&settings, explicit).await?;
+                let upstream = (embedded.base_url, embedded.username, embedded.password, Some(embedded.payment));
+                simulator = Some(embedded.simulator);
+                upstream
             }
         };
         let payment = match payment {
@@ -158,6 +144,7 @@ impl Application {
             local_addr,
             sales,
             payments: Arc::new(payments),
+            #[cfg(feature = "simulator")]
             simulator,
             drain_period: settings.server.drain_period,
             shutdown_timeout: settings.server.shutdown_timeout,
@@ -175,7 +162,8 @@ impl Application {
     }
 
     /// The built-in simulator, when the gateway runs against it.
-    pub fn simulator(&self) -> Option<&RunningSimulator> {
+    #[cfg(feature = "simulator")]
+    pub fn simulator(&self) -> Option<&tco_simulator::RunningSimulator> {
         self.simulator.as_ref()
     }
 
@@ -250,11 +238,12 @@ impl Application {
                 Ok(())
             }
         };
+        #[cfg(feature = "simulator")]
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
         tracing::info!("stopped");
-        result.map_err(|e| StartupError::Bind { addr: self.local_addr, source: std::io::Error::other(e) })
+        Ok(result?)
     }
 }
 
@@ -292,4 +281,55 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutdown requested");
+}
+
+/// The built-in simulator as the upstream: only in builds with the `simulator` feature.
+#[cfg(feature = "simulator")]
+mod embedded {
+    use reqwest::Url;
+    use secrecy::SecretString;
+    use tco_simulator::{ClockStart, RunningSimulator, SimulatorConfig, StartError};
+
+    use super::StartupError;
+    use crate::config::{ConfigError, PaymentCredentials, Settings, parse_base_url};
+
+    /// A started simulator and what the clients need to reach it.
+    pub(super) struct Embedded {
+        pub simulator: RunningSimulator,
+        pub base_url: Url,
+        pub username: String,
+        pub password: SecretString,
+        pub payment: (Result<Url, ConfigError>, PaymentCredentials),
+    }
+
+    /// Starts the simulator the settings describe, its clock where its data ends (so refunds
+    /// and reauthorizations of recent seeded sales work in a demo), and says loudly that the
+    /// data is simulated.
+    pub(super) async fn start(settings: &Settings, explicit: bool) -> Result<Embedded, StartupError> {
+        let config = SimulatorConfig {
+            listen_addr: settings.simulator.listen_addr,
+            generated_sales: settings.simulator.generated_sales,
+            seed: settings.simulator.seed,
+            clock_start: ClockStart::SeededDataEnd,
+            ..SimulatorConfig::default()
+        };
+        let (username, password) = (config.api_username.clone(), SecretString::from(config.api_password.clone()));
+        let payment_credentials = PaymentCredentials {
+            seller_id: config.seller_id.clone(),
+            private_key: SecretString::from(config.private_key.clone()),
+        };
+        let simulator = RunningSimulator::start(config).await.map_err(|error| match error {
+            StartError::Bind { addr, source } => StartupError::SimulatorBind { addr, source },
+            other => StartupError::Simulator(other),
+        })?;
+        let base_url = parse_base_url("simulator", &simulator.admin_api_base_url())?;
+        let why = if explicit { "upstream.mode is simulator" } else { "no 2Checkout credentials configured" };
+        tracing::warn!(
+            simulator = %base_url,
+            "{why}: serving SIMULATED data from the built-in 2Checkout simulator \
+             (set upstream.mode=twocheckout, admin_api.username and admin_api.password for the real API)"
+        );
+        let payment_url = parse_base_url("simulator", &simulator.payment_api_base_url());
+        Ok(Embedded { simulator, base_url, username, password, payment: (payment_url, payment_credentials) })
+    }
 }

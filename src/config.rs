@@ -4,8 +4,10 @@
 //! [`Settings::load`] validates everything before the gateway starts, naming
 //! the bad setting.
 //!
-//! With no 2Checkout credentials configured the gateway runs against its
-//! built-in simulator; with both username and password it never starts one.
+//! `upstream.mode` says where calls go: `twocheckout` (credentials required)
+//! or `simulator` (the built-in one; only in builds with the `simulator`
+//! feature). Unset, the gateway runs the simulator when no 2Checkout
+//! credential at all is configured, and real 2Checkout with both.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -33,6 +35,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub admin_api: AdminApiSettings,
     pub payment_api: PaymentApiSettings,
+    pub upstream: UpstreamSettings,
+    #[cfg(feature = "simulator")]
     pub simulator: SimulatorSettings,
     pub idempotency: IdempotencySettings,
     pub cache: CacheSettings,
@@ -182,7 +186,27 @@ pub struct PaymentCredentials {
     pub private_key: SecretString,
 }
 
-/// The built-in simulator, used only when no credentials are configured.
+/// Where the gateway sends its calls.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UpstreamSettings {
+    /// `twocheckout` or `simulator`; unset, decided by whether credentials are configured.
+    pub mode: Option<UpstreamMode>,
+}
+
+/// The value of `upstream.mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum UpstreamMode {
+    /// The real 2Checkout APIs; start-up fails without the Admin API credentials.
+    #[serde(rename = "twocheckout")]
+    TwoCheckout,
+    /// The built-in simulator (fake data), whatever the base URLs say.
+    #[serde(rename = "simulator")]
+    Simulator,
+}
+
+/// The built-in simulator, used only when `upstream.mode` (or the lack of credentials) says so.
+#[cfg(feature = "simulator")]
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct SimulatorSettings {
@@ -195,6 +219,7 @@ pub struct SimulatorSettings {
     pub seed: u64,
 }
 
+#[cfg(feature = "simulator")]
 impl Default for SimulatorSettings {
     fn default() -> Self {
         Self { listen_addr: SocketAddr::from(([127, 0, 0, 1], 50052)), generated_sales: 300, seed: 42 }
@@ -231,14 +256,19 @@ pub enum LogFormat {
 pub enum Upstream {
     /// The real 2Checkout, with these credentials.
     TwoCheckout { username: String, password: SecretString },
-    /// The built-in simulator (no credentials configured).
-    Simulator,
+    /// The built-in simulator: `upstream.mode = "simulator"` when `explicit`, else chosen
+    /// because no credential at all is configured.
+    #[cfg(feature = "simulator")]
+    Simulator { explicit: bool },
 }
+
+/// The environment variables of the Admin API credentials, named in start-up errors.
+const ADMIN_CREDENTIAL_VARIABLES: &str = "TCO_ADMIN_API__USERNAME and TCO_ADMIN_API__PASSWORD";
 
 /// A setting that cannot be used, with the reason.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration file {path} does not exist (named by {CONFIG_FILE_ENV})")]
+    #[error("configuration file {path} does not exist (named by --config or {CONFIG_FILE_ENV})")]
     MissingFile { path: PathBuf },
     #[error("invalid configuration: {0}")]
     Parse(#[from] Box<figment::Error>),
@@ -253,9 +283,14 @@ impl Settings {
     /// read `TCO_PAYMENT_API__SELLER_ID=901248156` as a number (and refuse it as
     /// a seller id) and an all-digit password `007` as 7.
     pub fn load() -> Result<Self, ConfigError> {
-        let file = match std::env::var_os(CONFIG_FILE_ENV) {
+        Self::load_with_file(None)
+    }
+
+    /// [`Settings::load`], with `config_file` (the `--config` flag) in place of
+    /// [`CONFIG_FILE_ENV`] when given.
+    pub fn load_with_file(config_file: Option<PathBuf>) -> Result<Self, ConfigError> {
+        let file = match config_file.or_else(|| std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from)) {
             Some(path) => {
-                let path = PathBuf::from(path);
                 if !path.is_file() {
                     return Err(ConfigError::MissingFile { path });
                 }
@@ -339,26 +374,73 @@ impl Settings {
         }
     }
 
-    /// Real 2Checkout or the simulator, decided by whether credentials are configured.
+    /// Real 2Checkout or the simulator: `upstream.mode`, or when it is unset, whether
+    /// credentials are configured (both: 2Checkout; none at all: the simulator).
     pub fn upstream(&self) -> Result<Upstream, ConfigError> {
+        let mode = self.upstream.mode;
+        if mode == Some(UpstreamMode::Simulator) && self.any_credential_configured() {
+            // Refused rather than ignored: credentials next to `simulator` come from a
+            // configuration meant for real 2Checkout, and serving fake data there is the
+            // mistake this setting exists to prevent.
+            return Err(ConfigError::Invalid {
+                setting: "upstream.mode",
+                reason: "is simulator, but 2Checkout credentials are configured and would be ignored; \
+                         unset them, or set upstream.mode to twocheckout"
+                    .into(),
+            });
+        }
         let username = self.admin_api.username.as_deref().filter(|u| !u.trim().is_empty());
-        match (username, &self.admin_api.password) {
-            (Some(username), Some(password)) => {
+        match (username, &self.admin_api.password, mode) {
+            (Some(username), Some(password), _) => {
                 Ok(Upstream::TwoCheckout { username: username.to_owned(), password: password.clone() })
             }
-            (None, None) => Ok(Upstream::Simulator),
-            (Some(_), None) => Err(ConfigError::Invalid {
+            (Some(_), None, _) => Err(ConfigError::Invalid {
                 setting: "admin_api.password",
-                reason: "admin_api.username is set but the password is not; set both, or neither to use the simulator"
-                    .into(),
+                reason: format!(
+                    "admin_api.username is set but the password is not; set both ({ADMIN_CREDENTIAL_VARIABLES})"
+                ),
             }),
-            (None, Some(_)) => Err(ConfigError::Invalid {
+            (None, Some(_), _) => Err(ConfigError::Invalid {
                 setting: "admin_api.username",
-                reason: "admin_api.password is set but the username is not; set both, or neither to use the simulator"
-                    .into(),
+                reason: format!(
+                    "admin_api.password is set but the username is not; set both ({ADMIN_CREDENTIAL_VARIABLES})"
+                ),
             }),
+            (None, None, Some(UpstreamMode::TwoCheckout)) => Err(ConfigError::Invalid {
+                setting: "upstream.mode",
+                reason: format!(
+                    "is twocheckout, but the Admin API credentials are missing: set {ADMIN_CREDENTIAL_VARIABLES}"
+                ),
+            }),
+            (None, None, mode) => simulator_upstream(mode == Some(UpstreamMode::Simulator)),
         }
     }
+
+    /// Whether any 2Checkout credential (Admin or Payment API) is set.
+    fn any_credential_configured(&self) -> bool {
+        let set = |value: Option<&str>| value.is_some_and(|v| !v.trim().is_empty());
+        set(self.admin_api.username.as_deref())
+            || self.admin_api.password.is_some()
+            || set(self.payment_api.seller_id.as_deref())
+            || self.payment_api.private_key.is_some()
+    }
+}
+
+#[cfg(feature = "simulator")]
+fn simulator_upstream(explicit: bool) -> Result<Upstream, ConfigError> {
+    Ok(Upstream::Simulator { explicit })
+}
+
+#[cfg(not(feature = "simulator"))]
+fn simulator_upstream(explicit: bool) -> Result<Upstream, ConfigError> {
+    let asked = if explicit { "upstream.mode is simulator" } else { "no 2Checkout credentials are configured" };
+    Err(ConfigError::Invalid {
+        setting: "upstream.mode",
+        reason: format!(
+            "{asked}, but this build of tco-gateway has no simulator (built without the `simulator` feature); \
+             set upstream.mode to twocheckout (TCO_UPSTREAM__MODE) and {ADMIN_CREDENTIAL_VARIABLES}"
+        ),
+    })
 }
 
 /// Parses an http(s) base URL and makes sure it ends with a slash.
@@ -390,32 +472,123 @@ mod tests {
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut figment = Figment::new();
+        // Without a simulator to fall back to, a configuration needs credentials to be valid.
+        #[cfg(not(feature = "simulator"))]
+        for (key, value) in [USER, PASSWORD] {
+            figment = figment.merge(Serialized::global(key, value));
+        }
         for (key, value) in pairs {
             figment = figment.merge(Serialized::global(key, value));
         }
         Settings::from_figment(figment)
     }
 
+    /// What `upstream()` decides for a configuration: `Ok("twocheckout")`,
+    /// `Ok("simulator")`, `Ok("simulator (explicit)")`, or the error's text.
+    fn upstream_of(pairs: &[(&str, &str)]) -> Result<&'static str, String> {
+        let mut figment = Figment::new();
+        for (key, value) in pairs {
+            figment = figment.merge(Serialized::global(key, value));
+        }
+        // Extracted without validation, so the error is upstream()'s own.
+        let settings: Settings = figment.extract().map_err(|e| e.to_string())?;
+        match settings.upstream().map_err(|e| e.to_string())? {
+            Upstream::TwoCheckout { .. } => Ok("twocheckout"),
+            #[cfg(feature = "simulator")]
+            Upstream::Simulator { explicit: false } => Ok("simulator"),
+            #[cfg(feature = "simulator")]
+            Upstream::Simulator { explicit: true } => Ok("simulator (explicit)"),
+        }
+    }
+
+    const USER: (&str, &str) = ("admin_api.username", "api-user");
+    const PASSWORD: (&str, &str) = ("admin_api.password", "hunter2");
+    const SELLER: (&str, &str) = ("payment_api.seller_id", "901248156");
+    const KEY: (&str, &str) = ("payment_api.private_key", "KEY-123");
+    const TWOCHECKOUT: (&str, &str) = ("upstream.mode", "twocheckout");
+    const SIMULATOR: (&str, &str) = ("upstream.mode", "simulator");
+
+    #[cfg(feature = "simulator")]
     #[test]
     fn no_credentials_means_simulator() {
         let s = settings(&[]).unwrap();
-        assert!(matches!(s.upstream().unwrap(), Upstream::Simulator));
+        assert!(matches!(s.upstream().unwrap(), Upstream::Simulator { explicit: false }));
         assert_eq!(s.server.listen_addr.to_string(), "127.0.0.1:50051");
     }
 
     #[test]
     fn both_credentials_mean_real_2checkout_and_the_password_never_prints() {
         let s = settings(&[("admin_api.username", "api-user"), ("admin_api.password", "hunter2")]).unwrap();
-        let Upstream::TwoCheckout { username, password } = s.upstream().unwrap() else { panic!("simulator") };
-        assert_eq!(username, "api-user");
-        assert_eq!(password.expose_secret(), "hunter2");
+        match s.upstream().unwrap() {
+            Upstream::TwoCheckout { username, password } => {
+                assert_eq!(username, "api-user");
+                assert_eq!(password.expose_secret(), "hunter2");
+            }
+            #[cfg(feature = "simulator")]
+            Upstream::Simulator { .. } => panic!("simulator"),
+        }
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]
     fn one_credential_without_the_other_names_the_missing_setting() {
-        let err = settings(&[("admin_api.username", "api-user")]).unwrap_err();
-        assert!(err.to_string().contains("admin_api.password"), "{err}");
+        let err = upstream_of(&[USER]).unwrap_err();
+        assert!(err.contains("admin_api.password"), "{err}");
+    }
+
+    #[test]
+    fn upstream_mode_unset_keeps_the_zero_setup_default() {
+        assert_eq!(upstream_of(&[USER, PASSWORD]), Ok("twocheckout"));
+        assert_eq!(upstream_of(&[USER, PASSWORD, SELLER, KEY]), Ok("twocheckout"));
+        for half in [&[USER][..], &[PASSWORD]] {
+            let err = upstream_of(half).unwrap_err();
+            assert!(err.contains("TCO_ADMIN_API__USERNAME and TCO_ADMIN_API__PASSWORD"), "{err}");
+        }
+        #[cfg(feature = "simulator")]
+        {
+            assert_eq!(upstream_of(&[]), Ok("simulator"));
+            // Payment credentials alone never select real 2Checkout (as before the setting).
+            assert_eq!(upstream_of(&[SELLER, KEY]), Ok("simulator"));
+        }
+    }
+
+    #[test]
+    fn upstream_mode_twocheckout_needs_the_admin_credentials_and_names_their_variables() {
+        assert_eq!(upstream_of(&[TWOCHECKOUT, USER, PASSWORD]), Ok("twocheckout"));
+        for missing in [&[TWOCHECKOUT][..], &[TWOCHECKOUT, SELLER, KEY], &[TWOCHECKOUT, USER], &[TWOCHECKOUT, PASSWORD]]
+        {
+            let err = upstream_of(missing).unwrap_err();
+            assert!(err.contains("TCO_ADMIN_API__USERNAME and TCO_ADMIN_API__PASSWORD"), "{missing:?}: {err}");
+        }
+        let err = upstream_of(&[TWOCHECKOUT]).unwrap_err();
+        assert!(err.contains("upstream.mode") && err.contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn upstream_mode_simulator_refuses_credentials_it_would_ignore() {
+        for credentials in [&[USER, PASSWORD][..], &[USER], &[PASSWORD], &[SELLER, KEY], &[SELLER]] {
+            let pairs: Vec<_> = [SIMULATOR].iter().chain(credentials).copied().collect();
+            let err = upstream_of(&pairs).unwrap_err();
+            assert!(err.contains("upstream.mode") && err.contains("would be ignored"), "{credentials:?}: {err}");
+        }
+        #[cfg(feature = "simulator")]
+        assert_eq!(upstream_of(&[SIMULATOR]), Ok("simulator (explicit)"));
+    }
+
+    #[test]
+    fn upstream_mode_accepts_only_its_two_values() {
+        let err = settings(&[("upstream.mode", "2checkout")]).unwrap_err();
+        assert!(err.to_string().contains("upstream.mode"), "{err}");
+    }
+
+    #[cfg(not(feature = "simulator"))]
+    #[test]
+    fn without_the_simulator_feature_no_configuration_selects_a_simulator() {
+        for pairs in [&[][..], &[SIMULATOR], &[SELLER, KEY]] {
+            let err = upstream_of(pairs).unwrap_err();
+            assert!(err.contains("this build of tco-gateway has no simulator"), "{pairs:?}: {err}");
+            assert!(err.contains("TCO_UPSTREAM__MODE"), "{err}");
+        }
     }
 
     #[test]

@@ -25,10 +25,13 @@
 //!   every write invalidates.
 //! - [`idempotency`]: at-most-once writes by request id, a decorator over the
 //!   sales ports, with reconciliation when a write's outcome is unknown.
-//! - [`simulator`]: a faithful HTTP simulator of the legacy API, the embedded
-//!   default upstream and what the tests run against.
+//! - the simulator is a crate of its own, `crates/tco-simulator` (library and
+//!   `tco-simulator` binary): a faithful HTTP simulator of the legacy APIs, the
+//!   embedded upstream when the `simulator` feature is on (the default), and
+//!   what the specs run against (a dev-dependency).
 //! - [`config`]: layered typed settings with wrapped secrets.
-//! - [`app`]: wires it all together and serves (with health and reflection).
+//! - [`app`]: wires it all together and serves (with health and reflection);
+//!   [`cli`]: the binary's command line and start-up.
 //! - [`telemetry`]: logs, traces and metrics: the server span of every call
 //!   (a tower layer), the client span of every upstream request, OTLP and
 //!   Prometheus export configured by the standard `OTEL_*` variables.
@@ -60,11 +63,11 @@
 
 pub mod app;
 pub mod cache;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod idempotency;
-pub mod simulator;
 pub mod telemetry;
 pub mod twocheckout;

@@ -32,7 +32,7 @@ mod otel_env;
 mod rpc;
 mod upstream;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{io::IsTerminal as _, net::SocketAddr, sync::Arc};
 
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{
@@ -182,12 +182,14 @@ fn install_subscriber(log: &LogSettings, tracer_provider: &SdkTracerProvider) {
     let env_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.filter));
     let throttle = Arc::new(OtelComplaintThrottle::default());
     let log_filter = env_filter.and(filter::filter_fn(move |metadata| throttle.allows(metadata)));
+    // Colours only for a person at a terminal: a file or a log pipeline gets plain text.
+    let ansi = std::io::stdout().is_terminal();
     let log_layer = match log.format {
-        LogFormat::Text => fmt::layer().boxed(),
-        LogFormat::Json => fmt::layer().event_format(JsonWithTraceIds).boxed(),
+        LogFormat::Text => fmt::layer().with_ansi(ansi).boxed(),
+        LogFormat::Json => fmt::layer().with_ansi(ansi).event_format(JsonWithTraceIds).boxed(),
     };
     let span_filter = filter::Targets::new()
-        .with_target("tco_gateway::simulator", LevelFilter::OFF)
+        .with_target("tco_simulator", LevelFilter::OFF)
         .with_target("tco_gateway", LevelFilter::INFO);
     let span_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer(SCOPE))

@@ -5,16 +5,14 @@
 
 use std::time::Duration;
 
-use tco_gateway::{
-    grpc::proto::{
-        AuthorizeRequest, AuthorizeResponse, BillingAddress, Currency, ListSalesRequest, OrderLineItem, OrderLineItems,
-        OrderLineOption, OrderLineType, RefundCategory, RefundInvoiceRequest, SalesFilter, ShippingAddress,
-        authorization_service_client::AuthorizationServiceClient, authorize_request::Amount,
-    },
-    simulator::{
-        APPROVING_CARD, DECLINING_CARD, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SELLER_ID, DEMO_COMMENT,
-        Endpoint, Fault, RunningSimulator, card_for_error_code,
-    },
+use tco_gateway::grpc::proto::{
+    AuthorizeRequest, AuthorizeResponse, BillingAddress, Currency, ListSalesRequest, OrderLineItem, OrderLineItems,
+    OrderLineOption, OrderLineType, RefundCategory, RefundInvoiceRequest, SalesFilter, ShippingAddress,
+    authorization_service_client::AuthorizationServiceClient, authorize_request::Amount,
+};
+use tco_simulator::{
+    APPROVING_CARD, DECLINING_CARD, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SELLER_ID, DEMO_COMMENT,
+    Endpoint, Fault, RunningSimulator, card_for_error_code,
 };
 use tonic::Code;
 use tonic_types::StatusExt;

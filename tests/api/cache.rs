@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
-use tco_gateway::{
-    grpc::proto::{
-        BillingStatus, CreateCommentRequest, GetSaleRequest, ListSalesRequest, MarkShippedRequest, ReauthorizeRequest,
-        RecurringStatus, RefundInvoiceRequest, RefundLineItemRequest, Sale, StopLineItemRecurringRequest,
-        get_sale_request::Lookup,
-    },
-    simulator::{
-        ACTIVE_RECURRING_INVOICE_IDS, ACTIVE_RECURRING_LINEITEM_ID, ACTIVE_RECURRING_SALE_ID, DOCUMENTED_INVOICE_IDS,
-        DOCUMENTED_SALE_ID, Endpoint, Fault, REAUTHORIZABLE_INVOICE_ID, REAUTHORIZABLE_SALE_ID,
-        REAUTHORIZABLE_SALE_PLACED, REFUNDABLE_INVOICE_ID, REFUNDABLE_LINEITEM_IDS, REFUNDABLE_SALE_ID,
-        UNSHIPPED_TANGIBLE_INVOICE_ID, UNSHIPPED_TANGIBLE_SALE_ID,
-    },
+use tco_gateway::grpc::proto::{
+    BillingStatus, CreateCommentRequest, GetSaleRequest, ListSalesRequest, MarkShippedRequest, ReauthorizeRequest,
+    RecurringStatus, RefundInvoiceRequest, RefundLineItemRequest, Sale, StopLineItemRecurringRequest,
+    get_sale_request::Lookup,
+};
+use tco_simulator::{
+    ACTIVE_RECURRING_INVOICE_IDS, ACTIVE_RECURRING_LINEITEM_ID, ACTIVE_RECURRING_SALE_ID, DOCUMENTED_INVOICE_IDS,
+    DOCUMENTED_SALE_ID, Endpoint, Fault, REAUTHORIZABLE_INVOICE_ID, REAUTHORIZABLE_SALE_ID, REAUTHORIZABLE_SALE_PLACED,
+    REFUNDABLE_INVOICE_ID, REFUNDABLE_LINEITEM_IDS, REFUNDABLE_SALE_ID, UNSHIPPED_TANGIBLE_INVOICE_ID,
+    UNSHIPPED_TANGIBLE_SALE_ID,
 };
 use tonic::Code;
 

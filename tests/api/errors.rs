@@ -6,8 +6,8 @@ use std::time::Duration;
 use tco_gateway::{
     error::{ERROR_DOMAIN, markdown_table},
     grpc::proto::{GetSaleRequest, ListSalesRequest, SalesFilter, get_sale_request::Lookup},
-    simulator::{DOCUMENTED_SALE_ID, Endpoint, FOREIGN_SALE_ID, Fault},
 };
+use tco_simulator::{DOCUMENTED_SALE_ID, Endpoint, FOREIGN_SALE_ID, Fault};
 use tonic::Code;
 use tonic_types::StatusExt;
 

@@ -1,12 +1,10 @@
 //! GetSale: the documented sale, by sale and by invoice, in both wire formats.
 
-use tco_gateway::{
-    grpc::proto::{
-        BillingStatus, GetSaleRequest, InvoiceStatus, LineItemType, PaymentMethod, RecurringStatus, Sale,
-        get_sale_request::Lookup,
-    },
-    simulator::{DOCUMENTED_INVOICE_IDS, DOCUMENTED_SALE_ID, Endpoint},
+use tco_gateway::grpc::proto::{
+    BillingStatus, GetSaleRequest, InvoiceStatus, LineItemType, PaymentMethod, RecurringStatus, Sale,
+    get_sale_request::Lookup,
 };
+use tco_simulator::{DOCUMENTED_INVOICE_IDS, DOCUMENTED_SALE_ID, Endpoint};
 
 use crate::helpers::{TestApp, spawn_app, spawn_gateway, spawn_simulator};
 

@@ -7,8 +7,8 @@ use tco_gateway::{
     app::{Application, Sales},
     config::Settings,
     grpc::proto::sales_service_client::SalesServiceClient,
-    simulator::{RunningSimulator, SimulatorConfig},
 };
+use tco_simulator::{RunningSimulator, SimulatorConfig};
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::{ErrorDetails, StatusExt};
 

@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use tco_gateway::{
-    grpc::proto::{BillingStatus, CreateCommentRequest, GetSaleRequest, get_sale_request::Lookup},
-    simulator::{DOCUMENTED_SALE_ID, Endpoint, Fault, REFUNDABLE_SALE_ID},
-};
+use tco_gateway::grpc::proto::{BillingStatus, CreateCommentRequest, GetSaleRequest, get_sale_request::Lookup};
+use tco_simulator::{DOCUMENTED_SALE_ID, Endpoint, Fault, REFUNDABLE_SALE_ID};
 use tonic::Code;
 use tonic_types::StatusExt;
 

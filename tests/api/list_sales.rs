@@ -9,8 +9,8 @@ use tco_gateway::{
         SalesFilter, SortColumn, SortDirection, StreamSalesRequest, get_sale_request::Lookup,
         sales_service_client::SalesServiceClient,
     },
-    simulator::{DOCUMENTED_INVOICE_IDS, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig},
 };
+use tco_simulator::{DOCUMENTED_INVOICE_IDS, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig};
 use tokio_stream::StreamExt;
 
 use crate::helpers::{TestApp, connect_with_window, spawn_app, spawn_gateway, spawn_simulator_with};

@@ -3,6 +3,7 @@
 
 mod authorize;
 mod cache;
+mod cli;
 mod collector;
 mod errors;
 mod get_sale;

@@ -10,8 +10,8 @@ use tco_gateway::{
         GetSaleRequest, RefundCategory, RefundInvoiceRequest, get_sale_request::Lookup,
         sales_service_client::SalesServiceClient,
     },
-    simulator::{DOCUMENTED_SALE_ID, REFUNDABLE_SALE_ID},
 };
+use tco_simulator::{DOCUMENTED_SALE_ID, REFUNDABLE_SALE_ID};
 use tokio_stream::StreamExt;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 

@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use tco_gateway::{
-    grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient},
-    simulator::{DOCUMENTED_SALE_ID, Endpoint, Fault},
-};
+use tco_gateway::grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient};
+use tco_simulator::{DOCUMENTED_SALE_ID, Endpoint, Fault};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::helpers::{spawn_gateway_process, spawn_simulator};

@@ -5,13 +5,11 @@
 
 use std::time::Duration;
 
-use tco_gateway::{
-    grpc::proto::{
-        GetSaleRequest, Sale, StreamSalesRequest, authorization_service_client::AuthorizationServiceClient,
-        get_sale_request::Lookup, sales_service_client::SalesServiceClient,
-    },
-    simulator::{APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig},
+use tco_gateway::grpc::proto::{
+    GetSaleRequest, Sale, StreamSalesRequest, authorization_service_client::AuthorizationServiceClient,
+    get_sale_request::Lookup, sales_service_client::SalesServiceClient,
 };
+use tco_simulator::{APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig};
 use tonic::{Code, metadata::MetadataValue, transport::Channel};
 
 use crate::{

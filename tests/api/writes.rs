@@ -2,19 +2,16 @@
 //! vendor refusal mapped to its row of the error table, and validation at the
 //! edge with no upstream call.
 
-use tco_gateway::{
-    grpc::proto::{
-        BillingStatus, CreateCommentRequest, GetSaleRequest, LineItemType, MarkShippedRequest, ReauthorizeRequest,
-        RecurringStatus, RefundCategory, RefundCurrency, RefundInvoiceRequest, RefundLineItemRequest, Sale,
-        StopLineItemRecurringRequest, get_sale_request::Lookup,
-    },
-    simulator::{
-        ACTIVE_RECURRING_LINEITEM_ID, ACTIVE_RECURRING_SALE_ID, ACTIVE_RECURRING_SALE_PLACED, DOCUMENTED_SALE_ID,
-        Endpoint, FOREIGN_INVOICE_ID, Fault, REAUTH_FAILING_SALE_ID, REAUTH_FAILING_SALE_PLACED,
-        REAUTHORIZABLE_SALE_ID, REAUTHORIZABLE_SALE_PLACED, REFUNDABLE_INVOICE_ID, REFUNDABLE_LINEITEM_IDS,
-        REFUNDABLE_SALE_ID, REFUNDABLE_SALE_PLACED, UNSHIPPED_TANGIBLE_INVOICE_ID, UNSHIPPED_TANGIBLE_SALE_ID,
-        UNSHIPPED_TANGIBLE_SALE_PLACED,
-    },
+use tco_gateway::grpc::proto::{
+    BillingStatus, CreateCommentRequest, GetSaleRequest, LineItemType, MarkShippedRequest, ReauthorizeRequest,
+    RecurringStatus, RefundCategory, RefundCurrency, RefundInvoiceRequest, RefundLineItemRequest, Sale,
+    StopLineItemRecurringRequest, get_sale_request::Lookup,
+};
+use tco_simulator::{
+    ACTIVE_RECURRING_LINEITEM_ID, ACTIVE_RECURRING_SALE_ID, ACTIVE_RECURRING_SALE_PLACED, DOCUMENTED_SALE_ID, Endpoint,
+    FOREIGN_INVOICE_ID, Fault, REAUTH_FAILING_SALE_ID, REAUTH_FAILING_SALE_PLACED, REAUTHORIZABLE_SALE_ID,
+    REAUTHORIZABLE_SALE_PLACED, REFUNDABLE_INVOICE_ID, REFUNDABLE_LINEITEM_IDS, REFUNDABLE_SALE_ID,
+    REFUNDABLE_SALE_PLACED, UNSHIPPED_TANGIBLE_INVOICE_ID, UNSHIPPED_TANGIBLE_SALE_ID, UNSHIPPED_TANGIBLE_SALE_PLACED,
 };
 use tonic::Code;
 

@@ -113,8 +113,7 @@ named; otherwise every value that is set (its key in the chart's Secret).
 
 {{/*
 Refuses half-configured credentials: the gateway needs both halves of a
-pair or neither, and would otherwise fail at start (or, worse, run the
-simulator where real data was expected).
+pair or neither, and would otherwise fail at start.
 */}}
 {{- define "tco-gateway.validateCredentials" -}}
 {{- $c := .Values.credentials }}
@@ -124,14 +123,14 @@ simulator where real data was expected).
 {{- end }}
 {{- $k := $c.existingSecret.keys }}
 {{- if ne (empty $k.adminApiUsername) (empty $k.adminApiPassword) }}
-{{- fail "credentials.existingSecret.keys: set both adminApiUsername and adminApiPassword, or neither (simulator mode)" }}
+{{- fail "credentials.existingSecret.keys: set both adminApiUsername and adminApiPassword" }}
 {{- end }}
 {{- if ne (empty $k.paymentApiSellerId) (empty $k.paymentApiPrivateKey) }}
 {{- fail "credentials.existingSecret.keys: set both paymentApiSellerId and paymentApiPrivateKey, or neither" }}
 {{- end }}
 {{- else }}
 {{- if ne (empty $c.adminApi.username) (empty $c.adminApi.password) }}
-{{- fail "credentials.adminApi: set both username and password, or neither (simulator mode)" }}
+{{- fail "credentials.adminApi: set both username and password" }}
 {{- end }}
 {{- if ne (empty $c.paymentApi.sellerId) (empty $c.paymentApi.privateKey) }}
 {{- fail "credentials.paymentApi: set both sellerId and privateKey, or neither" }}
@@ -140,9 +139,10 @@ simulator where real data was expected).
 {{- end }}
 
 {{/*
-"true" when the gateway will run its built-in simulator (no Admin API credentials).
+"true" when no Admin API credentials are wired: with TCO_UPSTREAM__MODE=twocheckout
+the gateway then refuses to start.
 */}}
-{{- define "tco-gateway.simulatorMode" -}}
+{{- define "tco-gateway.adminApiMissing" -}}
 {{- $c := .Values.credentials }}
 {{- if $c.existingSecret.name }}
 {{- if not $c.existingSecret.keys.adminApiUsername }}true{{ end }}

@@ -52,7 +52,7 @@ const DOCUMENTED_SALE_JSON: &str = include_str!("fixtures/detail_sale_4647892238
 
 /// Dates are generated within this range (inclusive), as seconds since the Unix epoch.
 const FIRST_SALE_INSTANT: i64 = 1_325_376_000; // 2012-01-01 00:00:00 UTC
-const LAST_SALE_INSTANT: i64 = 1_774_997_999; // 2026-03-31 23:59:59 UTC, one second before SEEDED_DATA_AS_OF
+const LAST_SALE_INSTANT: i64 = 1_774_997_999; // 2026-03-31 22:59:59 UTC, an hour before SEEDED_DATA_AS_OF
 /// Sales whose recurring decline must fall inside the range are placed before this instant.
 const LAST_DECLINABLE_SALE_INSTANT: i64 = 1_735_689_599; // 2024-12-31 23:59:59 UTC
 

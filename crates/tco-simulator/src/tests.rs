@@ -1145,5 +1145,28 @@ async fn a_post_body_without_content_type_is_read_as_a_form() {
     assert_eq!(body["sale"]["sale_id"], DOCUMENTED_SALE_ID);
 }
 
+#[test]
+fn the_seeded_data_ends_at_the_documented_instant_after_every_seeded_sale() {
+    let documented = chrono::NaiveDateTime::parse_from_str(SEEDED_DATA_AS_OF, "%Y-%m-%d %H:%M:%S").unwrap();
+    assert_eq!(seeded_data_end(), documented.and_utc());
+    // Text comparison works: every date is `YYYY-MM-DD HH:MM:SS`.
+    let latest = seed::initial_sales(42, 300).unwrap().into_iter().map(|sale| sale.date_placed).max().unwrap();
+    assert!(latest.as_str() < SEEDED_DATA_AS_OF, "{latest}");
+}
+
+#[tokio::test]
+async fn the_clock_starts_where_the_configuration_says() {
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    for (clock_start, expected) in [
+        (ClockStart::SeededDataEnd, seeded_data_end()),
+        (ClockStart::At(at("2030-01-02T03:04:05Z")), at("2030-01-02T03:04:05Z")),
+        (ClockStart::RealTime, chrono::Utc::now()),
+    ] {
+        let api = Api::start_with(SimulatorConfig { clock_start, ..SimulatorConfig::default() }).await;
+        let drift = api.sim.clock().now().signed_duration_since(expected).num_seconds();
+        assert!((0..60).contains(&drift), "{clock_start:?}: {drift} s off");
+    }
+}
+
 mod payment_api;
 mod write_endpoints;

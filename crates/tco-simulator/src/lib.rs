@@ -3,8 +3,10 @@
 //! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
 //! `sales/create_comment` and `sales/reauth`; and of the Payment API: card tokenization
 //! (standing in for 2co.js) and the authorization that creates a sale, with a simulated card
-//! network. Used as the gateway's embedded default upstream and by its integration tests over
-//! real HTTP.
+//! network. Used as the gateway's embedded default upstream (its `simulator` feature), by its
+//! specs over real HTTP, and on its own as the `tco-simulator` binary (`tco-simulator --help`).
+//! It shares no code with the gateway on purpose: it is an independent reading of the vendor's
+//! documentation, so the two cannot agree on a misreading by construction.
 //!
 //! # Design
 //!
@@ -318,7 +320,8 @@
 //!   `text/html` included (XOXO is not simulated), gets XML.
 //! - Generated data never depends on the real date, so every generated sale is older than
 //!   2026-04-01: time-limited rules (the 180-day refund limit, the 7-day authorisation) need
-//!   [`SimClock::set`] to bring "now" close to the sale under test.
+//!   [`SimClock::set`] (or [`SimulatorConfig::clock_start`]) to bring "now" close to the sale
+//!   under test.
 //!
 //! Decisions for the write endpoints (the reference and the real clients are silent):
 //! - Amount syntax: optional `-`, digits, optionally `.` and one or two digits (`5`, `5.5`,
@@ -409,6 +412,9 @@ pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
 pub use payment::DEMO_COMMENT;
+pub use seed::FixtureError;
+
+use chrono::{DateTime, Utc};
 
 use http::{Credentials, SharedState};
 use payment::PaymentKeys;
@@ -416,9 +422,41 @@ use store::Store;
 use tokens::TokenVault;
 
 /// The moment the seeded data ends (UTC): every seeded sale was placed before it. The embedded
-/// simulator's clock starts here, so time rules (refunds within 180 days, once-a-day reauth)
-/// behave for a demo as they would on the day the data was "current".
+/// simulator's clock and the binary's start here ([`ClockStart::SeededDataEnd`]), so time rules
+/// (refunds within 180 days, once-a-day reauth) behave for a demo as they would on the day the
+/// data was "current".
 pub const SEEDED_DATA_AS_OF: &str = "2026-04-01 00:00:00";
+
+/// [`SEEDED_DATA_AS_OF`] as an instant.
+pub fn seeded_data_end() -> DateTime<Utc> {
+    // 2026-04-01T00:00:00Z, pinned to the text by a test; in range, so the fallback never happens.
+    DateTime::from_timestamp(1_775_001_600, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Where a simulator's clock ([`RunningSimulator::clock`]) starts; it flows in real time from there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClockStart {
+    /// Today's real time: every seeded sale is then old (refunds answer TOO_LATE), which is what
+    /// tests that move the clock themselves start from.
+    #[default]
+    RealTime,
+    /// Where the seeded data ends ([`seeded_data_end`]): recent seeded sales can be refunded and
+    /// reauthorized, as in a demo on the day the data was current.
+    SeededDataEnd,
+    /// This instant.
+    At(DateTime<Utc>),
+}
+
+/// Why a simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The seeded data could not be built (a bug, never the configuration's fault).
+    #[error("cannot seed the simulator's data: {0}")]
+    Seed(#[from] seed::FixtureError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
 
 /// The sale the reference documents for `detail_sale`.
 pub const DOCUMENTED_SALE_ID: &str = "4647892238";
@@ -525,6 +563,8 @@ pub struct SimulatorConfig {
     pub private_key: String,
     /// The Payment API publishable key the token service must be given.
     pub publishable_key: String,
+    /// Where the simulated clock starts.
+    pub clock_start: ClockStart,
 }
 
 impl Default for SimulatorConfig {
@@ -538,6 +578,7 @@ impl Default for SimulatorConfig {
             seller_id: DEFAULT_SELLER_ID.to_owned(),
             private_key: DEFAULT_PRIVATE_KEY.to_owned(),
             publishable_key: DEFAULT_PUBLISHABLE_KEY.to_owned(),
+            clock_start: ClockStart::RealTime,
         }
     }
 }
@@ -553,6 +594,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("seller_id", &self.seller_id)
             .field("private_key", &"<redacted>")
             .field("publishable_key", &self.publishable_key)
+            .field("clock_start", &self.clock_start)
             .finish()
     }
 }
@@ -644,13 +686,13 @@ pub struct RunningSimulator {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl RunningSimulator {
-    /// Seeds the store, binds the listener (so the address is known and connectable on return)
-    /// and starts serving. Must be called within a Tokio runtime.
-    pub async fn start(config: SimulatorConfig) -> std::io::Result<RunningSimulator> {
-        let store = Store::seeded(config.seed, config.generated_sales)
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
-        let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
-        let local_addr = listener.local_addr()?;
+    /// Seeds the store, binds the listener (so the address is known and connectable on return),
+    /// sets the clock and starts serving. Must be called within a Tokio runtime.
+    pub async fn start(config: SimulatorConfig) -> Result<RunningSimulator, StartError> {
+        let store = Store::seeded(config.seed, config.generated_sales)?;
+        let addr = config.listen_addr;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let payment_keys = PaymentKeys {
             seller_id: config.seller_id.clone(),
@@ -665,6 +707,11 @@ impl RunningSimulator {
             local_addr,
             shutdown_rx.clone(),
         ));
+        match config.clock_start {
+            ClockStart::RealTime => {}
+            ClockStart::SeededDataEnd => state.clock.set(seeded_data_end()),
+            ClockStart::At(at) => state.clock.set(at),
+        }
         // Connect info gives the client's address, which comments record as `changed_by_ip`.
         let app = http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
         let mut signal = shutdown_rx;
@@ -678,8 +725,10 @@ impl RunningSimulator {
             }
         });
         tracing::info!(
+            listen_addr = %local_addr,
             base_url = %api_base_url(local_addr),
             payment_base_url = %payment_api_base_url(local_addr),
+            now = %state.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "2Checkout simulator listening"
         );
         Ok(RunningSimulator { local_addr, state, shutdown, server: Some(server) })

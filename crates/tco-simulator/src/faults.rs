@@ -135,7 +135,7 @@ impl FaultTable {
 #[cfg(test)]
 mod tests {
     use super::{Fault, FaultTable};
-    use crate::simulator::Endpoint;
+    use crate::Endpoint;
 
     #[test]
     fn a_fault_with_times_is_used_up_after_that_many_requests() {

@@ -7,8 +7,8 @@
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use super::*;
-use crate::simulator::params::Params;
-use crate::simulator::writes::{self, Context};
+use crate::params::Params;
+use crate::writes::{self, Context};
 
 const COMMENT: &str = "Buyer asked for a refund.";
 const REFUND_COMMENT: &str = "[* Sent: Vendor *] Refund Issued On Sale: Buyer asked for a refund.";

@@ -150,7 +150,7 @@ fn convert(amount: Money, from: Money, to: Money) -> Money {
 #[cfg(test)]
 mod tests {
     use super::{Amounts, Currency, convert, refund_portion};
-    use crate::simulator::records::Money;
+    use crate::records::Money;
 
     fn amounts(usd: i64, vendor: i64, customer: i64) -> Amounts {
         Amounts {
