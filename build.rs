@@ -8,14 +8,14 @@
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protoc = protoc_bin_vendored::protoc_bin_path()?;
-    // SAFETY: build scripts are single-threaded; nothing reads the environment concurrently.
-    unsafe { env::set_var("PROTOC", protoc) };
+    let mut config = prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("twocheckout_v1_descriptor.bin"))
-        .compile_protos(
+        .compile_with_config(
+            config,
             &[
                 "proto/twocheckout/v1/sale.proto",
                 "proto/twocheckout/v1/sales_service.proto",

@@ -9,6 +9,9 @@
 //! shows includes receiving the exports: an upper bound.
 //! Run with `cargo bench --bench telemetry`.
 
+// Test code: a failed unwrap is a failed spec, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},

@@ -1,6 +1,9 @@
 //! End-to-end specs: the real simulator and the real gateway on 127.0.0.1:0,
 //! called with real gRPC clients. One binary, so everything links once.
 
+// Test code: a failed unwrap is a failed spec, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod authorize;
 mod cache;
 mod cli;

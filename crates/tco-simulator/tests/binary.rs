@@ -1,6 +1,9 @@
 //! Specs of the `tco-simulator` binary as another client would run it: a real process,
 //! configured by `TCO_SIM_*` variables, on a port it picks and reports.
 
+// Test code: a failed unwrap is a failed spec, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Output, Stdio};
