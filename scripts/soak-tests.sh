@@ -42,6 +42,9 @@ stop_load() {
   for pid in "${load_pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
+  for pid in "${load_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
   load_pids=()
 }
 trap stop_load EXIT
