@@ -208,7 +208,8 @@ pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, S
         .stderr(Stdio::piped());
     for (key, value) in env {
         match *key {
-            "TCO_LOG__FILTER" | "RUST_LOG" => command.env(key, format!("{value},{LISTENING_LINE_TARGET}=info")),
+            // `trace`: widens that target whatever the filter, never narrows it.
+            "TCO_LOG__FILTER" | "RUST_LOG" => command.env(key, format!("{value},{LISTENING_LINE_TARGET}=trace")),
             _ => command.env(key, value),
         };
     }
