@@ -16,14 +16,14 @@ use tco_gateway::{
         GetSaleRequest, Sale, StreamSalesRequest, authorization_service_client::AuthorizationServiceClient,
         get_sale_request::Lookup, sales_service_client::SalesServiceClient,
     },
-    simulator::{APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig},
+    simulator::{APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, RunningSimulator, SimulatorConfig},
 };
 use tonic::{Code, metadata::MetadataValue, transport::Channel};
 
 use crate::{
     authorize::{authorize_total, billing, full_refund, token},
     collector::{AttrValue, CollectedSpan, Collector, PointValue, SpanKind},
-    helpers::{GatewayProcess, eventually, loopback_addr_in, spawn_gateway_process, spawn_simulator},
+    helpers::{GatewayProcess, eventually, loopback_addr_in, refusing_addr, spawn_gateway_process, spawn_simulator},
 };
 
 /// How long an export may take to arrive: batches go out every 100 ms here.
@@ -322,15 +322,30 @@ async fn black_hole_collector() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn an_unreachable_collector_holds_up_no_call_and_floods_no_log() {
     let simulator = spawn_simulator().await;
-    let (nowhere, export_attempts) = black_hole_collector().await;
+    // Refused outright (the port is held, so nothing else can take it meanwhile).
+    let (_held, refusing) = refusing_addr();
+    calls_stay_prompt_and_the_log_quiet(&simulator, format!("http://{refusing}"), || true).await;
+    // Never answering: every export hangs until its timeout.
+    let (black_hole, export_attempts) = black_hole_collector().await;
+    calls_stay_prompt_and_the_log_quiet(&simulator, black_hole, || export_attempts.load(Ordering::SeqCst) > 0).await;
+}
+
+/// Runs a gateway exporting to `collector` and makes calls once `exporting`
+/// says an export is under way: each must answer promptly, and OpenTelemetry's
+/// complaints must not fill the log.
+async fn calls_stay_prompt_and_the_log_quiet(
+    simulator: &RunningSimulator,
+    collector: String,
+    exporting: impl FnMut() -> bool,
+) {
     let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector),
         // Far longer than a call may take: an export in a call's path would hold it up.
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "60000".into()),
         ("OTEL_BSP_SCHEDULE_DELAY", "20".into()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "50".into()),
     ];
-    let gateway = spawn_gateway_process(&simulator, &env).await;
+    let gateway = spawn_gateway_process(simulator, &env).await;
     let announced = gateway.wait_for_line("telemetry export configured").await;
     assert!(announced.contains("otlp_traces") && announced.contains("true"), "export is on: {announced}");
     let mut client = sales(&gateway);
@@ -339,8 +354,8 @@ async fn an_unreachable_collector_holds_up_no_call_and_floods_no_log() {
         answered.await.expect("calls are not held up by exporting").unwrap();
     };
     call().await;
-    eventually("an export to the collector", || export_attempts.load(Ordering::SeqCst) > 0).await;
-    // Every further call ends its span while an export hangs.
+    eventually("an export to the collector", exporting).await;
+    // Every further call ends its span while exports fail or hang.
     for _ in 0..40 {
         call().await;
     }
