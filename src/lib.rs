@@ -20,7 +20,6 @@
 //! - [`twocheckout`]: the Admin API client (reqwest, JSON or XML), which
 //!   implements [`domain::SalesPort`], and the Payment API client. Wire
 //!   structs stay private to it; vendor codes become enums there.
-//! - [`error`]: the old paths of the error types and the table, re-exported.
 //! - [`cache`]: the detail_sale cache, a decorator over the sales ports that
 //!   every write invalidates.
 //! - [`idempotency`]: at-most-once writes by request id, a decorator over the
@@ -66,7 +65,6 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod grpc;
 pub mod idempotency;
 pub mod telemetry;

@@ -43,10 +43,13 @@ use crate::{
 /// exhaust memory.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// Time kept back from the caller's deadline so the gateway can still answer
-/// with its own DEADLINE_EXCEEDED status (and its details) before the
-/// transport's deadline fires and cancels the call.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+/// The share of the caller's remaining time kept back from an upstream
+/// request ([`deadline_margin`]): one part in this many.
+const DEADLINE_MARGIN_DIVISOR: u32 = 10;
+/// The least time kept back, however tight the deadline.
+const DEADLINE_MARGIN_MIN: Duration = Duration::from_millis(50);
+/// The most time kept back, however generous the deadline.
+const DEADLINE_MARGIN_MAX: Duration = Duration::from_secs(1);
 
 /// What the client needs to know.
 #[derive(Clone, Debug)]
@@ -151,13 +154,35 @@ impl AdminApiClient {
 /// How long the next request may take: the configured timeout, cut to the caller's deadline.
 pub(super) fn time_budget(ctx: CallContext, request_timeout: Duration) -> Result<Duration, Error> {
     let Some(deadline) = ctx.deadline else { return Ok(request_timeout) };
-    let remaining = deadline.saturating_duration_since(Instant::now()).saturating_sub(DEADLINE_MARGIN);
-    if remaining.is_zero() {
-        return Err(Error::UpstreamTimeout {
-            detail: "the caller's deadline passed before the request was sent".into(),
-        });
-    }
-    Ok(remaining.min(request_timeout))
+    budget_within(deadline.saturating_duration_since(Instant::now()), request_timeout).ok_or_else(|| {
+        Error::UpstreamTimeout { detail: "the caller's deadline passed before the request was sent".into() }
+    })
+}
+
+/// The time an upstream request may take when the caller has `remaining`
+/// before its deadline: `remaining` less [`deadline_margin`], at most
+/// `request_timeout`; `None` when nothing is left once the margin is kept.
+fn budget_within(remaining: Duration, request_timeout: Duration) -> Option<Duration> {
+    let budget = remaining.saturating_sub(deadline_margin(remaining));
+    (!budget.is_zero()).then(|| budget.min(request_timeout))
+}
+
+/// Time kept back from the caller's remaining time, so that when the upstream
+/// request is cut the gateway still answers with its own status
+/// (DEADLINE_EXCEEDED: `UPSTREAM_TIMEOUT` for a read, `OUTCOME_UNKNOWN` for a
+/// write that was sent) and its details before the caller's own timer fires
+/// and cancels the call (the caller would then see a bare CANCELLED and learn
+/// nothing about a write). The caller's timer starts before the request
+/// travels and the gateway's answer still has to be built and travel back, so
+/// a fixed few milliseconds lose that race on a loaded machine.
+///
+/// A tenth of the remaining time, at least 50 ms and at most 1 s: a caller
+/// with 600 ms left gives the upstream 540 ms, one with 5 s gives it 4.5 s,
+/// one with a minute gives it 59 s, and one with 50 ms or less gets
+/// DEADLINE_EXCEEDED at once, with nothing sent. Computed afresh for each
+/// upstream request of a call (a write reads a baseline first).
+fn deadline_margin(remaining: Duration) -> Duration {
+    (remaining / DEADLINE_MARGIN_DIVISOR).clamp(DEADLINE_MARGIN_MIN, DEADLINE_MARGIN_MAX)
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
@@ -469,6 +494,40 @@ fn list_sales_params(query: &ListSalesQuery) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_margin_is_a_tenth_of_the_remaining_time_between_50_ms_and_1_s() {
+        let ms = Duration::from_millis;
+        assert_eq!(deadline_margin(ms(20)), ms(50), "the floor");
+        assert_eq!(deadline_margin(ms(499)), ms(50));
+        assert_eq!(deadline_margin(ms(600)), ms(60));
+        assert_eq!(deadline_margin(ms(5_000)), ms(500));
+        assert_eq!(deadline_margin(ms(10_000)), ms(1_000));
+        assert_eq!(deadline_margin(Duration::from_secs(60)), ms(1_000), "the cap");
+    }
+
+    #[test]
+    fn the_upstream_gets_what_is_left_after_the_margin_within_the_request_timeout() {
+        let (ms, timeout) = (Duration::from_millis, Duration::from_secs(15));
+        assert_eq!(budget_within(ms(600), timeout), Some(ms(540)));
+        assert_eq!(budget_within(ms(5_000), timeout), Some(ms(4_500)));
+        assert_eq!(budget_within(ms(100), timeout), Some(ms(50)));
+        assert_eq!(budget_within(Duration::from_secs(60), timeout), Some(timeout), "the request timeout still bounds");
+        assert_eq!(budget_within(ms(50), timeout), None, "nothing left once the margin is kept: nothing is sent");
+        assert_eq!(budget_within(Duration::ZERO, timeout), None);
+    }
+
+    #[test]
+    fn without_a_deadline_the_request_timeout_applies() {
+        let ctx = CallContext::default();
+        assert_eq!(time_budget(ctx, Duration::from_secs(15)).ok(), Some(Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn a_deadline_too_close_to_keep_the_margin_is_a_timeout_before_sending() {
+        let ctx = CallContext { deadline: Some(Instant::now() + Duration::from_millis(10)), ..CallContext::default() };
+        assert!(matches!(time_budget(ctx, Duration::from_secs(15)), Err(Error::UpstreamTimeout { .. })));
+    }
 
     fn detail(status: u16, content_type: &str, body: &str) -> Result<DetailSaleBody, Error> {
         interpret("sales/detail_sale", StatusCode::from_u16(status).unwrap(), content_type, body.as_bytes())

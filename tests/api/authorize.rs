@@ -20,7 +20,7 @@ use tonic_types::StatusExt;
 use crate::writes::sale as sale_detail;
 
 use crate::helpers::{
-    TestApp, bad_request_field, expect_error, new_request_id, spawn_app, spawn_gateway,
+    GENEROUS_DEADLINE, NEVER, TestApp, bad_request_field, expect_error, new_request_id, spawn_app, spawn_gateway,
     spawn_gateway_without_payment_api, spawn_simulator, with_deadline,
 };
 
@@ -237,13 +237,12 @@ async fn the_demo_flag_places_a_test_order() {
 #[tokio::test]
 async fn a_lost_answer_is_outcome_unknown_and_the_retry_never_charges_twice() {
     let app = spawn_app().await;
-    app.simulator.inject_fault(Endpoint::Authorize, Fault::delay_after_processing(Duration::from_secs(2)));
+    app.simulator.inject_fault(Endpoint::Authorize, Fault::delay_after_processing(NEVER));
     let request = AuthorizeRequest {
         billing_address: Some(BillingAddress { email: "lost.answer@example.test".into(), ..billing() }),
         ..authorize_total(token(&app.simulator, APPROVING_CARD).await, "42.00")
     };
-    let status =
-        payments(&app).authorize(with_deadline(request.clone(), Duration::from_millis(500))).await.unwrap_err();
+    let status = payments(&app).authorize(with_deadline(request.clone(), GENEROUS_DEADLINE)).await.unwrap_err();
     expect_error(&status, Code::DeadlineExceeded, "OUTCOME_UNKNOWN");
     app.simulator.clear_faults();
 

@@ -100,7 +100,39 @@ pub async fn connect_with_window(addr: SocketAddr, window: Option<u32>) -> Chann
         .expect("gateway accepts connections")
 }
 
-/// A request with a deadline, as a caller's stub sends it.
+/// A caller's deadline long enough that what the gateway keeps back from it
+/// (a tenth, 500 ms here) dwarfs any scheduling delay on a loaded machine: a
+/// spec that lets the gateway cut an upstream request then gets the gateway's
+/// own status, never its own client's timer (CANCELLED).
+pub const GENEROUS_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A fault delay no spec waits out: the request ends only when the gateway cuts it.
+pub const NEVER: Duration = Duration::from_secs(600);
+
+/// How long a spec waits for something that should happen promptly, only so
+/// that a broken gateway fails the spec instead of hanging it.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Waits until `condition` holds, checking every 10 ms; fails the spec with
+/// `what` after [`PATIENCE`].
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < PATIENCE, "waited {PATIENCE:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// An address that refuses connections for as long as the returned socket
+/// lives: bound (so no one else gets the port) but not listening.
+pub fn refusing_addr() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("a free port");
+    let addr = socket.local_addr().expect("a bound address");
+    (socket, addr)
+}
+
+/// A request with a deadline, as a caller's stub sends it (its own timer included).
 pub fn with_deadline<T>(message: T, deadline: Duration) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(deadline);
@@ -113,7 +145,7 @@ pub fn expect_error(status: &Status, code: Code, reason: &str) -> ErrorDetails {
     let details = status.get_error_details();
     let info = details.error_info().unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
     assert_eq!(info.reason, reason, "{status:?}");
-    assert_eq!(info.domain, tco_gateway::error::ERROR_DOMAIN);
+    assert_eq!(info.domain, tco_gateway::grpc::status::ERROR_DOMAIN);
     details
 }
 
@@ -146,21 +178,26 @@ pub fn set_clock_after(simulator: &RunningSimulator, placed: &str, days: i64) {
 pub struct GatewayProcess {
     pub child: std::process::Child,
     pub channel: Channel,
+    addr: SocketAddr,
     output: Arc<std::sync::Mutex<String>>,
 }
 
 /// Starts the binary against `simulator` as if it were the real 2Checkout
 /// (both APIs' credentials set), plus `env`; returns once it accepts calls.
+///
+/// The child binds port 0 and the address comes from its own `gRPC server
+/// listening` log line (so no port is picked here for it to take later,
+/// which another process could take first). A log filter in `env` is
+/// widened by that one line's target, so it shows whatever the spec asks for.
 pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, String)]) -> GatewayProcess {
     use std::process::{Command, Stdio};
 
     let defaults = SimulatorConfig::default();
-    let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_tco-gateway"));
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TCO_SERVER__LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("TCO_SERVER__LISTEN_ADDR", "127.0.0.1:0")
         .env("TCO_ADMIN_API__BASE_URL", simulator.admin_api_base_url())
         .env("TCO_ADMIN_API__USERNAME", &defaults.api_username)
         .env("TCO_ADMIN_API__PASSWORD", &defaults.api_password)
@@ -170,7 +207,11 @@ pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, S
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (key, value) in env {
-        command.env(key, value);
+        match *key {
+            // `trace`: widens that target whatever the filter, never narrows it.
+            "TCO_LOG__FILTER" | "RUST_LOG" => command.env(key, format!("{value},{LISTENING_LINE_TARGET}=trace")),
+            _ => command.env(key, value),
+        };
     }
     let mut child = command.spawn().expect("the gateway binary starts");
     let output = Arc::new(std::sync::Mutex::new(String::new()));
@@ -191,22 +232,54 @@ pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, S
             }
         });
     }
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let started = std::time::Instant::now();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
+    let addr = loop {
+        let listening = output.lock().unwrap().lines().find(|l| l.contains(LISTENING_LINE)).map(loopback_addr_in);
+        if let Some(addr) = listening {
+            break addr.unwrap_or_else(|| panic!("no address in the {LISTENING_LINE:?} line"));
+        }
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the gateway exited with {status}:\n{}", output.lock().unwrap());
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "the gateway never listened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    GatewayProcess { child, channel: connect(addr).await, output }
+        assert!(started.elapsed() < PATIENCE, "the gateway never listened:\n{}", output.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    GatewayProcess { child, channel: connect(addr).await, addr, output }
+}
+
+/// What the gateway logs (at INFO, from [`LISTENING_LINE_TARGET`]) once it serves.
+const LISTENING_LINE: &str = "gRPC server listening";
+const LISTENING_LINE_TARGET: &str = "tco_gateway::app";
+
+/// The first `127.0.0.1:port` in a log line, whatever its format (text, JSON, colours).
+pub fn loopback_addr_in(line: &str) -> Option<SocketAddr> {
+    const HOST: &str = "127.0.0.1:";
+    let port = &line[line.find(HOST)? + HOST.len()..];
+    let digits = port.find(|c: char| !c.is_ascii_digit()).unwrap_or(port.len());
+    format!("{HOST}{}", &port[..digits]).parse().ok()
 }
 
 impl GatewayProcess {
+    /// The address the process listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Everything the process printed so far (stdout and stderr).
     pub fn output(&self) -> String {
         self.output.lock().unwrap().clone()
+    }
+
+    /// Waits until the process has printed a line containing `text`, and returns that line.
+    pub async fn wait_for_line(&self, text: &str) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(line) = self.output.lock().unwrap().lines().find(|l| l.contains(text)) {
+                return line.to_owned();
+            }
+            assert!(started.elapsed() < PATIENCE, "no line with {text:?} within {PATIENCE:?}:\n{}", self.output());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Sends SIGTERM, as Kubernetes does to stop a pod.
@@ -233,9 +306,4 @@ impl Drop for GatewayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -9,7 +9,9 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::{
-    helpers::{TestApp, bad_request_field, expect_error, with_deadline},
+    helpers::{
+        GENEROUS_DEADLINE, NEVER, PATIENCE, TestApp, bad_request_field, eventually, expect_error, with_deadline,
+    },
     writes::{refund_of, refundable_app},
 };
 
@@ -104,11 +106,11 @@ async fn the_same_request_id_with_a_different_request_is_invalid_argument() {
 #[tokio::test]
 async fn a_lost_answer_is_outcome_unknown_and_a_retry_confirms_without_resending() {
     let app = refundable_app().await;
-    // 2Checkout performs the refund, but its answer comes after the caller's deadline.
-    app.simulator.inject_fault(Endpoint::RefundInvoice, Fault::delay_after_processing(Duration::from_secs(3)));
+    // 2Checkout performs the refund, but its answer never comes: the gateway cuts the
+    // request inside the caller's deadline and says so itself.
+    app.simulator.inject_fault(Endpoint::RefundInvoice, Fault::delay_after_processing(NEVER));
     let request = refund_of(REFUNDABLE_SALE_ID, "7.00");
-    let status =
-        app.sales.clone().refund_invoice(with_deadline(request.clone(), Duration::from_millis(600))).await.unwrap_err();
+    let status = app.sales.clone().refund_invoice(with_deadline(request.clone(), GENEROUS_DEADLINE)).await.unwrap_err();
     expect_error(&status, Code::DeadlineExceeded, "OUTCOME_UNKNOWN");
     app.simulator.clear_faults();
 
@@ -154,19 +156,24 @@ async fn a_failure_before_anything_was_sent_is_not_remembered() {
 #[tokio::test]
 async fn a_write_survives_its_caller_hanging_up() {
     let app = refundable_app().await;
-    app.simulator.inject_fault(Endpoint::RefundInvoice, Fault::delay(Duration::from_millis(500)));
+    // 2Checkout holds the refund a while before applying it: the caller hangs up meanwhile.
+    app.simulator.inject_fault(Endpoint::RefundInvoice, Fault::delay(Duration::from_secs(2)));
     let request = refund_of(REFUNDABLE_SALE_ID, "6.00");
     let mut sales = app.sales.clone();
     let caller = tokio::spawn({
         let request = request.clone();
         async move { sales.refund_invoice(request).await }
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    eventually("the refund to reach 2Checkout", || app.simulator.request_count(Endpoint::RefundInvoice) == 1).await;
     caller.abort();
-    tokio::time::sleep(Duration::from_millis(700)).await;
     app.simulator.clear_faults();
 
-    let retry = app.sales.clone().refund_invoice(request).await.expect("the outcome was recorded");
+    // Still in flight or done, the first write is the one the retry gets: had the
+    // hang-up cancelled it, the retry would send the refund again.
+    let retry = tokio::time::timeout(PATIENCE, app.sales.clone().refund_invoice(request))
+        .await
+        .expect("the write in flight settles")
+        .expect("the outcome was recorded");
     assert_eq!(retry.into_inner().message, "refund added to invoice");
     assert_eq!(app.simulator.request_count(Endpoint::RefundInvoice), 1);
     assert_eq!(refund_lines(&app).await, ["6.00"]);

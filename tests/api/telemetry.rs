@@ -3,19 +3,27 @@
 //! arrives (spans, their links, metrics), what the simulator received
 //! (`traceparent`) and what the process logged.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use tco_gateway::grpc::proto::{
     GetSaleRequest, Sale, StreamSalesRequest, authorization_service_client::AuthorizationServiceClient,
     get_sale_request::Lookup, sales_service_client::SalesServiceClient,
 };
-use tco_simulator::{APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, SimulatorConfig};
+use tco_simulator::{
+    APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, RunningSimulator, SimulatorConfig,
+};
 use tonic::{Code, metadata::MetadataValue, transport::Channel};
 
 use crate::{
     authorize::{authorize_total, billing, full_refund, token},
     collector::{AttrValue, CollectedSpan, Collector, PointValue, SpanKind},
-    helpers::{GatewayProcess, free_port, spawn_gateway_process, spawn_simulator},
+    helpers::{GatewayProcess, eventually, loopback_addr_in, refusing_addr, spawn_gateway_process, spawn_simulator},
 };
 
 /// How long an export may take to arrive: batches go out every 100 ms here.
@@ -163,11 +171,13 @@ async fn metrics_cover_calls_upstream_requests_the_cache_and_calls_in_flight() {
     sales(&gateway).get_sale(get_sale("1")).await.unwrap_err();
 
     // Cumulative figures: wait for an export that has seen all four calls.
+    let started = std::time::Instant::now();
     let calls = loop {
         let calls = collector.wait_for_metric("rpc.server.call.duration", EXPORT_WAIT).await;
         if histogram_count(&calls.points_with("rpc.method", "GetSale")) == 4 {
             break calls;
         }
+        assert!(started.elapsed() < EXPORT_WAIT, "no export saw the four calls: {calls:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(calls.unit, "s");
@@ -291,22 +301,63 @@ async fn no_secret_or_personal_data_reaches_spans_metrics_or_logs() {
     }
 }
 
+/// A collector that accepts connections and never answers, as one behind a
+/// firewall that drops packets does: every export hangs until its timeout.
+/// Counts the connections the gateway opened to it.
+async fn black_hole_collector() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(connection);
+        }
+    });
+    (endpoint, connections)
+}
+
 #[tokio::test]
 async fn an_unreachable_collector_holds_up_no_call_and_floods_no_log() {
     let simulator = spawn_simulator().await;
-    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    // Refused outright (the port is held, so nothing else can take it meanwhile).
+    let (_held, refusing) = refusing_addr();
+    calls_stay_prompt_and_the_log_quiet(&simulator, format!("http://{refusing}"), || true).await;
+    // Never answering: every export hangs until its timeout.
+    let (black_hole, export_attempts) = black_hole_collector().await;
+    calls_stay_prompt_and_the_log_quiet(&simulator, black_hole, || export_attempts.load(Ordering::SeqCst) > 0).await;
+}
+
+/// Runs a gateway exporting to `collector` and makes calls once `exporting`
+/// says an export is under way: each must answer promptly, and OpenTelemetry's
+/// complaints must not fill the log.
+async fn calls_stay_prompt_and_the_log_quiet(
+    simulator: &RunningSimulator,
+    collector: String,
+    exporting: impl FnMut() -> bool,
+) {
     let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere),
-        ("OTEL_EXPORTER_OTLP_TIMEOUT", "100".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector),
+        // Far longer than a call may take: an export in a call's path would hold it up.
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "60000".into()),
         ("OTEL_BSP_SCHEDULE_DELAY", "20".into()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "50".into()),
     ];
-    let gateway = spawn_gateway_process(&simulator, &env).await;
+    let gateway = spawn_gateway_process(simulator, &env).await;
+    let announced = gateway.wait_for_line("telemetry export configured").await;
+    assert!(announced.contains("otlp_traces") && announced.contains("true"), "export is on: {announced}");
     let mut client = sales(&gateway);
-    for _ in 0..40 {
+    let mut call = async || {
         let answered = tokio::time::timeout(Duration::from_secs(5), client.get_sale(get_sale(DOCUMENTED_SALE_ID)));
         answered.await.expect("calls are not held up by exporting").unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    call().await;
+    eventually("an export to the collector", exporting).await;
+    // Every further call ends its span while exports fail or hang.
+    for _ in 0..40 {
+        call().await;
     }
     let logged = gateway.output();
     let complaints: Vec<_> = logged.lines().filter(|l| l.contains("opentelemetry")).collect();
@@ -316,9 +367,15 @@ async fn an_unreachable_collector_holds_up_no_call_and_floods_no_log() {
 #[tokio::test]
 async fn prometheus_scrapes_the_same_metrics_on_a_port_of_their_own() {
     let simulator = spawn_simulator().await;
-    let port = free_port();
-    let env = [("OTEL_METRICS_EXPORTER", "prometheus".to_owned()), ("OTEL_EXPORTER_PROMETHEUS_PORT", port.to_string())];
+    let env = [
+        ("OTEL_METRICS_EXPORTER", "prometheus".to_owned()),
+        ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1".to_owned()),
+        ("OTEL_EXPORTER_PROMETHEUS_PORT", "0".to_owned()),
+    ];
     let gateway = spawn_gateway_process(&simulator, &env).await;
+    // Port 0: the endpoint reports the port it bound in the start-up line.
+    let announced = gateway.wait_for_line("telemetry export configured").await;
+    let port = loopback_addr_in(&announced).unwrap_or_else(|| panic!("no Prometheus address in {announced}")).port();
     sales(&gateway).get_sale(get_sale(DOCUMENTED_SALE_ID)).await.unwrap();
     sales(&gateway).get_sale(get_sale(DOCUMENTED_SALE_ID)).await.unwrap();
 
