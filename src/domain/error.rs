@@ -124,6 +124,42 @@ vendor_codes! {
     }
 }
 
+/// What kind of refusal a Payment API code is: the one grouping of codes
+/// that both the error's reason and its gRPC row follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentRefusal {
+    /// 600 to 607: the card or the buyer's details were declined.
+    Declined,
+    /// 300: the token is expired or used, or the seller credentials are wrong.
+    Unauthorized,
+    /// 400: a missing attribute or an invalid token.
+    ParameterError,
+    /// 200: the request could not be processed.
+    RequestMalformed,
+    /// A code the gateway does not know.
+    Unknown,
+}
+
+impl PaymentCode {
+    /// The kind of refusal this code is; a new code must be placed here to compile.
+    pub fn kind(&self) -> PaymentRefusal {
+        match self {
+            Self::AuthorizationFailed
+            | Self::CardExpired
+            | Self::CardDetailsInvalid
+            | Self::CurrencyRefused
+            | Self::CreditNotEnabled
+            | Self::InvalidTransactionType
+            | Self::CardRefused
+            | Self::InformationInvalid => PaymentRefusal::Declined,
+            Self::Unauthorized => PaymentRefusal::Unauthorized,
+            Self::ParameterError => PaymentRefusal::ParameterError,
+            Self::RequestMalformed => PaymentRefusal::RequestMalformed,
+            Self::Other(_) => PaymentRefusal::Unknown,
+        }
+    }
+}
+
 /// An error the Payment API reported in its `exception` object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaymentError {
@@ -206,19 +242,12 @@ impl Error {
             Self::UpstreamResponseInvalid { .. } => reason::UPSTREAM_RESPONSE_INVALID,
             Self::OutcomeUnknown { .. } => reason::OUTCOME_UNKNOWN,
             Self::RequestIdReused { .. } => reason::REQUEST_ID_REUSED,
-            Self::Payment(payment) => match &payment.code {
-                PaymentCode::AuthorizationFailed
-                | PaymentCode::CardExpired
-                | PaymentCode::CardDetailsInvalid
-                | PaymentCode::CurrencyRefused
-                | PaymentCode::CreditNotEnabled
-                | PaymentCode::InvalidTransactionType
-                | PaymentCode::CardRefused
-                | PaymentCode::InformationInvalid => reason::PAYMENT_DECLINED,
-                PaymentCode::Unauthorized => reason::PAYMENT_UNAUTHORIZED,
-                PaymentCode::ParameterError => reason::PAYMENT_PARAMETER_ERROR,
-                PaymentCode::RequestMalformed => reason::PAYMENT_REQUEST_MALFORMED,
-                PaymentCode::Other(_) => reason::PAYMENT_ERROR,
+            Self::Payment(payment) => match payment.code.kind() {
+                PaymentRefusal::Declined => reason::PAYMENT_DECLINED,
+                PaymentRefusal::Unauthorized => reason::PAYMENT_UNAUTHORIZED,
+                PaymentRefusal::ParameterError => reason::PAYMENT_PARAMETER_ERROR,
+                PaymentRefusal::RequestMalformed => reason::PAYMENT_REQUEST_MALFORMED,
+                PaymentRefusal::Unknown => reason::PAYMENT_ERROR,
             },
             Self::PaymentApiNotConfigured => reason::PAYMENT_API_NOT_CONFIGURED,
         }

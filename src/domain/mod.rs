@@ -24,7 +24,7 @@ pub use authorization::{
     Authorization, AuthorizationRequest, BillingContact, CardToken, OrderAmount, OrderLine, OrderLineOption,
     OrderLineType, PostalAddress, Recurrence,
 };
-pub use error::{AdminCode, Error, PaymentCode, PaymentError, VendorError, reason};
+pub use error::{AdminCode, Error, PaymentCode, PaymentError, PaymentRefusal, VendorError, reason};
 pub use listing::{ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn, SortDirection};
 pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,

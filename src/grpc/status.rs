@@ -28,7 +28,7 @@ use std::{collections::HashMap, time::Duration};
 use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::{AdminCode, Error, PaymentCode, reason};
+use crate::domain::{AdminCode, Error, PaymentRefusal, reason};
 
 /// The `ErrorInfo.domain` of every error the gateway returns.
 pub const ERROR_DOMAIN: &str = "tco-gateway.twocheckout.v1";
@@ -146,19 +146,12 @@ impl Row {
                 AdminCode::InvalidParameter => Self::InvalidParameter,
                 AdminCode::Other(_) => Self::UnknownVendorCode,
             },
-            Error::Payment(payment) => match &payment.code {
-                PaymentCode::AuthorizationFailed
-                | PaymentCode::CardExpired
-                | PaymentCode::CardDetailsInvalid
-                | PaymentCode::CurrencyRefused
-                | PaymentCode::CreditNotEnabled
-                | PaymentCode::InvalidTransactionType
-                | PaymentCode::CardRefused
-                | PaymentCode::InformationInvalid => Self::PaymentDeclined,
-                PaymentCode::Unauthorized => Self::PaymentUnauthorized,
-                PaymentCode::ParameterError => Self::PaymentParameterError,
-                PaymentCode::RequestMalformed => Self::PaymentRequestMalformed,
-                PaymentCode::Other(_) => Self::UnknownVendorCode,
+            Error::Payment(payment) => match payment.code.kind() {
+                PaymentRefusal::Declined => Self::PaymentDeclined,
+                PaymentRefusal::Unauthorized => Self::PaymentUnauthorized,
+                PaymentRefusal::ParameterError => Self::PaymentParameterError,
+                PaymentRefusal::RequestMalformed => Self::PaymentRequestMalformed,
+                PaymentRefusal::Unknown => Self::UnknownVendorCode,
             },
             Error::PaymentApiNotConfigured => Self::PaymentApiNotConfigured,
             Error::UpstreamCredentialsRejected { .. } => Self::UpstreamCredentialsRejected,
@@ -443,7 +436,7 @@ pub fn code_name(code: Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{PaymentError, VendorError};
+    use crate::domain::{PaymentCode, PaymentError, VendorError};
 
     fn vendor(code: &str, parameter: Option<&str>) -> Error {
         Error::Vendor(VendorError {
