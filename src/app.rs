@@ -22,7 +22,11 @@ use crate::{
             self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
         },
     },
-    idempotency::{Baseline, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
+    idempotency::{
+        Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
+        MemoryStoreSettings, RedisIdempotencyStore,
+    },
+    shared_state::{self, SharedStateError},
     telemetry::{self, RpcTelemetryLayer},
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
@@ -46,6 +50,8 @@ pub enum StartupError {
     HttpClient(#[from] reqwest::Error),
     #[error("cannot build server reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error(transparent)]
+    SharedState(#[from] SharedStateError),
 }
 
 /// The sales ports as served, decorators included. Composed in one place
@@ -56,11 +62,11 @@ pub enum StartupError {
 /// - `IdempotentWrites` wraps the 2Checkout client directly, so the baseline
 ///   read it takes before a write (and after an unknown outcome) always
 ///   reaches the real upstream, never the cache.
-pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, MemoryIdempotencyStore<WriteReceipt, Baseline>>>;
+pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, IdempotencyBackend<WriteReceipt, Baseline>>>;
 
 /// The payment port as served: at-most-once authorizations over the Payment
 /// API (or over nothing, when it is not configured).
-pub type Payments = IdempotentAuthorizations<PaymentBackend, MemoryIdempotencyStore<Authorization, ()>>;
+pub type Payments = IdempotentAuthorizations<PaymentBackend, IdempotencyBackend<Authorization, ()>>;
 
 /// How often the cache's figures (entries, bytes, expiries) are brought up to date for metrics.
 const CACHE_HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(1);
@@ -119,13 +125,35 @@ impl Application {
             request_timeout: settings.admin_api.request_timeout,
         })?;
 
-        let store_settings = MemoryStoreSettings {
-            retention: settings.idempotency.retention,
-            max_bytes: settings.idempotency.max_bytes,
+        let shared = shared_state::connect(&settings.redis).await?;
+        let (write_store, payment_store) = match shared {
+            // Shared by every replica; its leases outlive one upstream request (the same
+            // timeout bounds the Admin and the Payment API).
+            Some(connection) => {
+                let (retention, timeout) = (settings.idempotency.retention, settings.admin_api.request_timeout);
+                (
+                    IdempotencyBackend::Redis(RedisIdempotencyStore::new(
+                        connection.clone(),
+                        "write",
+                        retention,
+                        timeout,
+                    )),
+                    IdempotencyBackend::Redis(RedisIdempotencyStore::new(connection, "authorize", retention, timeout)),
+                )
+            }
+            None => {
+                let store_settings = MemoryStoreSettings {
+                    retention: settings.idempotency.retention,
+                    max_bytes: settings.idempotency.max_bytes,
+                };
+                (
+                    IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
+                    IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
+                )
+            }
         };
-        let writes = IdempotentWrites::new(Arc::new(client), Arc::new(MemoryIdempotencyStore::new(store_settings)));
-        let payments =
-            IdempotentAuthorizations::new(Arc::new(payment), Arc::new(MemoryIdempotencyStore::new(store_settings)));
+        let writes = IdempotentWrites::new(Arc::new(client), Arc::new(write_store));
+        let payments = IdempotentAuthorizations::new(Arc::new(payment), Arc::new(payment_store));
         let sales: Sales = CachedSales::new(
             Arc::new(writes),
             CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },

@@ -25,8 +25,8 @@ pub const CONFIG_FILE_ENV: &str = "TCO_CONFIG_FILE";
 pub const DEFAULT_CONFIG_FILE: &str = "tco-gateway.toml";
 
 /// Settings read from the environment as written, never as numbers (see [`Settings::load`]).
-const VERBATIM_ENV_KEYS: [&str; 4] =
-    ["admin_api.username", "admin_api.password", "payment_api.seller_id", "payment_api.private_key"];
+const VERBATIM_ENV_KEYS: [&str; 5] =
+    ["admin_api.username", "admin_api.password", "payment_api.seller_id", "payment_api.private_key", "redis.url"];
 
 /// Everything the gateway can be configured with.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -40,7 +40,17 @@ pub struct Settings {
     pub simulator: SimulatorSettings,
     pub idempotency: IdempotencySettings,
     pub cache: CacheSettings,
+    pub redis: RedisSettings,
     pub log: LogSettings,
+}
+
+/// The shared state of all replicas (idempotency records, cache coherence). Unset: per-process state.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). May carry a password: a secret,
+    /// never logged (log only the host:port).
+    pub url: Option<SecretString>,
 }
 
 /// The detail_sale cache.

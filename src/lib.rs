@@ -67,5 +67,6 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod idempotency;
+pub mod shared_state;
 pub mod telemetry;
 pub mod twocheckout;

@@ -51,7 +51,7 @@ impl Hash for CardToken {
 }
 
 /// What an order line is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OrderLineType {
     Product,
     Shipping,
@@ -83,7 +83,7 @@ impl OrderLineType {
 }
 
 /// An option chosen on an order line.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OrderLineOption {
     pub name: String,
     pub value: String,
@@ -91,7 +91,7 @@ pub struct OrderLineOption {
 }
 
 /// How a recurring line bills: both parts, always together.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Recurrence {
     /// "<n> Week|Month|Year".
     pub every: String,
@@ -100,7 +100,7 @@ pub struct Recurrence {
 }
 
 /// One line of an order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OrderLine {
     pub line_type: OrderLineType,
     pub name: String,
@@ -114,14 +114,14 @@ pub struct OrderLine {
 }
 
 /// The amount of an order: a bare total, or lines the vendor totals.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OrderAmount {
     Total(Amount),
     Lines(Vec<OrderLine>),
 }
 
 /// A postal address.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PostalAddress {
     pub name: String,
     pub line_1: String,
@@ -133,7 +133,7 @@ pub struct PostalAddress {
 }
 
 /// The card holder: billing address and contact.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct BillingContact {
     pub address: PostalAddress,
     pub email: String,
@@ -211,7 +211,7 @@ fn postal_address(f: Fingerprint, address: &PostalAddress) -> Fingerprint {
 }
 
 /// An approved authorization, as the vendor recorded it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Authorization {
     /// The sale id.
     pub order_number: String,

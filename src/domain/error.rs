@@ -22,6 +22,9 @@ pub mod reason {
     pub const PAYMENT_REQUEST_MALFORMED: &str = "PAYMENT_REQUEST_MALFORMED";
     pub const PAYMENT_API_NOT_CONFIGURED: &str = "PAYMENT_API_NOT_CONFIGURED";
     pub const PAYMENT_ERROR: &str = "PAYMENT_ERROR";
+    pub const IDEMPOTENCY_STORE_UNAVAILABLE: &str = "IDEMPOTENCY_STORE_UNAVAILABLE";
+    pub const IDEMPOTENCY_STORE_FULL: &str = "IDEMPOTENCY_STORE_FULL";
+    pub const REQUEST_IN_PROGRESS: &str = "REQUEST_IN_PROGRESS";
 }
 
 /// Declares a vendor code enum from one list of `Variant => "wire text"`:
@@ -55,6 +58,20 @@ macro_rules! vendor_codes {
                     $(Self::$variant => $text,)+
                     Self::Other(text) => text,
                 }
+            }
+        }
+
+        /// Written as the vendor's code, so a stored record reads back whatever the gateway's version.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::parse(&text))
             }
         }
 
@@ -161,7 +178,7 @@ impl PaymentCode {
 }
 
 /// An error the Payment API reported in its `exception` object.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PaymentError {
     /// The vendor's `errorCode`.
     pub code: PaymentCode,
@@ -174,7 +191,7 @@ pub struct PaymentError {
 }
 
 /// An error 2Checkout reported in an `errors` element.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VendorError {
     /// The vendor's code.
     pub code: AdminCode,
@@ -187,7 +204,7 @@ pub struct VendorError {
 }
 
 /// Everything that can go wrong in a call.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Error {
     /// A request field failed validation at the edge.
     #[error("invalid {field}: {description}")]
@@ -221,6 +238,15 @@ pub enum Error {
     /// A request id already names a different request.
     #[error("request_id {request_id} was already used for a different request; use a new request_id")]
     RequestIdReused { request_id: String },
+    /// The store of request ids cannot be reached: no write may run without it.
+    #[error("the idempotency store ({store}) is unavailable, so no write is sent: {detail}")]
+    IdempotencyStoreUnavailable { store: String, detail: String },
+    /// The store of request ids is full: remembering a new one would forget a live one.
+    #[error("the idempotency store ({store}) is full, so no new write is accepted until records expire")]
+    IdempotencyStoreFull { store: String },
+    /// A duplicate waited for the call running the same request id until its deadline.
+    #[error("request_id {request_id} is still being processed by another call; retry with the same request_id")]
+    RequestInProgress { request_id: String },
 }
 
 impl Error {
@@ -250,6 +276,9 @@ impl Error {
                 PaymentRefusal::Unknown => reason::PAYMENT_ERROR,
             },
             Self::PaymentApiNotConfigured => reason::PAYMENT_API_NOT_CONFIGURED,
+            Self::IdempotencyStoreUnavailable { .. } => reason::IDEMPOTENCY_STORE_UNAVAILABLE,
+            Self::IdempotencyStoreFull { .. } => reason::IDEMPOTENCY_STORE_FULL,
+            Self::RequestInProgress { .. } => reason::REQUEST_IN_PROGRESS,
         }
     }
 
@@ -265,7 +294,10 @@ impl Error {
             | Self::UpstreamResponseInvalid { .. }
             | Self::OutcomeUnknown { .. }
             | Self::PaymentApiNotConfigured
-            | Self::RequestIdReused { .. } => None,
+            | Self::RequestIdReused { .. }
+            | Self::IdempotencyStoreUnavailable { .. }
+            | Self::IdempotencyStoreFull { .. }
+            | Self::RequestInProgress { .. } => None,
         }
     }
 
@@ -281,7 +313,10 @@ impl Error {
             Self::InvalidField { .. }
             | Self::UpstreamTimeout { .. }
             | Self::RequestIdReused { .. }
-            | Self::PaymentApiNotConfigured => None,
+            | Self::PaymentApiNotConfigured
+            | Self::IdempotencyStoreUnavailable { .. }
+            | Self::IdempotencyStoreFull { .. }
+            | Self::RequestInProgress { .. } => None,
         }
     }
 }

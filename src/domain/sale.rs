@@ -6,7 +6,7 @@ use super::{Amount, InvoiceId, SaleId};
 
 /// A vendor enumeration: the value the gateway recognised, if any, and the
 /// vendor's raw string. An unknown vendor value is kept, never an error.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VendorValue<T> {
     /// The recognised value; `None` when the vendor sent none or one unknown to the gateway.
     pub known: Option<T>,
@@ -23,7 +23,7 @@ impl<T> VendorValue<T> {
 }
 
 /// A sale with its buyer, invoices and comments.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sale {
     pub sale_id: SaleId,
     pub date_placed: Option<String>,
@@ -37,7 +37,7 @@ pub struct Sale {
 }
 
 /// Geolocation of the buyer's IP address.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IpDetail {
     pub address: Option<String>,
     pub city: Option<String>,
@@ -46,7 +46,7 @@ pub struct IpDetail {
 }
 
 /// The buyer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Customer {
     pub customer_id: Option<String>,
     pub prefix: Option<String>,
@@ -63,7 +63,7 @@ pub struct Customer {
 }
 
 /// A postal address.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Address {
     pub address_id: Option<String>,
     pub address_1: Option<String>,
@@ -76,7 +76,7 @@ pub struct Address {
 }
 
 /// How the buyer paid; never more of a card number than its first six and last two digits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PayMethod {
     pub method: VendorValue<PaymentMethod>,
     pub first_six_digits: Option<String>,
@@ -86,7 +86,7 @@ pub struct PayMethod {
 }
 
 /// Payment methods the vendor documents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PaymentMethod {
     CreditCard,
     Ach,
@@ -118,7 +118,7 @@ impl PaymentMethod {
 }
 
 /// One invoice of a sale.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Invoice {
     pub invoice_id: InvoiceId,
     pub sale_id: Option<String>,
@@ -139,7 +139,7 @@ pub struct Invoice {
 }
 
 /// Invoice statuses the vendor documents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InvoiceStatus {
     Approved,
     Pending,
@@ -161,7 +161,7 @@ impl InvoiceStatus {
 }
 
 /// One line of an invoice.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineItem {
     pub line_item_id: String,
     pub invoice_id: Option<String>,
@@ -190,7 +190,7 @@ pub struct LineItem {
 }
 
 /// Kinds of line item. The vendor sends no type (null) for a product.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LineItemType {
     Product,
     SignupFee,
@@ -226,7 +226,7 @@ impl LineItemType {
 }
 
 /// Whether a line or billing record charges or refunds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BillingStatus {
     Bill,
     Refund,
@@ -244,7 +244,7 @@ impl BillingStatus {
 }
 
 /// A product option chosen on a line item.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineItemOption {
     pub line_item_option_id: Option<String>,
     pub option_name: Option<String>,
@@ -255,7 +255,7 @@ pub struct LineItemOption {
 }
 
 /// The billing record of a line item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Billing {
     pub billing_id: Option<String>,
     pub usd_amount: Option<Amount>,
@@ -274,7 +274,7 @@ pub struct Billing {
 }
 
 /// Recurring billing statuses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RecurringStatus {
     Active,
     Stopped,
@@ -296,7 +296,7 @@ impl RecurringStatus {
 }
 
 /// Shipping details of an invoice.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shipping {
     pub shipping_id: Option<String>,
     pub date_shipped: Option<String>,
@@ -309,7 +309,7 @@ pub struct Shipping {
 }
 
 /// A comment on a sale.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Comment {
     pub username: Option<String>,
     pub timestamp: Option<String>,

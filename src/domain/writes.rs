@@ -250,7 +250,7 @@ pub struct WriteRequest {
 }
 
 /// 2Checkout's confirmation of a write.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WriteReceipt {
     /// The vendor's `response_message`, e.g. "refund added to invoice".
     pub message: String,

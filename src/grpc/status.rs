@@ -36,6 +36,14 @@ pub const ERROR_DOMAIN: &str = "tco-gateway.twocheckout.v1";
 /// How long a caller should wait before retrying when 2Checkout is unavailable.
 const UNAVAILABLE_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How long a caller should wait before retrying a request id another call is still running:
+/// about one upstream round trip, after which the owner has usually finished.
+const IN_PROGRESS_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// How long a caller should wait before retrying when the idempotency store is full: records
+/// expire continuously, but a full store frees room slowly.
+const STORE_FULL_RETRY_DELAY: Duration = Duration::from_secs(30);
+
 /// When a caller may usefully retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retry {
@@ -122,6 +130,9 @@ rows! {
     OutcomeUnknownTimedOut,
     OutcomeUnknownConnectionLost,
     UpstreamResponseInvalid,
+    RequestInProgress,
+    IdempotencyStoreFull,
+    IdempotencyStoreUnavailable,
     UnknownVendorCode,
 }
 
@@ -161,6 +172,9 @@ impl Row {
             Error::OutcomeUnknown { timed_out: true, .. } => Self::OutcomeUnknownTimedOut,
             Error::OutcomeUnknown { timed_out: false, .. } => Self::OutcomeUnknownConnectionLost,
             Error::UpstreamResponseInvalid { .. } => Self::UpstreamResponseInvalid,
+            Error::RequestInProgress { .. } => Self::RequestInProgress,
+            Error::IdempotencyStoreFull { .. } => Self::IdempotencyStoreFull,
+            Error::IdempotencyStoreUnavailable { .. } => Self::IdempotencyStoreUnavailable,
         }
     }
 
@@ -322,6 +336,27 @@ impl Row {
                 "2Checkout answered something the gateway cannot decode (an HTML page, truncated JSON, a wrong type).",
                 "A broken invariant between the gateway and 2Checkout; the body goes to the debug log, not the status.",
             ),
+            Self::RequestInProgress => Mapping::new(
+                reason::REQUEST_IN_PROGRESS,
+                Code::Aborted,
+                "Another call (on any replica) is running the same request_id and did not finish within this call's deadline.",
+                "A concurrency conflict, not an error of the request: retry with the same request_id after RetryInfo.",
+            )
+            .retry(Retry::After(IN_PROGRESS_RETRY_DELAY)),
+            Self::IdempotencyStoreFull => Mapping::new(
+                reason::IDEMPOTENCY_STORE_FULL,
+                Code::ResourceExhausted,
+                "The idempotency store is full (its memory budget, or Redis at maxmemory); nothing was sent to 2Checkout.",
+                "Accepting the write would mean forgetting a live request id; retry after RetryInfo, when records expire.",
+            )
+            .retry(Retry::After(STORE_FULL_RETRY_DELAY)),
+            Self::IdempotencyStoreUnavailable => Mapping::new(
+                reason::IDEMPOTENCY_STORE_UNAVAILABLE,
+                Code::Unavailable,
+                "The shared idempotency store (Redis) cannot be reached or did not answer in time; nothing was sent to 2Checkout. Reads still work.",
+                "Transient; writes fail closed rather than risk running twice. Retry after RetryInfo.",
+            )
+            .retry(Retry::After(UNAVAILABLE_RETRY_DELAY)),
             Self::UnknownVendorCode => Mapping::new(
                 "(any other vendor code)",
                 Code::Unknown,
@@ -380,7 +415,11 @@ pub fn to_status(error: Error, field_of: fn(&str) -> Option<&'static str>) -> to
         | Error::UpstreamTimeout { .. }
         | Error::UpstreamResponseInvalid { .. }
         | Error::OutcomeUnknown { .. }
+        | Error::RequestInProgress { .. }
         | Error::PaymentApiNotConfigured => {}
+        Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store } => {
+            metadata.insert("store".to_owned(), store.clone());
+        }
     }
     match mapping.retry {
         Retry::No => {}
@@ -492,6 +531,11 @@ mod tests {
             Row::UpstreamResponseInvalid => {
                 Error::UpstreamResponseInvalid { detail: "expected JSON".into(), http_status: 200 }
             }
+            Row::RequestInProgress => Error::RequestInProgress { request_id: "x".into() },
+            Row::IdempotencyStoreFull => Error::IdempotencyStoreFull { store: "memory".into() },
+            Row::IdempotencyStoreUnavailable => {
+                Error::IdempotencyStoreUnavailable { store: "redis".into(), detail: "connection refused".into() }
+            }
             Row::UnknownVendorCode => vendor("SOMETHING_NEW", None),
         }
     }
@@ -531,7 +575,7 @@ mod tests {
     }
 
     #[test]
-    fn only_too_soon_and_unavailable_say_when_to_retry() {
+    fn only_too_soon_unavailable_and_idempotency_conflicts_say_when_to_retry() {
         // The README does not show retries or fields, so they are pinned here.
         let retries: Vec<_> = Row::ALL
             .iter()
@@ -540,7 +584,13 @@ mod tests {
             .collect();
         assert_eq!(
             retries,
-            [(Row::TooSoon, Retry::NextUtcDay), (Row::UpstreamUnavailable, Retry::After(UNAVAILABLE_RETRY_DELAY))]
+            [
+                (Row::TooSoon, Retry::NextUtcDay),
+                (Row::UpstreamUnavailable, Retry::After(UNAVAILABLE_RETRY_DELAY)),
+                (Row::RequestInProgress, Retry::After(IN_PROGRESS_RETRY_DELAY)),
+                (Row::IdempotencyStoreFull, Retry::After(STORE_FULL_RETRY_DELAY)),
+                (Row::IdempotencyStoreUnavailable, Retry::After(UNAVAILABLE_RETRY_DELAY)),
+            ]
         );
         let fields: Vec<_> = Row::ALL.iter().filter_map(|row| row.mapping().field.map(|field| (*row, field))).collect();
         assert_eq!(

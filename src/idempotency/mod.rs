@@ -43,17 +43,42 @@
 //! # Storage
 //! Records live in an [`IdempotencyStore`]. [`MemoryIdempotencyStore`] keeps
 //! them per replica for the retention window (default 24 h) within a byte
-//! budget; several replicas behind a load balancer need a shared store
-//! implementing the same trait.
+//! budget; [`RedisIdempotencyStore`] keeps them in the Redis every replica
+//! shares (`redis.url`), so the guarantees above hold across replicas and
+//! restarts. Either way a full store refuses new ids (RESOURCE_EXHAUSTED)
+//! rather than forget a live one, and a store that cannot be reached fails
+//! closed (UNAVAILABLE): nothing is sent upstream without a record.
+//!
+//! # Checkpoint before sending
+//! The baseline is persisted in the record ([`IdempotencyStore::checkpoint`])
+//! before the write is sent. A replica that dies mid-write leaves a record
+//! whose lease expires: the next claim takes it over as *outcome unknown*
+//! with that baseline and reconciles, never resending blindly. A record
+//! without a checkpoint proves nothing was sent, so it runs afresh.
+//!
+//! # Concurrent duplicates
+//! A duplicate waits for the call running its id (on a shared store, by
+//! polling with backoff, so no lost message can hang it) and shares its
+//! outcome; if its own deadline comes first, it gets ABORTED
+//! (REQUEST_IN_PROGRESS) with RetryInfo.
+
+mod memory;
+mod redis;
 
 use std::{
     future::Future,
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
+    marker::PhantomData,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
-use tokio::sync::watch;
 use tracing::Instrument as _;
+
+pub use self::memory::{MemoryIdempotencyStore, MemoryStoreSettings};
+pub use self::redis::RedisIdempotencyStore;
 
 use crate::domain::{
     Authorization, AuthorizationRequest, BillingStatus, CallContext, Error, LineItem, ListSalesQuery, PaymentCode,
@@ -65,13 +90,42 @@ use crate::domain::{
 /// large and rarely kept (only while an outcome is unknown).
 pub type Baseline = Option<Box<Sale>>;
 
+/// Who holds a claim: a shared store ignores a checkpoint or an outcome from
+/// a holder whose lease was taken over (it was too slow, and another call now
+/// runs the id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner(String);
+
+impl Owner {
+    /// The owner of a claim in a per-process store, where no other process competes.
+    pub fn local() -> Self {
+        Self(String::new())
+    }
+
+    /// A new owner, unique across processes and replicas (process id, start time, counter).
+    pub fn unique() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        static PROCESS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let process = PROCESS.get_or_init(|| {
+            let started =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+            format!("{}-{started}", std::process::id())
+        });
+        Self(format!("{process}-{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a caller must do with a request id. `U` is what an attempt whose
 /// outcome is unknown left for the next one to reconcile against.
 #[derive(Debug)]
 pub enum Claim<T, U> {
-    /// Run it: nobody has (`unknown` is `None`), or the last attempt's outcome
-    /// is unknown (`unknown` is what it left behind).
-    Run { unknown: Option<U> },
+    /// Run it as `owner`: nobody has (`unknown` is `None`), or the last
+    /// attempt's outcome is unknown (`unknown` is what it left behind).
+    Run { unknown: Option<U>, owner: Owner },
     /// Another call is running it: wait for a change, then claim again.
     Wait,
     /// It already ran: this is its outcome.
@@ -101,113 +155,78 @@ pub enum Finish<T, U> {
 
 /// Where request ids and their outcomes are kept.
 pub trait IdempotencyStore<T, U>: Send + Sync + 'static {
-    /// Claims `id` for a request whose canonical form is `fingerprint`.
-    fn claim(&self, id: &RequestId, fingerprint: &str) -> impl Future<Output = Claim<T, U>> + Send;
+    /// Claims `id` for a request whose canonical form is `fingerprint`. An
+    /// error (store full, store unreachable) means: send nothing.
+    fn claim(&self, id: &RequestId, fingerprint: &str) -> impl Future<Output = Result<Claim<T, U>, Error>> + Send;
+    /// Persists what a retry must reconcile against should this attempt's
+    /// outcome be lost, before the write is sent. An error means: do not send.
+    fn checkpoint(&self, id: &RequestId, owner: &Owner, left: &U) -> impl Future<Output = Result<(), Error>> + Send;
     /// Records how the claimed attempt ended and wakes the waiters.
-    fn finish(&self, id: &RequestId, finish: Finish<T, U>) -> impl Future<Output = ()> + Send;
-    /// Completes once `id` is no longer being run.
-    fn changed(&self, id: &RequestId) -> impl Future<Output = ()> + Send;
+    fn finish(&self, id: &RequestId, owner: &Owner, finish: Finish<T, U>) -> impl Future<Output = ()> + Send;
+    /// Completes once `id` may no longer be running (a shared store may
+    /// complete early: the caller claims again). `waited` counts the waits so
+    /// far, for backoff.
+    fn changed(&self, id: &RequestId, waited: u32) -> impl Future<Output = ()> + Send;
 }
 
-/// Settings of the in-memory store.
-#[derive(Clone, Copy, Debug)]
-pub struct MemoryStoreSettings {
-    /// How long an outcome is remembered.
-    pub retention: Duration,
-    /// The memory budget for records, in approximate bytes.
-    pub max_bytes: u64,
+/// The store the gateway runs with: per process, or shared on Redis (`redis.url`).
+pub enum IdempotencyBackend<T, U> {
+    Memory(MemoryIdempotencyStore<T, U>),
+    Redis(RedisIdempotencyStore<T, U>),
 }
 
-enum State<T, U> {
-    Running,
-    Settled(Result<T, Error>),
-    Unknown(U),
-}
-
-struct Record<T, U> {
-    fingerprint: String,
-    state: Mutex<State<T, U>>,
-    changed: watch::Sender<()>,
-}
-
-/// Per-replica records in a moka cache: expiring after the retention window,
-/// bounded in bytes.
-pub struct MemoryIdempotencyStore<T, U> {
-    records: moka::sync::Cache<RequestId, Arc<Record<T, U>>>,
-}
-
-/// What one record costs beside its key and fingerprint: the state, an
-/// outcome, the channel. What an unknown outcome keeps (rare) is not counted.
-const RECORD_OVERHEAD_BYTES: u32 = 512;
-
-impl<T: Send + Sync + 'static, U: Send + Sync + 'static> MemoryIdempotencyStore<T, U> {
-    pub fn new(settings: MemoryStoreSettings) -> Self {
-        let records = moka::sync::Cache::builder()
-            .time_to_live(settings.retention)
-            .max_capacity(settings.max_bytes)
-            .weigher(|id: &RequestId, record: &Arc<Record<T, U>>| {
-                let bytes = id.as_str().len() + record.fingerprint.len();
-                u32::try_from(bytes).unwrap_or(u32::MAX).saturating_add(RECORD_OVERHEAD_BYTES)
-            })
-            .build();
-        Self { records }
-    }
-}
-
-fn lock<T, U>(record: &Record<T, U>) -> std::sync::MutexGuard<'_, State<T, U>> {
-    // A panic while holding the lock cannot leave State half-written: take it as is.
-    record.state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl<T: Clone + Send + Sync + 'static, U: Send + Sync + 'static> IdempotencyStore<T, U>
-    for MemoryIdempotencyStore<T, U>
+impl<T, U> IdempotencyStore<T, U> for IdempotencyBackend<T, U>
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    U: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
-    async fn claim(&self, id: &RequestId, fingerprint: &str) -> Claim<T, U> {
-        let entry = self.records.entry(id.clone()).or_insert_with(|| {
-            Arc::new(Record {
-                fingerprint: fingerprint.to_owned(),
-                state: Mutex::new(State::Running),
-                changed: watch::channel(()).0,
-            })
-        });
-        if entry.is_fresh() {
-            return Claim::Run { unknown: None };
-        }
-        let record = entry.into_value();
-        if record.fingerprint != fingerprint {
-            return Claim::Conflict;
-        }
-        let mut state = lock(&record);
-        match &*state {
-            State::Running => Claim::Wait,
-            State::Settled(outcome) => Claim::Settled(outcome.clone()),
-            State::Unknown(_) => match std::mem::replace(&mut *state, State::Running) {
-                State::Unknown(left) => Claim::Run { unknown: Some(left) },
-                _ => unreachable!("matched Unknown above"),
-            },
+    async fn claim(&self, id: &RequestId, fingerprint: &str) -> Result<Claim<T, U>, Error> {
+        match self {
+            Self::Memory(store) => store.claim(id, fingerprint).await,
+            Self::Redis(store) => store.claim(id, fingerprint).await,
         }
     }
 
-    async fn finish(&self, id: &RequestId, finish: Finish<T, U>) {
-        let Some(record) = self.records.get(id) else { return };
-        match finish {
-            Finish::NotExecuted => self.records.invalidate(id),
-            Finish::Settled(outcome) => *lock(&record) = State::Settled(outcome),
-            Finish::Unknown(left) => *lock(&record) = State::Unknown(left),
+    async fn checkpoint(&self, id: &RequestId, owner: &Owner, left: &U) -> Result<(), Error> {
+        match self {
+            Self::Memory(store) => store.checkpoint(id, owner, left).await,
+            Self::Redis(store) => store.checkpoint(id, owner, left).await,
         }
-        record.changed.send_replace(());
     }
 
-    async fn changed(&self, id: &RequestId) {
-        let Some(record) = self.records.get(id) else { return };
-        // Subscribe before looking, so a finish between the two is not missed.
-        let mut changes = record.changed.subscribe();
-        if !matches!(*lock(&record), State::Running) {
-            return;
+    async fn finish(&self, id: &RequestId, owner: &Owner, finish: Finish<T, U>) {
+        match self {
+            Self::Memory(store) => store.finish(id, owner, finish).await,
+            Self::Redis(store) => store.finish(id, owner, finish).await,
         }
-        let _ = changes.changed().await;
+    }
+
+    async fn changed(&self, id: &RequestId, waited: u32) {
+        match self {
+            Self::Memory(store) => store.changed(id, waited).await,
+            Self::Redis(store) => store.changed(id, waited).await,
+        }
     }
 }
+
+/// What an attempt uses to persist its baseline before sending.
+pub struct Checkpoint<S, T, U> {
+    store: Arc<S>,
+    id: RequestId,
+    owner: Owner,
+    types: PhantomData<fn() -> (T, U)>,
+}
+
+impl<S: IdempotencyStore<T, U>, T, U> Checkpoint<S, T, U> {
+    /// Persists `left` as what a takeover reconciles against; only send on `Ok`.
+    pub async fn save(&self, left: &U) -> Result<(), Error> {
+        self.store.checkpoint(&self.id, &self.owner, left).await
+    }
+}
+
+/// How long before its deadline a waiting duplicate gives up, so its ABORTED
+/// reaches it before its own client gives up with DEADLINE_EXCEEDED.
+const WAIT_DEADLINE_MARGIN: Duration = Duration::from_millis(100);
 
 /// Runs `attempt` at most once per request id and fingerprint, as the module
 /// docs describe: the first caller runs it in its own task (so hanging up
@@ -217,26 +236,42 @@ pub async fn at_most_once<T, U, S, F, Fut>(
     store: &Arc<S>,
     id: &RequestId,
     fingerprint: &str,
+    deadline: Option<Instant>,
     attempt: F,
 ) -> Result<T, Error>
 where
     T: Clone + Send + 'static,
     U: Send + 'static,
     S: IdempotencyStore<T, U>,
-    F: FnOnce(Option<U>) -> Fut,
+    F: FnOnce(Option<U>, Checkpoint<S, T, U>) -> Fut,
     Fut: Future<Output = (Result<T, Error>, Disposition<U>)> + Send + 'static,
 {
     let mut attempt = Some(attempt);
+    let mut waited = 0;
     loop {
-        match store.claim(id, fingerprint).await {
+        match store.claim(id, fingerprint).await? {
             Claim::Conflict => return Err(Error::RequestIdReused { request_id: id.to_string() }),
             Claim::Settled(outcome) => return outcome,
-            Claim::Wait => store.changed(id).await,
-            Claim::Run { unknown } => {
+            Claim::Wait => {
+                let change = store.changed(id, waited);
+                waited = waited.saturating_add(1);
+                match deadline {
+                    None => change.await,
+                    Some(deadline) => {
+                        let give_up = deadline.checked_sub(WAIT_DEADLINE_MARGIN).unwrap_or(deadline);
+                        if tokio::time::timeout_at(give_up.into(), change).await.is_err() {
+                            return Err(Error::RequestInProgress { request_id: id.to_string() });
+                        }
+                    }
+                }
+            }
+            Claim::Run { unknown, owner } => {
                 let Some(attempt) = attempt.take() else {
                     unreachable!("a caller runs at most one attempt: it returns right after")
                 };
-                let run = attempt(unknown);
+                let checkpoint =
+                    Checkpoint { store: Arc::clone(store), id: id.clone(), owner: owner.clone(), types: PhantomData };
+                let run = attempt(unknown, checkpoint);
                 let store = Arc::clone(store);
                 let id = id.clone();
                 // In the caller's span, so the upstream requests stay children of its call.
@@ -248,7 +283,7 @@ where
                             Disposition::Unknown(left) => Finish::Unknown(left),
                             Disposition::NotExecuted => Finish::NotExecuted,
                         };
-                        store.finish(&id, finish).await;
+                        store.finish(&id, &owner, finish).await;
                         outcome
                     }
                     .in_current_span(),
@@ -297,7 +332,10 @@ impl<P: SalesPort + SalesWritePort, S: IdempotencyStore<WriteReceipt, Baseline>>
     async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
         let fingerprint = request.write.fingerprint();
         let attempt = Attempt { inner: Arc::clone(&self.inner), ctx, request: request.clone() };
-        at_most_once(&self.store, &request.request_id, &fingerprint, |unknown| attempt.run(unknown)).await
+        at_most_once(&self.store, &request.request_id, &fingerprint, ctx.deadline, |unknown, checkpoint| {
+            attempt.run(unknown, checkpoint)
+        })
+        .await
     }
 }
 
@@ -311,7 +349,11 @@ struct Attempt<P> {
 impl<P: SalesPort + SalesWritePort> Attempt<P> {
     /// Runs the write (reconciling first when `unknown` holds the baseline
     /// of an attempt whose outcome was lost) and says how to remember it.
-    async fn run(self, unknown: Option<Baseline>) -> (Result<WriteReceipt, Error>, Disposition<Baseline>) {
+    async fn run<S: IdempotencyStore<WriteReceipt, Baseline>>(
+        self,
+        unknown: Option<Baseline>,
+        checkpoint: Checkpoint<S, WriteReceipt, Baseline>,
+    ) -> (Result<WriteReceipt, Error>, Disposition<Baseline>) {
         let write = &self.request.write;
         let baseline = match unknown {
             Some(baseline) => match self.reconcile(baseline).await {
@@ -329,6 +371,12 @@ impl<P: SalesPort + SalesWritePort> Attempt<P> {
             None => None,
         };
         if let Some(error) = baseline.as_deref().and_then(|sale| line_item_outside_sale(write, sale)) {
+            return (Err(error), Disposition::NotExecuted);
+        }
+        // Persisted before sending: if this process dies from here on, whoever takes the id
+        // over reconciles against this baseline. If it cannot be persisted, nothing is sent
+        // (and a reconciliation above showed the write absent, so forgetting the id is safe).
+        if let Err(error) = checkpoint.save(&baseline).await {
             return (Err(error), Disposition::NotExecuted);
         }
 
@@ -450,7 +498,12 @@ impl<P: PaymentPort, S: IdempotencyStore<Authorization, ()>> PaymentPort for Ide
         let inner = Arc::clone(&self.inner);
         let request = request.clone();
         let id = request.request_id.clone();
-        at_most_once(&self.store, &id, &fingerprint, move |unknown| async move {
+        at_most_once(&self.store, &id, &fingerprint, ctx.deadline, move |unknown, checkpoint| async move {
+            // The authorization leaves nothing to reconcile against; the checkpoint only marks
+            // that it may be sent, so a takeover after a crash knows the outcome is unknown.
+            if let Err(error) = checkpoint.save(&()).await {
+                return (Err(error), Disposition::NotExecuted);
+            }
             let outcome = inner.authorize(ctx, &request).await;
             match &outcome {
                 Err(Error::Payment(refusal)) if unknown.is_some() && refusal.code == PaymentCode::Unauthorized => (
