@@ -48,3 +48,33 @@ pub async fn connect(settings: &RedisSettings) -> Result<Option<SharedConnection
     tracing::info!(redis = %server, "shared state on Redis: idempotency records are shared by every replica");
     Ok(Some(connection))
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn settings(url: Option<&str>) -> RedisSettings {
+        RedisSettings { url: url.map(|url| SecretString::from(url.to_owned())) }
+    }
+
+    #[tokio::test]
+    async fn no_url_means_per_process_state() {
+        assert!(connect(&settings(None)).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_refused_without_showing_its_password() {
+        let error = connect(&settings(Some("http://user:hunter2@127.0.0.1:6379"))).await.unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(shown.contains("TCO_REDIS__URL") && !shown.contains("hunter2"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn plain_and_tls_urls_connect_lazily_so_the_gateway_starts_with_redis_down() {
+        for url in ["redis://127.0.0.1:1", "rediss://user:secret@127.0.0.1:1/0"] {
+            assert!(connect(&settings(Some(url))).await.unwrap().is_some(), "{url}");
+        }
+    }
+}
