@@ -224,6 +224,30 @@ impl<S: IdempotencyStore<T, U>, T, U> Checkpoint<S, T, U> {
     }
 }
 
+/// Counts a write or authorization the store refused (`tco.idempotency.refusals`, by
+/// `error.type` and `store`): what an operator alerts on when Redis is down or full,
+/// since health stays SERVING for the reads.
+fn count_refusal<T>(outcome: &Result<T, Error>) {
+    use opentelemetry::{KeyValue, metrics::Counter};
+    static REFUSALS: std::sync::OnceLock<Counter<u64>> = std::sync::OnceLock::new();
+    let store = match outcome {
+        Err(Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store }) => store,
+        _ => return,
+    };
+    let reason = outcome.as_ref().err().map_or("", Error::reason).to_owned();
+    REFUSALS
+        .get_or_init(|| {
+            opentelemetry::global::meter("tco-gateway")
+                .u64_counter("tco.idempotency.refusals")
+                .with_unit("{call}")
+                .with_description(
+                    "Writes and authorizations refused because the idempotency store was unavailable or full",
+                )
+                .build()
+        })
+        .add(1, &[KeyValue::new("error.type", reason), KeyValue::new("store", store.clone())]);
+}
+
 /// How long before its deadline a waiting duplicate gives up, so its ABORTED
 /// reaches it before its own client gives up with DEADLINE_EXCEEDED.
 const WAIT_DEADLINE_MARGIN: Duration = Duration::from_millis(100);
@@ -249,7 +273,15 @@ where
     let mut attempt = Some(attempt);
     let mut waited = 0;
     loop {
-        match store.claim(id, fingerprint).await? {
+        let claim = match store.claim(id, fingerprint).await {
+            Ok(claim) => claim,
+            Err(error) => {
+                let refused = Err(error);
+                count_refusal(&refused);
+                return refused;
+            }
+        };
+        match claim {
             Claim::Conflict => return Err(Error::RequestIdReused { request_id: id.to_string() }),
             Claim::Settled(outcome) => return outcome,
             Claim::Wait => {
@@ -288,13 +320,15 @@ where
                     }
                     .in_current_span(),
                 );
-                return task.await.unwrap_or_else(|e| {
+                let outcome = task.await.unwrap_or_else(|e| {
                     Err(Error::OutcomeUnknown {
                         detail: format!("the attempt's task ended abnormally: {e}"),
                         timed_out: false,
                         http_status: None,
                     })
                 });
+                count_refusal(&outcome);
+                return outcome;
             }
         }
     }

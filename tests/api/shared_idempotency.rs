@@ -15,8 +15,8 @@ use tonic::{Code, transport::Channel};
 use crate::{
     authorize::{authorize_total, token},
     helpers::{
-        GatewayProcess, NEVER, PATIENCE, TestApp, eventually, expect_error, refusing_addr, set_clock_after,
-        spawn_gateway, spawn_gateway_process, spawn_simulator, with_deadline,
+        GatewayProcess, NEVER, PATIENCE, TestApp, eventually, expect_error, loopback_addr_in, refusing_addr,
+        set_clock_after, spawn_gateway, spawn_gateway_process, spawn_simulator, with_deadline,
     },
     redis_server::RedisServer,
     writes::refund_of,
@@ -278,15 +278,29 @@ async fn a_flood_that_fills_redis_is_refused_with_resource_exhausted_and_never_r
 }
 
 #[tokio::test]
-async fn a_gateway_starts_with_redis_unreachable_serves_reads_refuses_writes_and_never_logs_the_password() {
+async fn a_gateway_starts_with_redis_unreachable_serves_reads_refuses_writes_counts_them_and_never_logs_the_password() {
     let simulator = refundable_simulator().await;
     let (_socket, refusing) = refusing_addr();
-    let url = format!("redis://:s3cr3t-pw@{refusing}");
-    let gateway = spawn_gateway_process(&simulator, &[("TCO_REDIS__URL", url)]).await;
+    let env = [
+        ("TCO_REDIS__URL", format!("redis://:s3cr3t-pw@{refusing}")),
+        ("OTEL_METRICS_EXPORTER", "prometheus".to_owned()),
+        ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1".to_owned()),
+        ("OTEL_EXPORTER_PROMETHEUS_PORT", "0".to_owned()),
+    ];
+    let gateway = spawn_gateway_process(&simulator, &env).await;
     assert_eq!(refunds_in_ledger(&gateway.channel).await, 0, "reads work");
     let status = refund(&gateway.channel, &refund_of(REFUNDABLE_SALE_ID, "2.00")).await.unwrap_err();
     expect_error(&status, Code::Unavailable, "IDEMPOTENCY_STORE_UNAVAILABLE");
     assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 0);
     gateway.wait_for_line("the idempotency store is unavailable").await;
     assert!(!gateway.output().contains("s3cr3t-pw"), "{}", gateway.output());
+
+    let announced = gateway.wait_for_line("telemetry export configured").await;
+    let port = loopback_addr_in(&announced).unwrap().port();
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap().text().await.unwrap();
+    let refusals = text
+        .lines()
+        .find(|l| l.starts_with("tco_idempotency_refusals_total{") && l.contains("IDEMPOTENCY_STORE_UNAVAILABLE"))
+        .unwrap_or_else(|| panic!("no refusal counted in\n{text}"));
+    assert!(refusals.contains(r#"store="redis""#) && refusals.ends_with(" 1"), "{refusals}");
 }
