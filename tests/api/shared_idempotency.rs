@@ -304,3 +304,22 @@ async fn a_gateway_starts_with_redis_unreachable_serves_reads_refuses_writes_cou
         .unwrap_or_else(|| panic!("no refusal counted in\n{text}"));
     assert!(refusals.contains(r#"store="redis""#) && refusals.ends_with(" 1"), "{refusals}");
 }
+
+#[tokio::test]
+async fn a_record_in_another_format_version_is_never_guessed_at() {
+    let redis = RedisServer::start().await;
+    let simulator = refundable_simulator().await;
+    let app = gateway(&simulator, &redis).await;
+    let request = refund_of(REFUNDABLE_SALE_ID, "2.00");
+    // As a later gateway version might have written it.
+    let key = format!("tco:idem:write:{{{}}}", request.request_id);
+    let () = redis::cmd("HSET")
+        .arg(&key)
+        .arg(&["v", "2", "state", "settled", "outcome", "{}"])
+        .query_async(&mut redis.connection().await)
+        .await
+        .unwrap();
+    let status = refund(&app.channel, &request).await.unwrap_err();
+    expect_error(&status, Code::Unavailable, "IDEMPOTENCY_STORE_UNAVAILABLE");
+    assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 0);
+}
