@@ -113,10 +113,13 @@ async fn a_gateway_restarted_between_two_tries_replays_the_first_outcome() {
 async fn a_gateway_killed_after_2checkout_refunded_is_reconciled_on_retry_never_refunding_twice() {
     let redis = RedisServer::start().await;
     let simulator = refundable_simulator().await;
-    // The lease outlives one upstream request (4 s here) by the store's margins: the
-    // retry below waits for it to expire, then takes the id over.
-    let env = [("TCO_ADMIN_API__REQUEST_TIMEOUT", "4s"), ("TCO_LOG__FILTER", "info")];
+    // The lease outlives one upstream request (6 s here, the window in which the gateway
+    // is killed) by the store's margins: the retry below waits for it to expire, then
+    // takes the id over.
+    let env = [("TCO_ADMIN_API__REQUEST_TIMEOUT", "6s"), ("TCO_LOG__FILTER", "info")];
     let mut doomed = gateway_process(&simulator, &redis, &env).await;
+    // Reads the ledger while the doomed gateway's refund hangs.
+    let witness = gateway(&simulator, &redis).await;
     // 2Checkout applies the refund, then its answer never comes.
     simulator.inject_fault(Endpoint::RefundInvoice, Fault::delay_after_processing(NEVER));
     let request = refund_of(REFUNDABLE_SALE_ID, "2.00");
@@ -125,7 +128,6 @@ async fn a_gateway_killed_after_2checkout_refunded_is_reconciled_on_retry_never_
         tokio::spawn(async move { refund(&channel, &request).await })
     };
     eventually("2Checkout received the refund", || simulator.request_count(Endpoint::RefundInvoice) == 1).await;
-    let witness = gateway(&simulator, &redis).await;
     while refunds_in_ledger(&witness.channel).await == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
