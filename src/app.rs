@@ -125,21 +125,16 @@ impl Application {
             request_timeout: settings.admin_api.request_timeout,
         })?;
 
+        // One connection for the process; every user of the shared state gets a clone.
         let shared = shared_state::connect(&settings.redis).await?;
-        let (write_store, payment_store) = match shared {
+        let (write_store, payment_store) = match &shared {
             // Shared by every replica; its leases outlive one upstream request (the same
             // timeout bounds the Admin and the Payment API).
             Some(connection) => {
                 let (retention, timeout) = (settings.idempotency.retention, settings.admin_api.request_timeout);
-                (
-                    IdempotencyBackend::Redis(RedisIdempotencyStore::new(
-                        connection.clone(),
-                        "write",
-                        retention,
-                        timeout,
-                    )),
-                    IdempotencyBackend::Redis(RedisIdempotencyStore::new(connection, "authorize", retention, timeout)),
-                )
+                let writes = RedisIdempotencyStore::new(connection.clone(), "write", retention, timeout);
+                let authorizations = RedisIdempotencyStore::new(connection.clone(), "authorize", retention, timeout);
+                (IdempotencyBackend::Redis(writes), IdempotencyBackend::Redis(authorizations))
             }
             None => {
                 let store_settings = MemoryStoreSettings {
