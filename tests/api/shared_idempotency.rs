@@ -158,10 +158,13 @@ async fn outcomes_survive_a_redis_restart() {
     redis.restart().await;
     // The gateway's connection broke with the restart: until it has reconnected, writes
     // fail closed. Then the record, read back from the append-only file, answers.
+    let started = std::time::Instant::now();
     let retry = loop {
         match refund(&app.channel, &request).await {
             Err(status) if status.code() == Code::Unavailable => {
                 expect_error(&status, Code::Unavailable, "IDEMPOTENCY_STORE_UNAVAILABLE");
+                assert!(started.elapsed() < PATIENCE, "the gateway never reconnected to Redis");
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
             other => break other,
         }
