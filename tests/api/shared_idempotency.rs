@@ -133,7 +133,9 @@ async fn a_gateway_killed_after_2checkout_refunded_is_reconciled_on_retry_never_
         tokio::spawn(async move { refund(&channel, &request).await })
     };
     eventually("2Checkout received the refund", || simulator.request_count(Endpoint::RefundInvoice) == 1).await;
+    let started = std::time::Instant::now();
     while refunds_in_ledger(&witness.channel).await == 0 {
+        assert!(started.elapsed() < PATIENCE, "2Checkout never applied the refund");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     doomed.child.kill().unwrap(); // SIGKILL: no outcome recorded, no clean-up.
