@@ -13,7 +13,7 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
-    cache::{CacheSettings, CachedSales},
+    cache::{CacheSettings, CachedSales, SharedTags},
     config::{ConfigError, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
@@ -23,6 +23,7 @@ use crate::{
         },
     },
     idempotency::{Baseline, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings},
+    shared_state::{self, SharedStateError},
     telemetry::{self, RpcTelemetryLayer},
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
@@ -46,6 +47,8 @@ pub enum StartupError {
     HttpClient(#[from] reqwest::Error),
     #[error("cannot build server reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error(transparent)]
+    SharedState(#[from] SharedStateError),
 }
 
 /// The sales ports as served, decorators included. Composed in one place
@@ -126,10 +129,16 @@ impl Application {
         let writes = IdempotentWrites::new(Arc::new(client), Arc::new(MemoryIdempotencyStore::new(store_settings)));
         let payments =
             IdempotentAuthorizations::new(Arc::new(payment), Arc::new(MemoryIdempotencyStore::new(store_settings)));
-        let sales: Sales = CachedSales::new(
+        let shared = shared_state::connect(&settings.redis).await?;
+        let mut sales: Sales = CachedSales::new(
             Arc::new(writes),
             CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },
         );
+        if let Some(connection) = &shared {
+            // A fetch lasts at most the upstream request timeout.
+            let stamps = SharedTags::new(connection.clone(), settings.cache.ttl, settings.admin_api.request_timeout);
+            sales = sales.with_shared_tags(stamps);
+        }
 
         let sales = Arc::new(sales);
         let cache = Arc::downgrade(&sales);

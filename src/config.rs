@@ -25,8 +25,8 @@ pub const CONFIG_FILE_ENV: &str = "TCO_CONFIG_FILE";
 pub const DEFAULT_CONFIG_FILE: &str = "tco-gateway.toml";
 
 /// Settings read from the environment as written, never as numbers (see [`Settings::load`]).
-const VERBATIM_ENV_KEYS: [&str; 4] =
-    ["admin_api.username", "admin_api.password", "payment_api.seller_id", "payment_api.private_key"];
+const VERBATIM_ENV_KEYS: [&str; 5] =
+    ["admin_api.username", "admin_api.password", "payment_api.seller_id", "payment_api.private_key", "redis.url"];
 
 /// Everything the gateway can be configured with.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -40,15 +40,26 @@ pub struct Settings {
     pub simulator: SimulatorSettings,
     pub idempotency: IdempotencySettings,
     pub cache: CacheSettings,
+    pub redis: RedisSettings,
     pub log: LogSettings,
+}
+
+/// The shared state of all replicas (idempotency records, cache coherence). Unset: per-process state.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). May carry a password: a secret,
+    /// never logged (log only the host:port).
+    pub url: Option<SecretString>,
 }
 
 /// The detail_sale cache.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct CacheSettings {
-    /// How long a sale may be served from the cache. Also the bound on how
-    /// stale another replica's answer can be after a write through this one.
+    /// How long a sale may be served from the cache. Without `redis.url`, also
+    /// the bound on how stale another replica's answer can be after a write
+    /// through this one (with it, a write evicts the sale on every replica).
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
     /// The memory budget for cached sales, in approximate bytes.

@@ -6,6 +6,7 @@
 
 mod authorize;
 mod cache;
+mod cache_coherence;
 mod cli;
 mod collector;
 mod errors;
@@ -13,6 +14,7 @@ mod get_sale;
 mod helpers;
 mod idempotency;
 mod list_sales;
+mod redis_server;
 mod server;
 mod shutdown;
 mod telemetry;
