@@ -51,7 +51,9 @@ SECRET_ENV = {
     "TCO_ADMIN_API__PASSWORD",
     "TCO_PAYMENT_API__SELLER_ID",
     "TCO_PAYMENT_API__PRIVATE_KEY",
+    "TCO_REDIS__URL",
 }
+PER_REPLICA_WARNING = "SEVERAL PODS WITHOUT REDIS"
 
 passed = 0
 failed: list[str] = []
@@ -198,6 +200,8 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
     assert "kubectl --namespace payments port-forward" in notes and "grpcurl -plaintext localhost:50051 list" in notes
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" in notes and "TCO_ADMIN_API__USERNAME" in notes, \
         "NOTES.txt does not warn that the pods will not start without credentials"
+    assert dep["spec"]["replicas"] == 1, "without Redis the default is one pod (per-process state)"
+    assert PER_REPLICA_WARNING not in notes, "one pod needs no warning about per-replica state"
 
 
 def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -212,6 +216,8 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert pod["terminationGracePeriodSeconds"] == 55
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] in SECRET_ENV}
     assert set(refs) == SECRET_ENV, refs
+    redis = refs.pop("TCO_REDIS__URL")
+    assert redis == {"name": "tco-gateway-redis", "key": "url"}, f"TCO_REDIS__URL not from redis.existingSecret: {redis}"
     assert all(r["name"] == "tco-gateway-credentials" for r in refs.values()), refs
     assert refs["TCO_ADMIN_API__PASSWORD"]["key"] == "password"
     assert not by_kind(objs, "Secret"), "a Secret was created although existingSecret is set"
@@ -228,12 +234,13 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert sm["spec"]["endpoints"][0]["port"] == "metrics" and sm["spec"]["endpoints"][0]["path"] == "/metrics"
     np = one(objs, "NetworkPolicy")["spec"]
     egress_ports = {(p["port"], p["protocol"]) for rule in np["egress"] for p in rule.get("ports", [])}
-    assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (4317, "TCP")} <= egress_ports, egress_ports
+    assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6380, "TCP"), (4317, "TCP")} <= egress_ports, egress_ports
     assert np["ingress"][0]["ports"] == [{"port": "grpc", "protocol": "TCP"}]
     assert one(objs, "HorizontalPodAutoscaler")["apiVersion"] == "autoscaling/v2"
     assert one(objs, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
     notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" not in notes
+    assert PER_REPLICA_WARNING not in notes and "Shared state: Redis" in notes, notes
 
 
 def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -244,19 +251,23 @@ def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str
         "admin-api-password": "ci-not-a-real-password",
         "payment-api-seller-id": "901248156",
         "payment-api-private-key": "CI-NOT-A-REAL-PRIVATE-KEY",
+        "redis-url": "rediss://:ci-not-a-real-redis-password@redis.payments.svc:6380/0",
     }, decoded
     # The secret values appear in no other object (nor NOTES.txt), not even base64-encoded.
     for path, text in manifests.items():
         if path.endswith("secret.yaml"):
             continue
-        for plain in ("ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY"):
+        for plain in ("ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY", "ci-not-a-real-redis-password"):
             for form in (plain, base64.b64encode(plain.encode()).decode()):
                 assert form not in text, f"a credential leaked into {path}"
     container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] in SECRET_ENV}
     assert set(refs) == SECRET_ENV and all(r["name"] == secret["metadata"]["name"] for r in refs.values()), refs
     assert all(r["key"] in secret["data"] for r in refs.values()), refs
+    assert refs["TCO_REDIS__URL"]["key"] == "redis-url", refs
+    assert one(objs, "Deployment")["spec"]["replicas"] == 2, "two pods with Redis need no allowPerReplicaState"
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" not in manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert PER_REPLICA_WARNING not in manifests[f"{RELEASE}/templates/NOTES.txt"]
 
 
 # --- Kubernetes schemas and checkov -------------------------------------------------------------
@@ -380,6 +391,33 @@ SCHEMA_REJECTS = [
     ("the upstream mode overridden in config.extraEnv", {"config": {"extraEnv": {"TCO_UPSTREAM__MODE": "simulator"}}},
      "TCO_UPSTREAM__MODE"),
     ("runAsNonRoot switched off", {"securityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+    ("the Redis URL in config.extraEnv", {"config": {"extraEnv": {"TCO_REDIS__URL": "redis://r:6379"}}}, "TCO_REDIS__URL"),
+    ("replicaCount > 1 without Redis", {"replicaCount": 2}, "replicaCount"),
+    ("autoscaling without Redis", {"autoscaling": {"enabled": True}}, "autoscaling"),
+    ("redis.url together with redis.existingSecret.name",
+     {"redis": {"url": "redis://redis:6379", "existingSecret": {"name": "redis"}}}, "existingSecret"),
+    ("a Redis URL that is not redis:// or rediss://", {"redis": {"url": "http://redis:6379"}}, "url"),
+]
+
+# Several pods: accepted with Redis (no warning) or with allowPerReplicaState (NOTES.txt warns).
+def several_pods(values: dict[str, Any], warned: bool) -> None:
+    manifests = render(values)
+    objs = objects_of(manifests)
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert (PER_REPLICA_WARNING in notes) == warned, notes
+    container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    redis = [e for e in container["env"] if e["name"] == "TCO_REDIS__URL"]
+    assert bool(redis) != warned, container["env"]
+    assert "TCO_REDIS__URL" not in one(objs, "ConfigMap")["data"]
+
+
+SEVERAL_PODS = [
+    ("replicaCount 3 with allowPerReplicaState: true (warned)", {"replicaCount": 3, "allowPerReplicaState": True}, True),
+    ("autoscaling with allowPerReplicaState: true (warned)",
+     {"autoscaling": {"enabled": True}, "allowPerReplicaState": True}, True),
+    ("replicaCount 3 with redis.url", {"replicaCount": 3, "redis": {"url": "redis://redis:6379"}}, False),
+    ("autoscaling with redis.existingSecret", {"autoscaling": {"enabled": True}, "redis": {"existingSecret": {"name": "r"}}},
+     False),
 ]
 
 # Values that pass the schema but that the templates refuse with a message.
@@ -394,7 +432,8 @@ TEMPLATE_REJECTS = [
     ("PDB with neither minAvailable nor maxUnavailable",
      {"podDisruptionBudget": {"enabled": True, "minAvailable": "", "maxUnavailable": ""}}, "set minAvailable or maxUnavailable"),
     ("HPA with minReplicas above maxReplicas",
-     {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}, "minReplicas"),
+     {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}, "redis": {"url": "redis://redis:6379"}},
+     "minReplicas"),
 ]
 
 
@@ -468,6 +507,10 @@ def main() -> int:
     print("\n== values.schema.json rejects bad values (Chart.render and helm lint must both fail)")
     for what, values, needle in SCHEMA_REJECTS:
         check(f"schema rejects {what}", lambda v=values, n=needle: expect_schema_rejection(v, n))
+
+    print("\n== several pods: with Redis, or explicitly without (NOTES.txt warns)")
+    for what, values, warned in SEVERAL_PODS:
+        check(f"renders {what}", lambda v=values, w=warned: several_pods(v, w))
 
     print("\n== templates refuse inconsistent settings")
     for what, values, needle in TEMPLATE_REJECTS:

@@ -13,7 +13,7 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
-    cache::{CacheSettings, CachedSales},
+    cache::{CacheSettings, CachedSales, SharedTags},
     config::{ConfigError, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
@@ -149,10 +149,15 @@ impl Application {
         };
         let writes = IdempotentWrites::new(Arc::new(client), Arc::new(write_store));
         let payments = IdempotentAuthorizations::new(Arc::new(payment), Arc::new(payment_store));
-        let sales: Sales = CachedSales::new(
+        let mut sales: Sales = CachedSales::new(
             Arc::new(writes),
             CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },
         );
+        if let Some(connection) = &shared {
+            // A fetch lasts at most the upstream request timeout.
+            let stamps = SharedTags::new(connection.clone(), settings.cache.ttl, settings.admin_api.request_timeout);
+            sales = sales.with_shared_tags(stamps);
+        }
 
         let sales = Arc::new(sales);
         let cache = Arc::downgrade(&sales);

@@ -14,6 +14,13 @@
 //!   later. So a lookup by invoice cannot serve a sale a write by sale id has
 //!   changed, nor the reverse, and a fetch that raced a write is never served
 //!   after it.
+//! - Across replicas, when Redis is configured ([`SharedTags`]): the same
+//!   stamps are also kept in Redis, where every replica's hit reads them (one
+//!   MGET). A write stamps there before its caller gets the answer, so no
+//!   replica serves the sale as it was before that write. A version checked on
+//!   every hit has no message to lose (unlike an invalidation broadcast); when
+//!   Redis cannot be read in time, the hit becomes a miss: never possibly
+//!   stale data.
 //! - A caller can ask for fresh data ([`CallContext::fresh`]): the upstream
 //!   answer is served and replaces the cached entry.
 //! - Every lookup marks its call's span with whether the cache served it, and
@@ -22,21 +29,25 @@
 //!   figures telemetry defines, [`CacheStatsSnapshot`]); telemetry never
 //!   imports the cache.
 //!
-//! Each replica has its own cache: a write through replica A does not
-//! invalidate replica B, which may serve the sale as it was for up to the
-//! TTL. That TTL is the cross-replica staleness bound.
+//! Without Redis each replica's cache is its own: a write through replica A
+//! does not invalidate replica B, which may serve the sale as it was for up to
+//! the TTL. Changes made outside the gateway (2Checkout's console) are bounded
+//! by the TTL either way.
 
 use std::{
     fmt::{self, Write as _},
     future::Future,
     sync::{
         Arc, Weak,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
 
 use moka::notification::RemovalCause;
+
+mod shared;
+pub use shared::SharedTags;
 
 pub use crate::telemetry::CacheStatsSnapshot;
 use crate::{
@@ -75,8 +86,28 @@ enum Tag {
 #[derive(Debug)]
 struct Entry {
     sale: Sale,
-    /// The invalidation epoch when the fetch that produced this entry started.
-    fetched_at: u64,
+    /// The invalidation epochs when the fetch that produced this entry started.
+    fetched_at: Epochs,
+}
+
+/// An entry's fetch start on each clock of invalidations.
+#[derive(Clone, Copy, Debug)]
+struct Epochs {
+    /// This process's.
+    local: u64,
+    /// The replicas' shared one, in Redis (0 without it, or when it could not be read).
+    shared: u64,
+}
+
+/// Whether an entry may be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Freshness {
+    /// No write touched its sale since its fetch started.
+    Current,
+    /// A write did.
+    Stale,
+    /// The shared stamps could not be read: it must not be served.
+    Unknown,
 }
 
 /// The sales ports with detail_sale answers cached.
@@ -86,6 +117,8 @@ pub struct CachedSales<P> {
     /// The epoch of each tag's last invalidation; kept as long as an entry can live.
     invalidated: moka::sync::Cache<Tag, u64>,
     epoch: AtomicU64,
+    /// The stamps every replica sees, when Redis is configured.
+    shared: Option<SharedTags>,
     stats: Arc<CacheStats>,
 }
 
@@ -112,7 +145,13 @@ impl<P> CachedSales<P> {
             .build();
         let invalidated =
             moka::sync::Cache::builder().time_to_live(settings.ttl).max_capacity(MAX_TRACKED_TAGS).build();
-        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), stats }
+        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), shared: None, stats }
+    }
+
+    /// Makes every write through any replica sharing `tags` evict its sale
+    /// from this replica's cache too.
+    pub fn with_shared_tags(self, tags: SharedTags) -> Self {
+        Self { shared: Some(tags), ..self }
     }
 
     /// The cache's counters and size.
@@ -147,19 +186,40 @@ impl<P> CachedSales<P> {
         }
     }
 
-    /// Whether no write touched the entry's sale since its fetch started.
-    fn is_current(&self, entry: &Entry) -> bool {
-        let stamped_after = |tag: Tag| self.invalidated.get(&tag).is_some_and(|epoch| epoch > entry.fetched_at);
-        !stamped_after(Tag::Sale(entry.sale.sale_id.to_string()))
-            && !entry.sale.invoices.iter().any(|i| stamped_after(Tag::Invoice(i.invoice_id.to_string())))
-    }
-
-    fn invalidate(&self, write: &SaleWrite) {
-        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        for tag in tags(write) {
-            self.invalidated.insert(tag, epoch);
+    /// Whether a write touched the entry's sale since its fetch started: on
+    /// this replica, then (with `shared`) on any.
+    async fn freshness(&self, entry: &Entry, shared: bool) -> Freshness {
+        let tags = sale_tags(&entry.sale);
+        if tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local)) {
+            return Freshness::Stale;
+        }
+        match &self.shared {
+            Some(stamps) if shared => match stamps.stamped_after(&tags, entry.fetched_at.shared).await {
+                Some(true) => Freshness::Stale,
+                Some(false) => Freshness::Current,
+                None => Freshness::Unknown,
+            },
+            _ => Freshness::Current,
         }
     }
+
+    async fn invalidate(&self, write: &SaleWrite) {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let tags = tags(write);
+        for tag in &tags {
+            self.invalidated.insert(tag.clone(), epoch);
+        }
+        if let Some(stamps) = &self.shared {
+            stamps.stamp(&tags).await;
+        }
+    }
+}
+
+/// The tags an entry of `sale` answers to.
+fn sale_tags(sale: &Sale) -> Vec<Tag> {
+    std::iter::once(Tag::Sale(sale.sale_id.to_string()))
+        .chain(sale.invoices.iter().map(|i| Tag::Invoice(i.invoice_id.to_string())))
+        .collect()
 }
 
 /// The tags a write touches.
@@ -196,7 +256,12 @@ fn approximate_bytes(sale: &Sale) -> u32 {
 
 impl<P: SalesPort> CachedSales<P> {
     async fn fetch(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Arc<Entry>, Error> {
-        let fetched_at = self.epoch.load(Ordering::SeqCst);
+        let local = self.epoch.load(Ordering::SeqCst);
+        let shared = match &self.shared {
+            Some(stamps) => stamps.epoch().await,
+            None => 0,
+        };
+        let fetched_at = Epochs { local, shared };
         let sale = self.inner.get_sale(ctx, lookup).await?;
         Ok(Arc::new(Entry { sale, fetched_at }))
     }
@@ -212,11 +277,12 @@ impl<P: SalesPort> SalesPort for CachedSales<P> {
             return Ok(entry.sale.clone());
         }
         if let Some(entry) = self.entries.get(lookup).await {
-            if self.is_current(&entry) {
+            if self.freshness(&entry, true).await == Freshness::Current {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
                 telemetry::record_cache_hit(true);
                 return Ok(entry.sale.clone());
             }
+            // Stale, or unknown (Redis unreadable): fetched anew below.
             self.entries.invalidate(lookup).await;
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
@@ -224,12 +290,17 @@ impl<P: SalesPort> SalesPort for CachedSales<P> {
         // Twice at most: a coalesced fetch that started before a write this
         // caller already saw answered is not good enough, so fetch once more.
         for _ in 0..2 {
-            let entry = self
-                .entries
-                .try_get_with(lookup.clone(), self.fetch(ctx, lookup))
-                .await
-                .map_err(|e| Error::clone(&e))?;
-            if self.is_current(&entry) {
+            let fetched_here = AtomicBool::new(false);
+            let fetch = async {
+                fetched_here.store(true, Ordering::Relaxed);
+                self.fetch(ctx, lookup).await
+            };
+            let entry = self.entries.try_get_with(lookup.clone(), fetch).await.map_err(|e| Error::clone(&e))?;
+            // A fetch this call made began after the call did, so it reflects
+            // every write answered before: another replica's stamps need no
+            // reading for it (this replica's are checked as they always were).
+            let shared = !fetched_here.load(Ordering::Relaxed);
+            if self.freshness(&entry, shared).await == Freshness::Current {
                 return Ok(entry.sale.clone());
             }
             self.entries.invalidate(lookup).await;
@@ -253,7 +324,7 @@ impl<P: SalesWritePort> SalesWritePort for CachedSales<P> {
         let outcome = self.inner.write(ctx, request).await;
         // Whatever the outcome: an unknown one may have changed the sale, and a
         // refusal costs nothing more than one extra miss.
-        self.invalidate(&request.write);
+        self.invalidate(&request.write).await;
         outcome
     }
 }

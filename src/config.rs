@@ -57,8 +57,9 @@ pub struct RedisSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct CacheSettings {
-    /// How long a sale may be served from the cache. Also the bound on how
-    /// stale another replica's answer can be after a write through this one.
+    /// How long a sale may be served from the cache. Without `redis.url`, also
+    /// the bound on how stale another replica's answer can be after a write
+    /// through this one (with it, a write evicts the sale on every replica).
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
     /// The memory budget for cached sales, in approximate bytes.

@@ -21,7 +21,9 @@
 //!   implements [`domain::SalesPort`], and the Payment API client. Wire
 //!   structs stay private to it; vendor codes become enums there.
 //! - [`cache`]: the detail_sale cache, a decorator over the sales ports that
-//!   every write invalidates.
+//!   every write invalidates (on every replica, with Redis configured).
+//! - [`shared_state`]: the connection to the Redis all replicas share, when
+//!   `redis.url` is set.
 //! - [`idempotency`]: at-most-once writes by request id, a decorator over the
 //!   sales ports, with reconciliation when a write's outcome is unknown.
 //! - the simulator is a crate of its own, `crates/tco-simulator` (library and

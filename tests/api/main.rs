@@ -6,6 +6,7 @@
 
 mod authorize;
 mod cache;
+mod cache_coherence;
 mod cli;
 mod collector;
 mod errors;

@@ -171,3 +171,24 @@ kubelet's SIGKILL never lands while the gateway is still draining.
 {{- $s := .Values.shutdown }}
 {{- add (int $s.drainPeriodSeconds) (int $s.timeoutSeconds) (int $s.graceMarginSeconds) }}
 {{- end }}
+
+{{/*
+Where TCO_REDIS__URL comes from, as JSON {name, key}: redis.existingSecret,
+else the chart's own Secret (key redis-url) when redis.url is set; "" without Redis.
+*/}}
+{{- define "tco-gateway.redisRef" -}}
+{{- $r := .Values.redis }}
+{{- if $r.existingSecret.name }}
+{{- toJson (dict "name" $r.existingSecret.name "key" $r.existingSecret.key) }}
+{{- else if $r.url }}
+{{- toJson (dict "name" (include "tco-gateway.fullname" .) "key" "redis-url") }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when several pods may run without the Redis they should share
+(allowPerReplicaState: true; the schema refuses it otherwise).
+*/}}
+{{- define "tco-gateway.perReplicaState" -}}
+{{- if and (not (include "tco-gateway.redisRef" .)) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}true{{ end }}
+{{- end }}
