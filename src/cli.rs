@@ -28,6 +28,9 @@ two underscores), for example:
                               the 2Checkout Admin API credentials
   TCO_SIMULATOR__LISTEN_ADDR  the built-in simulator's address, in builds that have one
                               [default: 127.0.0.1:50052]
+  TCO_REDIS__URL              the Redis every replica shares (redis:// or rediss://): request
+                              ids run exactly once across replicas and restarts, and writes
+                              evict the sale from every replica's cache [default: per process]
   RUST_LOG                    log filter [default: info]
 OTEL_* variables configure traces and metrics. The README lists every setting."
 )]

@@ -61,7 +61,9 @@ fn help_and_version_print_and_exit_0_without_listening() {
     let (status, usage, _) = run(&["--help"], &env);
     assert!(status.success(), "{status}: {usage}");
     assert!(usage.contains("Usage: tco-gateway"), "{usage}");
-    for documented in ["--config", "TCO_SERVER__LISTEN_ADDR", "TCO_UPSTREAM__MODE", "TCO_SIMULATOR__LISTEN_ADDR"] {
+    for documented in
+        ["--config", "TCO_SERVER__LISTEN_ADDR", "TCO_UPSTREAM__MODE", "TCO_SIMULATOR__LISTEN_ADDR", "TCO_REDIS__URL"]
+    {
         assert!(usage.contains(documented), "--help does not mention {documented}: {usage}");
     }
     let (status, version, _) = run(&["--version"], &env);
