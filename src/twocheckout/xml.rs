@@ -70,10 +70,10 @@ pub fn to_json(body: &str) -> Result<Value, XmlError> {
                 if root.is_some() {
                     return Err(XmlError("content after the root element".into()));
                 }
-                stack.push(Element::new(String::from_utf8_lossy(start.local_name().as_ref()).into_owned()));
+                stack.push(Element::new(start.local_name().as_ref().to_owned()));
             }
             Event::Empty(empty) => {
-                let name = String::from_utf8_lossy(empty.local_name().as_ref()).into_owned();
+                let name = empty.local_name().as_ref().to_owned();
                 match stack.last_mut() {
                     Some(parent) => parent.children.push((name, Value::Null)),
                     None if root.is_none() => root = Some(Value::Null),
@@ -90,12 +90,12 @@ pub fn to_json(body: &str) -> Result<Value, XmlError> {
                 }
             }
             Event::Text(text) => {
-                let text = text.xml_content().map_err(|e| XmlError(e.to_string()))?;
-                append_text(&mut stack, &text)?;
+                // XML 1.1 end-of-line rules, as quick-xml 0.38's `xml_content()` applied
+                // before 0.42 made the version explicit: the decoded values stay the same.
+                append_text(&mut stack, &text.xml11_content())?;
             }
             Event::CData(cdata) => {
-                let text = cdata.xml_content().map_err(|e| XmlError(e.to_string()))?;
-                append_text(&mut stack, &text)?;
+                append_text(&mut stack, &cdata.xml11_content())?;
             }
             Event::GeneralRef(reference) => {
                 let resolved = resolve_reference(&reference)?;
@@ -130,8 +130,8 @@ fn resolve_reference(reference: &BytesRef<'_>) -> Result<String, XmlError> {
     if let Some(ch) = reference.resolve_char_ref().map_err(|e| XmlError(e.to_string()))? {
         return Ok(ch.to_string());
     }
-    let name = reference.decode().map_err(|e| XmlError(e.to_string()))?;
-    resolve_predefined_entity(&name).map(str::to_owned).ok_or_else(|| XmlError(format!("unknown entity &{name};")))
+    let name: &str = reference;
+    resolve_predefined_entity(name).map(str::to_owned).ok_or_else(|| XmlError(format!("unknown entity &{name};")))
 }
 
 #[cfg(test)]

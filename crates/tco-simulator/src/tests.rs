@@ -138,7 +138,7 @@ fn xml_root_children(text: &str) -> (String, Vec<String>) {
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Start(element) => {
-                let name = String::from_utf8_lossy(element.name().as_ref()).into_owned();
+                let name = element.name().as_ref().to_owned();
                 assert!(element.attributes().next().is_none(), "no attributes");
                 match depth {
                     0 => root = name,
@@ -148,7 +148,7 @@ fn xml_root_children(text: &str) -> (String, Vec<String>) {
                 depth += 1;
             }
             Event::Empty(element) if depth == 1 => {
-                children.push(String::from_utf8_lossy(element.name().as_ref()).into_owned());
+                children.push(element.name().as_ref().to_owned());
             }
             Event::End(_) => depth -= 1,
             Event::Eof => break,
