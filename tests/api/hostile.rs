@@ -268,15 +268,16 @@ async fn a_redirected_authorize_sends_nothing_to_the_redirect_target_and_is_outc
     for status in REDIRECTS {
         hostile.lie(Endpoint::Authorize, Answer::RedirectToThief(status));
         let request = authorize_total(token(&simulator, APPROVING_CARD).await, "25.00");
-        let refused = authorize(&app, request).await.unwrap_err();
+        let outcome = authorize(&app, request).await;
+        // The gateway answered only after it was done with the redirect: had it followed it,
+        // the thief would have recorded the request before answering.
+        assert_nothing_stolen(&hostile);
+        let refused = outcome.unwrap_err();
         expect_error(&refused, Code::Unavailable, "OUTCOME_UNKNOWN");
         assert!(refused.message().contains(&status.to_string()), "{refused:?}");
         assert!(!refused.message().contains(DEFAULT_PRIVATE_KEY));
     }
     assert_eq!(hostile.received(Endpoint::Authorize), REDIRECTS.len(), "each call reached the configured host");
-    // The gateway answered only after it was done with the redirect: had it followed one,
-    // the thief would have recorded the request before answering.
-    assert_nothing_stolen(&hostile);
     assert_eq!(simulator.request_count(Endpoint::Authorize), 0);
 }
 
@@ -285,11 +286,11 @@ async fn a_redirected_refund_sends_nothing_to_the_redirect_target_and_is_outcome
     let (simulator, hostile, app) = hostile_setup().await;
     for status in REDIRECTS {
         hostile.lie(Endpoint::RefundInvoice, Answer::RedirectToThief(status));
-        let refused = app.sales.clone().refund_invoice(refund_of(REFUNDABLE_SALE_ID, "1.00")).await.unwrap_err();
-        expect_error(&refused, Code::Unavailable, "OUTCOME_UNKNOWN");
+        let outcome = app.sales.clone().refund_invoice(refund_of(REFUNDABLE_SALE_ID, "1.00")).await;
+        assert_nothing_stolen(&hostile);
+        expect_error(&outcome.unwrap_err(), Code::Unavailable, "OUTCOME_UNKNOWN");
     }
     assert_eq!(hostile.received(Endpoint::RefundInvoice), REDIRECTS.len());
-    assert_nothing_stolen(&hostile);
     assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 0);
 }
 
@@ -299,12 +300,13 @@ async fn a_redirected_get_sale_sends_nothing_to_the_redirect_target_and_is_unava
     for status in REDIRECTS {
         hostile.lie(Endpoint::DetailSale, Answer::RedirectToThief(status));
         let request = GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())), fresh: true };
-        let refused = app.sales.clone().get_sale(request).await.unwrap_err();
+        let outcome = app.sales.clone().get_sale(request).await;
+        assert_nothing_stolen(&hostile);
+        let refused = outcome.unwrap_err();
         let details = expect_error(&refused, Code::Unavailable, "UPSTREAM_UNAVAILABLE");
         assert!(details.retry_info().is_some(), "a redirect to a read is transient: {refused:?}");
     }
     assert_eq!(hostile.received(Endpoint::DetailSale), REDIRECTS.len());
-    assert_nothing_stolen(&hostile);
 }
 
 #[tokio::test]
