@@ -716,6 +716,10 @@ mod tests {
     fn a_redirect_is_outcome_unknown_for_a_write_and_unavailable_for_a_read() {
         let ok = r#"{"response_code":"OK","response_message":"refund added to invoice"}"#;
         for status in [301, 302, 303, 307, 308] {
+            let Err(Error::OutcomeUnknown { detail: said, .. }) = write(status, "application/json", ok) else {
+                panic!()
+            };
+            assert!(said.contains("a redirect, which the gateway never follows"), "{said}");
             assert_unknown(write(status, "application/json", ok), status, "redirect");
             assert!(
                 matches!(detail(status, "application/json", "{}"), Err(Error::UpstreamUnavailable { http_status: Some(s), .. }) if s == status),
@@ -730,5 +734,38 @@ mod tests {
         assert!(matches!(write(400, "application/json", body), Err(Error::Vendor(v)) if v.code == AdminCode::TooHigh));
         assert!(matches!(write(200, "application/json", body), Err(Error::Vendor(_))), "errors wins over the status");
         assert!(matches!(write(401, "application/json", "{}"), Err(Error::UpstreamCredentialsRejected { .. })));
+    }
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_logged_with_the_origin_of_its_location_only() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).finish();
+        let from = Url::parse("https://www.2checkout.com/api/sales/refund_invoice").unwrap();
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            header::LOCATION,
+            header::HeaderValue::from_static("https://thief.example:8443/collect/SECRET-PATH?private_key=SECRET-KEY"),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            log_redirect("sales/refund_invoice", StatusCode::TEMPORARY_REDIRECT, &from, &headers);
+        });
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("https://thief.example:8443"), "{logged}");
+        assert!(!logged.contains("SECRET"), "the Location's path or query reached the log: {logged}");
     }
 }

@@ -534,6 +534,10 @@ mod tests {
                 other => panic!("HTTP {status} {body}: expected OUTCOME_UNKNOWN, got {other:?}"),
             }
         }
+        for status in [301, 302, 303, 307, 308] {
+            let Err(Error::OutcomeUnknown { detail, .. }) = authorize(status, APPROVED_ANSWER) else { panic!() };
+            assert!(detail.contains("a redirect, which the gateway never follows"), "{detail}");
+        }
     }
 
     #[test]
