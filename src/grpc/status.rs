@@ -308,7 +308,7 @@ impl Row {
             Self::UpstreamUnavailable => Mapping::new(
                 reason::UPSTREAM_UNAVAILABLE,
                 Code::Unavailable,
-                "2Checkout answered HTTP 5xx to a read, or could not be reached (nothing was sent).",
+                "2Checkout answered HTTP 5xx or a redirect (never followed) to a read, or could not be reached (nothing was sent).",
                 "Transient; a retry after the RetryInfo delay may succeed.",
             )
             .retry(Retry::After(UNAVAILABLE_RETRY_DELAY)),
@@ -327,13 +327,13 @@ impl Row {
             Self::OutcomeUnknownConnectionLost => Mapping::new(
                 reason::OUTCOME_UNKNOWN,
                 Code::Unavailable,
-                "A write was sent but the connection failed or 2Checkout answered HTTP 5xx: it may or may not have happened.",
+                "A write was sent but the connection failed, or 2Checkout answered HTTP 5xx, a redirect (never followed) or anything but a positive confirmation: it may or may not have happened.",
                 "Transient; retrying with the same request_id is safe: the gateway checks before sending again.",
             ),
             Self::UpstreamResponseInvalid => Mapping::new(
                 reason::UPSTREAM_RESPONSE_INVALID,
                 Code::Internal,
-                "2Checkout answered something the gateway cannot decode (an HTML page, truncated JSON, a wrong type).",
+                "2Checkout answered a read with something the gateway cannot decode (an HTML page, truncated JSON, a wrong type).",
                 "A broken invariant between the gateway and 2Checkout; the body goes to the debug log, not the status.",
             ),
             Self::RequestInProgress => Mapping::new(

@@ -10,8 +10,15 @@
 //!   official client sends them), and a write is never retried: once it may
 //!   have left, a lost answer (timeout, broken connection, HTTP 5xx) is
 //!   OUTCOME_UNKNOWN, not an ordinary failure;
+//! - redirects are never followed (the credentials would go wherever a
+//!   `Location` points): a 3xx is a protocol error, UNAVAILABLE for a read and
+//!   OUTCOME_UNKNOWN for a write, which may have been processed before the
+//!   redirect was sent;
 //! - an answer is an error if its HTTP status says so **or** its body carries
 //!   an `errors` element, whatever the status;
+//! - a write succeeds only on positive evidence: a 2xx body that decodes and
+//!   says `"response_code": "OK"`; any other answer to a write that is not a
+//!   vendor refusal (`{}`, `FAIL`, HTML, garbage) is OUTCOME_UNKNOWN;
 //! - the body is decoded by its actual format (XML is read whatever was
 //!   asked for), and anything undecodable becomes a clean error while the body
 //!   itself never reaches a log: only its size and shape do, at debug level.
@@ -76,17 +83,33 @@ impl AdminApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("tco-gateway/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry the Basic credentials and the form to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self { http, config })
     }
 
-    /// Calls one endpoint (`sales/detail_sale`) with its parameters and decodes the success body.
-    async fn call<T: DeserializeOwned>(
+    /// Calls one read endpoint (`sales/detail_sale`) with its parameters and decodes the success body.
+    async fn read<T: DeserializeOwned>(
+        &self,
+        ctx: CallContext,
+        endpoint: &'static str,
+        params: &[(&str, String)],
+    ) -> Result<T, Error> {
+        self.call(ctx, CallKind::Read, endpoint, params, |status, content_type, body| {
+            interpret(endpoint, status, content_type, body)
+        })
+        .await
+    }
+
+    /// Calls one endpoint with its parameters and decodes the answer with `decode`.
+    async fn call<T>(
         &self,
         ctx: CallContext,
         kind: CallKind,
         endpoint: &'static str,
         params: &[(&str, String)],
+        decode: impl FnOnce(StatusCode, &str, &[u8]) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let timeout = time_budget(ctx, self.config.request_timeout)?;
         let url = self.config.base_url.join(endpoint).map_err(|e| Error::UpstreamResponseInvalid {
@@ -112,43 +135,96 @@ impl AdminApiClient {
             .headers(upstream.trace_headers())
             .timeout(timeout);
         let span = upstream.span().clone();
-        let outcome = self.exchange(kind, endpoint, request, &mut upstream).instrument(span).await;
+        let outcome = self.exchange(kind, endpoint, request, &mut upstream, decode).instrument(span).await;
         upstream.finish(&outcome);
         outcome
     }
 
     /// Sends one request and reads its answer by the rules of the module docs.
-    async fn exchange<T: DeserializeOwned>(
+    async fn exchange<T>(
         &self,
         kind: CallKind,
         endpoint: &'static str,
         request: reqwest::RequestBuilder,
         upstream: &mut UpstreamCall,
+        decode: impl FnOnce(StatusCode, &str, &[u8]) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let started = Instant::now();
         let response = request.send().await.map_err(|e| transport_error(kind, endpoint, e))?;
         let status = response.status();
         upstream.record_status(status);
+        if status.is_redirection() {
+            log_redirect(endpoint, status, response.url(), response.headers());
+        }
         let content_type =
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let body = read_body(response).await.map_err(|e| transport_error(kind, endpoint, e))?;
-        if kind == CallKind::Write && status.is_server_error() {
-            log_body(endpoint, status.as_u16(), &content_type, &body);
-            // A 5xx does not prove the write did not happen.
-            return Err(Error::OutcomeUnknown {
-                detail: format!("{endpoint} answered HTTP {}", status.as_u16()),
-                timed_out: false,
-                http_status: Some(status.as_u16()),
-            });
-        }
         tracing::debug!(
             endpoint,
             status = status.as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "2Checkout answered"
         );
-        interpret(endpoint, status, &content_type, &body)
+        decode(status, &content_type, &body)
     }
+}
+
+/// Warns of a redirect that was not followed, naming only where it pointed
+/// (scheme, host and port): its path and query may carry anything, secrets included.
+pub(super) fn log_redirect(endpoint: &str, status: StatusCode, from: &Url, headers: &header::HeaderMap) {
+    let target = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| from.join(location).ok())
+        .map(|to| to.origin().ascii_serialization());
+    tracing::warn!(
+        endpoint,
+        status = status.as_u16(),
+        location_origin = target.as_deref().unwrap_or("(none or unreadable)"),
+        "2Checkout answered with a redirect; not followed"
+    );
+}
+
+/// The error for a redirect: the request went out, and for a write it may have been processed first.
+fn redirected(kind: CallKind, endpoint: &str, status: StatusCode) -> Error {
+    let http_status = status.as_u16();
+    let detail = format!("{endpoint} answered HTTP {http_status}, a redirect, which the gateway never follows");
+    match kind {
+        CallKind::Write => Error::OutcomeUnknown { detail, timed_out: false, http_status: Some(http_status) },
+        CallKind::Read => Error::UpstreamUnavailable { detail, http_status: Some(http_status) },
+    }
+}
+
+/// Classifies the answer to a write: the write succeeded only when the body
+/// decodes and says `"response_code": "OK"` (JSON or XML alike). A vendor
+/// refusal (an `errors` element) or rejected credentials are definite; any
+/// other answer (a redirect, a 5xx, `{}`, `FAIL`, HTML, garbage) leaves the
+/// write possibly done: OUTCOME_UNKNOWN, never success.
+fn interpret_write(endpoint: &str, status: StatusCode, content_type: &str, body: &[u8]) -> Result<String, Error> {
+    let http_status = status.as_u16();
+    let unknown = |detail: String| Error::OutcomeUnknown { detail, timed_out: false, http_status: Some(http_status) };
+    if status.is_redirection() {
+        return Err(redirected(CallKind::Write, endpoint, status));
+    }
+    if status.is_server_error() {
+        log_body(endpoint, http_status, content_type, body);
+        // A 5xx does not prove the write did not happen.
+        return Err(unknown(format!("{endpoint} answered HTTP {http_status}")));
+    }
+    let answer: WriteBody = match interpret(endpoint, status, content_type, body) {
+        Ok(answer) => answer,
+        Err(Error::UpstreamResponseInvalid { detail, .. }) => {
+            return Err(unknown(format!("{detail}; the write may have been processed")));
+        }
+        Err(definite) => return Err(definite),
+    };
+    if !answer.confirms() {
+        log_body(endpoint, http_status, content_type, body);
+        return Err(unknown(format!(
+            "{endpoint} answered HTTP {http_status} without response_code OK; the write may have been processed"
+        )));
+    }
+    Ok(answer.into_message())
 }
 
 /// How long the next request may take: the configured timeout, cut to the caller's deadline.
@@ -235,6 +311,9 @@ fn interpret<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, Error> {
     let http_status = status.as_u16();
+    if status.is_redirection() {
+        return Err(redirected(CallKind::Read, endpoint, status));
+    }
     if status.is_server_error() {
         log_body(endpoint, http_status, content_type, body);
         return Err(Error::UpstreamUnavailable {
@@ -351,7 +430,7 @@ impl SalesPort for AdminApiClient {
             SaleLookup::BySale(id) => [("sale_id", id.to_string())],
             SaleLookup::ByInvoice(id) => [("invoice_id", id.to_string())],
         };
-        let body: DetailSaleBody = self.call(ctx, CallKind::Read, "sales/detail_sale", &params).await?;
+        let body: DetailSaleBody = self.read(ctx, "sales/detail_sale", &params).await?;
         let sale = body.sale.ok_or_else(|| Error::UpstreamResponseInvalid {
             detail: "sales/detail_sale: the answer has no sale".into(),
             http_status: 200,
@@ -362,7 +441,7 @@ impl SalesPort for AdminApiClient {
 
     async fn list_sales(&self, ctx: CallContext, query: &ListSalesQuery) -> Result<SalesPage, Error> {
         let params = list_sales_params(query);
-        match self.call::<ListSalesBody>(ctx, CallKind::Read, "sales/list_sales", &params).await {
+        match self.read::<ListSalesBody>(ctx, "sales/list_sales", &params).await {
             Ok(body) => body.into_domain(query.page).map_err(|e| Error::UpstreamResponseInvalid {
                 detail: format!("sales/list_sales: {e}"),
                 http_status: 200,
@@ -377,8 +456,12 @@ impl SalesPort for AdminApiClient {
 impl SalesWritePort for AdminApiClient {
     async fn write(&self, ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
         let (endpoint, params) = write_params(&request.write);
-        let body: WriteBody = self.call(ctx, CallKind::Write, endpoint, &params).await?;
-        Ok(WriteReceipt { message: body.into_message() })
+        let message = self
+            .call(ctx, CallKind::Write, endpoint, &params, |status, content_type, body| {
+                interpret_write(endpoint, status, content_type, body)
+            })
+            .await?;
+        Ok(WriteReceipt { message })
     }
 }
 
@@ -580,5 +663,109 @@ mod tests {
             detail(403, "text/html", "<h1>no</h1"),
             Err(Error::UpstreamCredentialsRejected { http_status: 403 })
         ));
+    }
+
+    fn write(status: u16, content_type: &str, body: &str) -> Result<String, Error> {
+        interpret_write("sales/refund_invoice", StatusCode::from_u16(status).unwrap(), content_type, body.as_bytes())
+    }
+
+    fn assert_unknown(outcome: Result<String, Error>, status: u16, shape: &str) {
+        match outcome {
+            Err(Error::OutcomeUnknown { timed_out: false, http_status: Some(s), .. }) if s == status => {}
+            other => panic!("{shape}: expected OUTCOME_UNKNOWN with HTTP {status}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_write_succeeds_only_when_the_body_says_response_code_ok_in_json_or_xml() {
+        let json = r#"{"response_code":"OK","response_message":"refund added to invoice"}"#;
+        assert_eq!(write(200, "application/json", json).unwrap(), "refund added to invoice");
+        let xml = "<response><response_code>OK</response_code><response_message>refund added to invoice</response_message></response>";
+        assert_eq!(write(200, "application/xml", xml).unwrap(), "refund added to invoice");
+        assert_eq!(write(200, "application/json", r#"{"response_code":"OK"}"#).unwrap(), "OK", "a bare OK is still OK");
+    }
+
+    #[test]
+    fn any_other_answer_to_a_write_is_outcome_unknown_never_success_nor_internal() {
+        for (status, content_type, body) in [
+            (200, "application/json", "{}"),
+            (200, "application/json", r#"{"response_code":"FAIL","response_message":"refund added to invoice"}"#),
+            (200, "application/json", r#"{"response_code":"ok"}"#),
+            (200, "application/json", r#"{"response_code":""}"#),
+            (200, "application/json", r#"{"response_code":null}"#),
+            (200, "application/json", r#"{"response_message":"refund added to invoice"}"#),
+            (201, "application/json", r#"{"response_code":{"nested":"OK"}}"#),
+            (200, "application/xml", "<response><response_code>FAIL</response_code></response>"),
+            (200, "application/xml", "<response></response>"),
+            (200, "application/xml", "<response><response_code>OK"),
+            (200, "text/html", "<html><body>Refund queued</body></html>"),
+            (200, "application/json", r#"{"response_code":"OK""#),
+            (200, "application/json", r#"["OK"]"#),
+            (200, "", "\u{0}\u{1}garbage"),
+            (200, "application/json", ""),
+            (204, "", ""),
+            (404, "text/plain", "not found"),
+            (500, "application/json", r#"{"response_code":"OK"}"#),
+            (503, "text/html", "down"),
+        ] {
+            assert_unknown(write(status, content_type, body), status, body);
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_outcome_unknown_for_a_write_and_unavailable_for_a_read() {
+        let ok = r#"{"response_code":"OK","response_message":"refund added to invoice"}"#;
+        for status in [301, 302, 303, 307, 308] {
+            let Err(Error::OutcomeUnknown { detail: said, .. }) = write(status, "application/json", ok) else {
+                panic!()
+            };
+            assert!(said.contains("a redirect, which the gateway never follows"), "{said}");
+            assert_unknown(write(status, "application/json", ok), status, "redirect");
+            assert!(
+                matches!(detail(status, "application/json", "{}"), Err(Error::UpstreamUnavailable { http_status: Some(s), .. }) if s == status),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_of_a_write_stay_definite() {
+        let body = r#"{"errors":[{"code":"TOO_HIGH","message":"Amount greater than remaining balance on invoice."}]}"#;
+        assert!(matches!(write(400, "application/json", body), Err(Error::Vendor(v)) if v.code == AdminCode::TooHigh));
+        assert!(matches!(write(200, "application/json", body), Err(Error::Vendor(_))), "errors wins over the status");
+        assert!(matches!(write(401, "application/json", "{}"), Err(Error::UpstreamCredentialsRejected { .. })));
+    }
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_redirect_is_logged_with_the_origin_of_its_location_only() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).finish();
+        let from = Url::parse("https://www.2checkout.com/api/sales/refund_invoice").unwrap();
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            header::LOCATION,
+            header::HeaderValue::from_static("https://thief.example:8443/collect/SECRET-PATH?private_key=SECRET-KEY"),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            log_redirect("sales/refund_invoice", StatusCode::TEMPORARY_REDIRECT, &from, &headers);
+        });
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("https://thief.example:8443"), "{logged}");
+        assert!(!logged.contains("SECRET"), "the Location's path or query reached the log: {logged}");
     }
 }

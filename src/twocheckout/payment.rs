@@ -5,7 +5,11 @@
 //! configuration). Its answers carry either a `response` or an `exception`
 //! object whatever the HTTP status. An authorization moves money, so once the
 //! request may have left, a lost answer is OUTCOME_UNKNOWN and it is never
-//! retried here.
+//! retried here. Redirects are never followed (the body carries the private
+//! key and the card token), and only positive evidence is success: a
+//! `response` whose `responseCode` is `APPROVED` with an order number. Any
+//! other answer that is not an `exception` (a redirect, a 5xx, `{}`, HTML,
+//! garbage) is OUTCOME_UNKNOWN.
 
 use std::time::Duration;
 
@@ -46,6 +50,8 @@ impl PaymentApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("tco-gateway/", env!("CARGO_PKG_VERSION")))
+            // A redirect (307/308 keep the body) would re-post the private key and the card token.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self { http, config })
     }
@@ -320,7 +326,8 @@ impl WireResponse {
                 })
             })
             .collect::<Result<_, String>>()?;
-        let order_number = self.order_number.get().ok_or("orderNumber: missing")?.to_owned();
+        let order_number =
+            self.order_number.get().filter(|n| !n.trim().is_empty()).ok_or("orderNumber: missing")?.to_owned();
         Ok(Authorization {
             transaction_id: text(&self.transaction_id),
             merchant_order_id: text(&self.merchant_order_id),
@@ -409,25 +416,40 @@ async fn exchange(request: reqwest::RequestBuilder, upstream: &mut UpstreamCall)
         .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
     let status = response.status();
     upstream.record_status(status);
+    if status.is_redirection() {
+        super::admin::log_redirect("authService", status, response.url(), response.headers());
+    }
     let bytes = response
         .bytes()
         .await
         .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
-    if status.is_server_error() {
-        return Err(Error::OutcomeUnknown {
-            detail: format!("authService answered HTTP {}", status.as_u16()),
-            timed_out: false,
-            http_status: Some(status.as_u16()),
-        });
+    interpret_authorization(status, &bytes)
+}
+
+/// Classifies the answer to an authorization: an `exception` is a definite
+/// refusal; success needs a 2xx `response` that decodes, says `APPROVED` and
+/// names an order number; anything else may have charged the card and is
+/// OUTCOME_UNKNOWN.
+fn interpret_authorization(status: StatusCode, body: &[u8]) -> Result<Authorization, Error> {
+    let http_status = status.as_u16();
+    let unknown = |detail: String| Error::OutcomeUnknown {
+        detail: format!("{detail}; the card may have been charged"),
+        timed_out: false,
+        http_status: Some(http_status),
+    };
+    if status.is_redirection() {
+        return Err(unknown(format!(
+            "authService answered HTTP {http_status}, a redirect, which the gateway never follows"
+        )));
     }
-    let answer: WireAnswer = serde_json::from_slice(&bytes).map_err(|e| {
-            // A type error's message quotes the value, and the answer holds the buyer's details.
-            tracing::debug!(http_status = status.as_u16(), line = e.line(), column = e.column(), kind = ?e.classify(), "undecodable Payment API answer");
-            Error::UpstreamResponseInvalid {
-                detail: format!("authService: malformed JSON at {}", e.column()),
-                http_status: status.as_u16(),
-            }
-        })?;
+    if status.is_server_error() {
+        return Err(unknown(format!("authService answered HTTP {http_status}")));
+    }
+    let answer: WireAnswer = serde_json::from_slice(body).map_err(|e| {
+        // A type error's message quotes the value, and the answer holds the buyer's details.
+        tracing::debug!(http_status, line = e.line(), column = e.column(), kind = ?e.classify(), "undecodable Payment API answer");
+        unknown(format!("authService answered HTTP {http_status} with a body that is not the expected JSON (column {})", e.column()))
+    })?;
     if let Some(exception) = answer.exception.filter(|e| e.error_code.get().is_some()) {
         let code = PaymentCode::parse(&text(&exception.error_code));
         if code == PaymentCode::Unauthorized {
@@ -439,20 +461,92 @@ async fn exchange(request: reqwest::RequestBuilder, upstream: &mut UpstreamCall)
         return Err(Error::Payment(PaymentError {
             buyer_message: buyer_message(&code).map(str::to_owned),
             message: exception.error_msg.get().unwrap_or("2Checkout refused the authorization").to_owned(),
-            http_status: status.as_u16(),
+            http_status,
             code,
         }));
     }
-    match answer.response {
-        Some(response) if status == StatusCode::OK || status.is_success() => {
-            response.into_domain().map_err(|problem| Error::UpstreamResponseInvalid {
-                detail: format!("authService: {problem}"),
-                http_status: status.as_u16(),
-            })
+    let Some(response) = answer.response.filter(|_| status.is_success()) else {
+        return Err(unknown(format!("authService answered HTTP {http_status} with neither response nor exception")));
+    };
+    if response.response_code.get().map(str::trim) != Some(APPROVED) {
+        tracing::debug!(http_status, "Payment API response without responseCode APPROVED");
+        return Err(unknown(format!("authService answered HTTP {http_status} without responseCode {APPROVED}")));
+    }
+    response.into_domain().map_err(|problem| unknown(format!("authService: {problem}")))
+}
+
+/// The `responseCode` of an authorization that went through.
+const APPROVED: &str = "APPROVED";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APPROVED_ANSWER: &str = r#"{"validationErrors":null,"exception":null,"response":{"type":"AuthResponse",
+        "merchantOrderId":"order-1","orderNumber":"9093717691800","transactionId":"9093717691809",
+        "responseMsg":"Successfully authorized the provided credit card","responseCode":"APPROVED",
+        "total":"1.00","currencyCode":"USD","lineItems":[],"billingAddr":null,"shippingAddr":null}}"#;
+
+    fn authorize(status: u16, body: &str) -> Result<Authorization, Error> {
+        interpret_authorization(StatusCode::from_u16(status).unwrap(), body.as_bytes())
+    }
+
+    #[test]
+    fn an_authorization_succeeds_only_when_approved_with_an_order_number() {
+        let authorization = authorize(200, APPROVED_ANSWER).unwrap();
+        assert_eq!(authorization.order_number, "9093717691800");
+        assert_eq!(authorization.response_code, "APPROVED");
+    }
+
+    #[test]
+    fn any_other_answer_to_an_authorization_is_outcome_unknown_never_success_nor_internal() {
+        let without_code = APPROVED_ANSWER.replace(r#""responseCode":"APPROVED","#, "");
+        let pending = APPROVED_ANSWER.replace("APPROVED", "PENDING");
+        let no_order = APPROVED_ANSWER.replace(r#""orderNumber":"9093717691800","#, "");
+        let blank_order = APPROVED_ANSWER.replace("9093717691800", " ");
+        let bad_total = APPROVED_ANSWER.replace(r#""total":"1.00""#, r#""total":"lots""#);
+        for (status, body) in [
+            (200, "{}"),
+            (200, r#"{"response":null,"exception":null}"#),
+            (200, r#"{"response":{}}"#),
+            (200, r#"{"response":{"responseCode":"FAIL","orderNumber":"1"}}"#),
+            (200, without_code.as_str()),
+            (200, pending.as_str()),
+            (200, no_order.as_str()),
+            (200, blank_order.as_str()),
+            (200, bad_total.as_str()),
+            (200, r#"{"exception":{"errorCode":null}}"#),
+            (200, "<html><body>Approved!</body></html>"),
+            (200, "\u{0}garbage"),
+            (200, ""),
+            (200, r#"{"response":{"responseCode":"APPROVED""#),
+            (200, r#"["APPROVED"]"#),
+            (404, APPROVED_ANSWER),
+            (500, APPROVED_ANSWER),
+            (503, "down"),
+            (301, APPROVED_ANSWER),
+            (302, APPROVED_ANSWER),
+            (307, APPROVED_ANSWER),
+            (308, APPROVED_ANSWER),
+        ] {
+            match authorize(status, body) {
+                Err(Error::OutcomeUnknown { timed_out: false, http_status: Some(s), .. }) if s == status => {}
+                other => panic!("HTTP {status} {body}: expected OUTCOME_UNKNOWN, got {other:?}"),
+            }
         }
-        _ => Err(Error::UpstreamResponseInvalid {
-            detail: format!("authService answered HTTP {} with neither response nor exception", status.as_u16()),
-            http_status: status.as_u16(),
-        }),
+        for status in [301, 302, 303, 307, 308] {
+            let Err(Error::OutcomeUnknown { detail, .. }) = authorize(status, APPROVED_ANSWER) else { panic!() };
+            assert!(detail.contains("a redirect, which the gateway never follows"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn an_exception_is_a_definite_refusal_whatever_the_status() {
+        let body = r#"{"response":null,"exception":{"errorCode":"602","errorMsg":"Payment Authorization Failed"}}"#;
+        for status in [200, 400] {
+            let Err(Error::Payment(refusal)) = authorize(status, body) else { panic!("{status}") };
+            assert_eq!(refusal.code, PaymentCode::parse("602"));
+            assert_eq!(refusal.http_status, status);
+        }
     }
 }

@@ -368,11 +368,17 @@ struct WireSummary {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct WriteBody {
+    response_code: Text,
     response_message: Text,
 }
 
 impl WriteBody {
-    /// The vendor's confirmation; a success without one still succeeded.
+    /// Whether the body positively confirms the write: `response_code` is `OK`.
+    pub fn confirms(&self) -> bool {
+        self.response_code.get().map(str::trim) == Some("OK")
+    }
+
+    /// The vendor's confirmation message; a confirmed write without one still succeeded.
     pub fn into_message(self) -> String {
         self.response_message.0.unwrap_or_else(|| "OK".to_owned())
     }

@@ -12,6 +12,7 @@ mod collector;
 mod errors;
 mod get_sale;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod list_sales;
 mod redis_server;
