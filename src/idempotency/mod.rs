@@ -85,6 +85,7 @@ use crate::domain::{
     PaymentPort, RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort,
     WriteReceipt, WriteRequest,
 };
+use crate::telemetry;
 
 /// The sale as detail_sale showed it before an attempt; boxed because it is
 /// large and rarely kept (only while an outcome is unknown).
@@ -224,28 +225,14 @@ impl<S: IdempotencyStore<T, U>, T, U> Checkpoint<S, T, U> {
     }
 }
 
-/// Counts a write or authorization the store refused (`tco.idempotency.refusals`, by
-/// `error.type` and `store`): what an operator alerts on when Redis is down or full,
-/// since health stays SERVING for the reads.
+/// Counts a write or authorization the store refused; every other outcome is
+/// not the store's doing and is left alone.
 fn count_refusal<T>(outcome: &Result<T, Error>) {
-    use opentelemetry::{KeyValue, metrics::Counter};
-    static REFUSALS: std::sync::OnceLock<Counter<u64>> = std::sync::OnceLock::new();
-    let store = match outcome {
-        Err(Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store }) => store,
-        _ => return,
-    };
-    let reason = outcome.as_ref().err().map_or("", Error::reason).to_owned();
-    REFUSALS
-        .get_or_init(|| {
-            opentelemetry::global::meter("tco-gateway")
-                .u64_counter("tco.idempotency.refusals")
-                .with_unit("{call}")
-                .with_description(
-                    "Writes and authorizations refused because the idempotency store was unavailable or full",
-                )
-                .build()
-        })
-        .add(1, &[KeyValue::new("error.type", reason), KeyValue::new("store", store.clone())]);
+    if let Err(error @ (Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store })) =
+        outcome
+    {
+        telemetry::record_idempotency_refusal(error.reason(), store);
+    }
 }
 
 /// How long before its deadline a waiting duplicate gives up, so its ABORTED

@@ -53,6 +53,8 @@ pub(super) struct Instruments {
     pub upstream_duration: Histogram<f64>,
     /// `tco.vendor.errors`: refusals by 2Checkout's own error code.
     pub vendor_errors: Counter<u64>,
+    /// `tco.idempotency.refusals`: writes and authorizations the idempotency store refused.
+    pub idempotency_refusals: Counter<u64>,
 }
 
 /// The instruments, created on first use from the global meter provider.
@@ -83,8 +85,25 @@ pub(super) fn instruments() -> &'static Instruments {
                 .with_unit("{error}")
                 .with_description("Errors 2Checkout reported, by its error code and endpoint")
                 .build(),
+            idempotency_refusals: meter
+                .u64_counter("tco.idempotency.refusals")
+                .with_unit("{call}")
+                .with_description(
+                    "Writes and authorizations refused because the idempotency store was unavailable or full",
+                )
+                .build(),
         }
     })
+}
+
+/// Counts a write or authorization the idempotency store refused
+/// (`tco.idempotency.refusals`, by `error.type` and `store`): what an operator
+/// alerts on when the store is down or full, since health stays SERVING for
+/// the reads.
+pub fn record_idempotency_refusal(reason: &str, store: &str) {
+    instruments()
+        .idempotency_refusals
+        .add(1, &[KeyValue::new("error.type", reason.to_owned()), KeyValue::new("store", store.to_owned())]);
 }
 
 /// Reports a cache's figures at every collection: `tco.cache.hits`,
