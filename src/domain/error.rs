@@ -227,7 +227,9 @@ pub enum Error {
     #[error("2Checkout sent a response the gateway cannot decode: {detail}")]
     UpstreamResponseInvalid { detail: String, http_status: u16 },
     /// A write reached 2Checkout but its answer was lost.
-    #[error("the outcome of the write is unknown ({detail}); retry with the same request_id to find out safely")]
+    #[error(
+        "the outcome of the write is unknown ({detail}); retrying with the same request_id is safe: it never moves money twice"
+    )]
     OutcomeUnknown { detail: String, timed_out: bool, http_status: Option<u16> },
     /// The Payment API refused the authorization.
     #[error("{}", .0.message)]

@@ -20,14 +20,21 @@
 //! (timeout, broken connection, HTTP 5xx, an undecodable answer), the call
 //! fails with OUTCOME_UNKNOWN and nothing is retried automatically. Before
 //! sending, the gateway read the sale (one detail_sale) as a baseline. A
-//! retry with the same id reads the sale again and compares:
-//! - refunds: a new refund line on the invoice (or linked to the line item);
+//! retry with the same id reads the sale again and compares (see
+//! `reconcile.rs`):
+//! - refunds: a new refund line on the invoice (or linked to the line item)
+//!   for this amount in this currency (a full refund: what the baseline showed
+//!   as remaining), and a new comment carrying this refund's comment;
 //! - stop recurring: the line item's recurring status is stopped;
 //! - mark shipped: the invoice is shipped with this tracking number;
 //! - comment: one more comment with exactly this text;
 //!
 //! If the effect is there, the retry succeeds with 2Checkout's usual
-//! confirmation and nothing is sent; if not, the write is sent again.
+//! confirmation and nothing is sent; if there is no trace, the write is sent
+//! again. If a refund's place changed in a way that cannot be told apart from
+//! it (someone else refunded the same invoice meanwhile, for another amount or
+//! with another comment), nothing is sent and the outcome stays unknown, with
+//! what was found and directions for a person.
 //! Reauthorization leaves no visible trace, so it is sent again: the
 //! vendor's once-a-day rule answers TOO_SOON if the first attempt went
 //! through. The baseline read also checks that a line item belongs to the
@@ -63,6 +70,7 @@
 //! (REQUEST_IN_PROGRESS) with RetryInfo.
 
 mod memory;
+mod reconcile;
 mod redis;
 
 use std::{
@@ -80,10 +88,11 @@ use tracing::Instrument as _;
 pub use self::memory::{MemoryIdempotencyStore, MemoryStoreSettings};
 pub use self::redis::RedisIdempotencyStore;
 
+use self::reconcile::{Evidence, evidence, line_items, needs_baseline};
+
 use crate::domain::{
-    Authorization, AuthorizationRequest, BillingStatus, CallContext, Error, LineItem, ListSalesQuery, PaymentCode,
-    PaymentPort, RecurringStatus, RequestId, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort,
-    WriteReceipt, WriteRequest,
+    Authorization, AuthorizationRequest, CallContext, Error, ListSalesQuery, PaymentCode, PaymentPort, RequestId, Sale,
+    SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort, WriteReceipt, WriteRequest,
 };
 use crate::telemetry;
 
@@ -420,10 +429,12 @@ impl<P: SalesPort + SalesWritePort> Attempt<P> {
             Ok(sale) => sale,
             Err(error) => return Err((error, baseline)),
         };
-        if effect_visible(write, baseline.as_deref(), &now) {
-            Ok(Reconciled::Done(WriteReceipt { message: write.confirmation().to_owned() }))
-        } else {
-            Ok(Reconciled::NotDone(Some(Box::new(now))))
+        match evidence(write, baseline.as_deref(), &now) {
+            Evidence::Done => Ok(Reconciled::Done(WriteReceipt { message: write.confirmation().to_owned() })),
+            Evidence::Absent => Ok(Reconciled::NotDone(Some(Box::new(now)))),
+            // The original baseline stays: a later retry compares against the sale as it was
+            // before the first send, not against a sale that may already show this write.
+            Evidence::Ambiguous(found) => Err((still_unknown(write, &found), baseline)),
         }
     }
 }
@@ -435,13 +446,22 @@ enum Reconciled {
     NotDone(Baseline),
 }
 
-/// Whether a write leaves a trace in detail_sale the gateway can look for.
-fn needs_baseline(write: &SaleWrite) -> bool {
-    !matches!(write, SaleWrite::Reauthorize { .. })
-}
-
-fn line_items(sale: &Sale) -> impl Iterator<Item = &LineItem> {
-    sale.invoices.iter().flat_map(|invoice| invoice.line_items.iter())
+/// The outcome of a write whose effect the sale cannot confirm nor rule out,
+/// with directions for the person who must decide.
+fn still_unknown(write: &SaleWrite, found: &str) -> Error {
+    let sale = match write.sale_lookup() {
+        SaleLookup::BySale(id) => format!("sale {id}"),
+        SaleLookup::ByInvoice(id) => format!("invoice {id}"),
+    };
+    Error::OutcomeUnknown {
+        detail: format!(
+            "a retry checked {sale} and could not tell whether this write took effect: {found}. Nothing was sent \
+             again. Compare the sale's refund lines and comments with this request (in the 2Checkout console or \
+             with GetSale); if it is not there, send it again with a new request_id"
+        ),
+        timed_out: false,
+        http_status: None,
+    }
 }
 
 fn line_item_outside_sale(write: &SaleWrite, sale: &Sale) -> Option<Error> {
@@ -452,49 +472,6 @@ fn line_item_outside_sale(write: &SaleWrite, sale: &Sale) -> Option<Error> {
     };
     (!line_items(sale).any(|line| line.line_item_id == line_item_id.as_str()))
         .then(|| Error::invalid_field("line_item_id", format!("is not a line item of sale {sale_id}")))
-}
-
-/// Whether `now` shows `write`'s effect compared with `before`.
-fn effect_visible(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> bool {
-    let is_refund = |line: &&LineItem| line.status.known == Some(BillingStatus::Refund);
-    let count = |sale: Option<&Sale>, matches: &dyn Fn(&LineItem) -> bool| {
-        sale.map_or(0, |s| line_items(s).filter(is_refund).filter(|l| matches(l)).count())
-    };
-    match write {
-        SaleWrite::RefundInvoice { target, .. } => {
-            let on_target = |line: &LineItem| {
-                target.invoice_id().is_none_or(|invoice| line.invoice_id.as_deref() == Some(invoice.as_str()))
-            };
-            count(Some(now), &on_target) > count(before, &on_target)
-        }
-        SaleWrite::RefundLineItem { line_item_id, .. } => {
-            let linked = |line: &LineItem| line.linked_id.as_deref() == Some(line_item_id.as_str());
-            count(Some(now), &linked) > count(before, &linked)
-        }
-        SaleWrite::StopLineItemRecurring { line_item_id, .. } => line_items(now).any(|line| {
-            line.line_item_id == line_item_id.as_str()
-                && line.billing.as_ref().is_some_and(|b| b.recurring_status.known == Some(RecurringStatus::Stopped))
-        }),
-        SaleWrite::MarkShipped { target, tracking_number, .. } => {
-            let invoice = match target.invoice_id() {
-                Some(id) => now.invoices.iter().find(|i| &i.invoice_id == id),
-                None => now.invoices.last(),
-            };
-            invoice.is_some_and(|i| {
-                i.date_shipped.is_some()
-                    && i.shipping
-                        .as_ref()
-                        .is_some_and(|s| s.tracking_number.as_deref() == Some(tracking_number.as_str()))
-            })
-        }
-        SaleWrite::CreateComment { text, .. } => {
-            let same = |sale: Option<&Sale>| {
-                sale.map_or(0, |s| s.comments.iter().filter(|c| c.text.as_deref() == Some(text.as_str())).count())
-            };
-            same(Some(now)) > same(before)
-        }
-        SaleWrite::Reauthorize { .. } => false,
-    }
 }
 
 /// The Payment API with at-most-once authorizations, by the same rules as

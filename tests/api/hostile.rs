@@ -376,3 +376,60 @@ async fn an_authorization_that_landed_behind_an_empty_answer_is_not_charged_agai
     expect_error(&retried, Code::Unavailable, "OUTCOME_UNKNOWN");
     assert!(retried.message().contains("merchant_order_id"), "the directions: {retried:?}");
 }
+
+/// A refund another client made, straight at the simulator (not through the hostile server).
+async fn foreign_refund(simulator: &Arc<RunningSimulator>, amount: &str) {
+    let elsewhere = spawn_gateway(simulator, &[]).await;
+    let mut request = refund_of(REFUNDABLE_SALE_ID, amount);
+    request.comment = "Goodwill gesture from the support desk.".into();
+    elsewhere.sales.clone().refund_invoice(request).await.expect("the foreign refund lands");
+}
+
+fn refund_amounts(sale: &tco_gateway::grpc::proto::Sale) -> Vec<&str> {
+    let refunds = sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund);
+    let mut amounts: Vec<&str> = refunds.map(|l| l.usd_amount.as_str()).collect();
+    amounts.sort_unstable();
+    amounts
+}
+
+#[tokio::test]
+async fn a_foreign_refund_while_the_answer_is_lost_keeps_the_outcome_unknown_and_sends_nothing() {
+    let (simulator, hostile, app) = hostile_setup().await;
+    // The refund never reaches 2Checkout, but its answer is lost all the same.
+    hostile.lie(
+        Endpoint::RefundInvoice,
+        Answer::Instead { status: 200, content_type: "application/json", body: "{}".into() },
+    );
+    let request = refund_of(REFUNDABLE_SALE_ID, "7.00");
+    let lost = app.sales.clone().refund_invoice(request.clone()).await.unwrap_err();
+    expect_error(&lost, Code::Unavailable, "OUTCOME_UNKNOWN");
+    foreign_refund(&simulator, "3.00").await;
+
+    hostile.tell_the_truth();
+    let retried = app.sales.clone().refund_invoice(request).await.map(|ok| ok.into_inner().message);
+    let still_unknown = retried.expect_err("a foreign refund is not this refund");
+    expect_error(&still_unknown, Code::Unavailable, "OUTCOME_UNKNOWN");
+    assert!(still_unknown.message().contains("new request_id"), "directions: {still_unknown:?}");
+    assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 1, "only the foreign refund reached 2Checkout");
+    assert_eq!(refund_amounts(&sale(&app, REFUNDABLE_SALE_ID).await), ["3.00"]);
+}
+
+#[tokio::test]
+async fn a_refund_that_landed_beside_a_foreign_one_is_confirmed_by_its_retry() {
+    let (simulator, hostile, app) = hostile_setup().await;
+    hostile.lie(
+        Endpoint::RefundInvoice,
+        Answer::AfterActing { status: 200, content_type: "application/json", body: "{}".into() },
+    );
+    let request = refund_of(REFUNDABLE_SALE_ID, "7.00");
+    let lost = app.sales.clone().refund_invoice(request.clone()).await.unwrap_err();
+    expect_error(&lost, Code::Unavailable, "OUTCOME_UNKNOWN");
+    foreign_refund(&simulator, "3.00").await;
+
+    hostile.tell_the_truth();
+    let retry =
+        app.sales.clone().refund_invoice(request).await.expect("the retry finds this refund among the new ones");
+    assert_eq!(retry.into_inner().message, "refund added to invoice");
+    assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 2, "this refund once, the foreign one once");
+    assert_eq!(refund_amounts(&sale(&app, REFUNDABLE_SALE_ID).await), ["3.00", "7.00"]);
+}
