@@ -26,15 +26,15 @@ use tco_gateway::grpc::proto::{
     get_sale_request::Lookup,
 };
 use tco_simulator::{
-    APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, REFUNDABLE_SALE_ID, REFUNDABLE_SALE_PLACED,
-    RunningSimulator,
+    APPROVING_CARD, DEFAULT_PRIVATE_KEY, DOCUMENTED_SALE_ID, Endpoint, REFUNDABLE_LINEITEM_IDS, REFUNDABLE_SALE_ID,
+    REFUNDABLE_SALE_PLACED, RunningSimulator,
 };
 use tonic::{Code, Status};
 
 use crate::{
     authorize::{authorize_total, token},
     helpers::{TestApp, expect_error, set_clock_after, spawn_gateway, spawn_simulator},
-    writes::{refund_of, sale},
+    writes::{refund_line, refund_of, sale},
 };
 
 /// What the hostile server does with a request to one endpoint.
@@ -432,4 +432,32 @@ async fn a_refund_that_landed_beside_a_foreign_one_is_confirmed_by_its_retry() {
     assert_eq!(retry.into_inner().message, "refund added to invoice");
     assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 2, "this refund once, the foreign one once");
     assert_eq!(refund_amounts(&sale(&app, REFUNDABLE_SALE_ID).await), ["3.00", "7.00"]);
+}
+
+#[tokio::test]
+async fn full_refunds_that_landed_behind_empty_answers_are_confirmed_by_what_remained() {
+    let (simulator, hostile, app) = hostile_setup().await;
+    let line = REFUNDABLE_LINEITEM_IDS[0];
+    app.sales.clone().refund_line_item(refund_line(line, "2.00")).await.expect("an earlier partial refund");
+    let empty = || Answer::AfterActing { status: 200, content_type: "application/json", body: "{}".into() };
+
+    // The rest of the line: the baseline shows what remained after the earlier 2.00.
+    hostile.lie(Endpoint::RefundLineItem, empty());
+    let rest_of_line = refund_line(line, "");
+    let lost = app.sales.clone().refund_line_item(rest_of_line.clone()).await.unwrap_err();
+    expect_error(&lost, Code::Unavailable, "OUTCOME_UNKNOWN");
+    hostile.tell_the_truth();
+    let retry = app.sales.clone().refund_line_item(rest_of_line).await.expect("the line's full refund is found");
+    assert_eq!(retry.into_inner().message, "lineitem refunded");
+    assert_eq!(simulator.request_count(Endpoint::RefundLineItem), 2, "the partial refund and the full one, once each");
+
+    // The rest of the invoice.
+    hostile.lie(Endpoint::RefundInvoice, empty());
+    let rest_of_invoice = refund_of(REFUNDABLE_SALE_ID, "");
+    let lost = app.sales.clone().refund_invoice(rest_of_invoice.clone()).await.unwrap_err();
+    expect_error(&lost, Code::Unavailable, "OUTCOME_UNKNOWN");
+    hostile.tell_the_truth();
+    let retry = app.sales.clone().refund_invoice(rest_of_invoice).await.expect("the invoice's full refund is found");
+    assert_eq!(retry.into_inner().message, "refund added to invoice");
+    assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 1, "never sent twice");
 }

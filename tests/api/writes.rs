@@ -110,7 +110,7 @@ async fn refunding_another_accounts_invoice_is_permission_denied() {
     assert_eq!(app.simulator.request_count(Endpoint::RefundInvoice), 0, "the baseline read already refused");
 }
 
-fn refund_line(line_item_id: &str, amount: &str) -> RefundLineItemRequest {
+pub fn refund_line(line_item_id: &str, amount: &str) -> RefundLineItemRequest {
     RefundLineItemRequest {
         request_id: new_request_id(),
         sale_id: REFUNDABLE_SALE_ID.into(),
