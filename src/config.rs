@@ -108,6 +108,12 @@ pub struct ServerSettings {
     /// Then, how long in-flight calls may take to finish before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// The largest request message accepted, in bytes (encoded, before decoding);
+    /// a larger one is RESOURCE_EXHAUSTED and never buffered.
+    pub max_message_bytes: u32,
+    /// The most request metadata accepted, in bytes as HTTP/2 counts a header list
+    /// (name + value + 32 per entry); more is RESOURCE_EXHAUSTED on that call.
+    pub max_metadata_bytes: u32,
 }
 
 impl Default for ServerSettings {
@@ -119,6 +125,12 @@ impl Default for ServerSettings {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             drain_period: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(20),
+            // The largest valid request (an Authorize with many lines, or a 5,000-character
+            // comment) is some tens of KB: 1 MiB is ample and bounds what one call buffers.
+            max_message_bytes: 1024 * 1024,
+            // gRPC's customary metadata limit (grpc-java and gRPC core use 8 KiB): room for
+            // tracing headers and a bearer token, nothing like a megabyte.
+            max_metadata_bytes: 8 * 1024,
         }
     }
 }

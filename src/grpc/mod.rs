@@ -10,6 +10,8 @@
 //! ([`Text`], [`Amount::parse`]); the helpers below only name the field.
 
 mod authorization;
+pub mod codec;
+pub mod limits;
 mod sales;
 pub mod status;
 
