@@ -2,7 +2,9 @@
 //! layer around every service that refuses metadata over the gateway's
 //! budget with RESOURCE_EXHAUSTED (`REQUEST_TOO_LARGE`, before any handler
 //! runs), and turns tonic's OUT_OF_RANGE for a message over
-//! `max_decoding_message_size` into the same status.
+//! `max_decoding_message_size` into the same status (and tonic's INTERNAL for
+//! request framing it cannot read into MALFORMED_REQUEST, see
+//! `unreadable_framing`).
 //!
 //! Three limits, from the inside out (`app.rs` sets them, the README lists
 //! them):
@@ -100,6 +102,28 @@ fn too_large<B: Default>(part: &str, limit: u32) -> http::Response<B> {
     tonic::Status::from(Error::RequestTooLarge { part: part.to_owned(), limit_bytes: u64::from(limit) }).into_http()
 }
 
+/// tonic's INTERNAL for request framing it cannot read: a message cut short
+/// by the end of the stream, or a compression flag other than 0 and 1. The
+/// caller's bytes are malformed, so it is MALFORMED_REQUEST like invalid
+/// protobuf (`codec.rs`). Recognised by tonic's own words and by carrying no
+/// details (every status the gateway makes carries an ErrorInfo); a tonic
+/// release that rewords them fails the caller-input spec. A compressed flag
+/// without `grpc-encoding` stays INTERNAL, as the gRPC compression spec requires.
+fn unreadable_framing(headers: &http::HeaderMap) -> Option<String> {
+    const TONIC_FRAMING_ERRORS: [&str; 2] =
+        ["Unexpected EOF decoding stream", "protocol error: received message with invalid compression flag"];
+    if headers.contains_key("grpc-status-details-bin") {
+        return None;
+    }
+    let status = tonic::Status::from_header_map(headers)?;
+    TONIC_FRAMING_ERRORS.iter().any(|words| status.message().starts_with(words)).then(|| status.message().to_owned())
+}
+
+/// The trailers-only answer for unreadable request framing.
+fn malformed<B: Default>(detail: String) -> http::Response<B> {
+    tonic::Status::from(Error::MalformedRequest { detail }).into_http()
+}
+
 pin_project! {
     /// The refusal, ready at once, or the call, with an over-size message renamed.
     #[project = LimitedProjection]
@@ -122,9 +146,12 @@ where
             LimitedProjection::Refused { response } => Poll::Ready(Ok(response.take().unwrap_or_default())),
             LimitedProjection::Called { inner, max_message_bytes } => {
                 let response = ready!(inner.poll(cx))?;
-                // OUT_OF_RANGE comes only from tonic's message limit: no row of the error table uses it.
-                let out_of_range = response.headers().get("grpc-status").is_some_and(|code| code == "11");
-                Poll::Ready(Ok(if out_of_range { too_large("message", *max_message_bytes) } else { response }))
+                Poll::Ready(Ok(match response.headers().get("grpc-status").map(http::HeaderValue::as_bytes) {
+                    // OUT_OF_RANGE comes only from tonic's message limit: no row of the error table uses it.
+                    Some(b"11") => too_large("message", *max_message_bytes),
+                    Some(b"13") => unreadable_framing(response.headers()).map_or(response, malformed),
+                    _ => response,
+                }))
             }
         }
     }

@@ -212,6 +212,14 @@ async fn malformed_protobuf_is_invalid_argument_and_sends_nothing() {
             assert!(status.message().starts_with("the request message is not valid protobuf"), "{what}");
         }
     }
+    // Framing a message cannot be read from: cut short, or flagged with no known compression.
+    let truncated = Bytes::from_static(&[0, 0, 0, 0, 10, 0x0a, 0x01]);
+    let odd_flag = Bytes::from_static(&[2, 0, 0, 0, 0]);
+    for (what, frame) in [("a truncated frame", truncated), ("compression flag 2", odd_flag)] {
+        let status = raw.call(GET_SALE, &[], frame).await.status();
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+        assert_eq!(status.get_error_details().error_info().unwrap().reason, "MALFORMED_REQUEST", "{what}");
+    }
     assert_eq!(upstream_requests(&app.simulator), 0);
     // The connection that carried all of that still serves.
     let answer = raw.call(GET_SALE, &[], grpc_frame(&by_sale(DOCUMENTED_SALE_ID).encode_to_vec())).await;
