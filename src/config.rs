@@ -135,6 +135,23 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    /// Limits small enough to refuse ordinary calls are mistakes: every call carries a few
+    /// hundred bytes of standard metadata, and the smallest useful message is not much less.
+    fn validate(&self) -> Result<(), ConfigError> {
+        const SMALLEST_LIMIT: u32 = 1024;
+        for (setting, value) in [
+            ("server.max_message_bytes", self.max_message_bytes),
+            ("server.max_metadata_bytes", self.max_metadata_bytes),
+        ] {
+            if value < SMALLEST_LIMIT {
+                return Err(ConfigError::Invalid { setting, reason: format!("must be at least {SMALLEST_LIMIT}") });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How the Admin API answers are requested.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -339,6 +356,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.server.validate()?;
         self.admin_api_base_url()?;
         self.payment_api_base_url()?;
         self.upstream()?;
@@ -640,6 +658,25 @@ mod tests {
     fn base_url_gets_its_trailing_slash() {
         let s = settings(&[("admin_api.base_url", "http://127.0.0.1:9/api")]).unwrap();
         assert_eq!(s.admin_api_base_url().unwrap().as_str(), "http://127.0.0.1:9/api/");
+    }
+
+    #[test]
+    fn request_limits_default_to_1_mib_and_8_kib_and_refuse_tiny_values() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.server.max_message_bytes, s.server.max_metadata_bytes), (1024 * 1024, 8 * 1024));
+        let with_limit = |setting: &str, bytes: u32| {
+            let mut figment = Figment::new();
+            #[cfg(not(feature = "simulator"))]
+            for (key, value) in [USER, PASSWORD] {
+                figment = figment.merge(Serialized::global(key, value));
+            }
+            Settings::from_figment(figment.merge(Serialized::global(setting, bytes)))
+        };
+        assert_eq!(with_limit("server.max_metadata_bytes", 16384).unwrap().server.max_metadata_bytes, 16384);
+        for setting in ["server.max_message_bytes", "server.max_metadata_bytes"] {
+            let err = with_limit(setting, 100).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
     }
 
     #[test]
