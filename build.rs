@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     tonic_prost_build::configure()
+        // Invalid protobuf from a caller is INVALID_ARGUMENT, not tonic's INTERNAL (src/grpc/codec.rs).
+        .codec_path("crate::grpc::codec::GatewayCodec")
         .file_descriptor_set_path(out_dir.join("twocheckout_v1_descriptor.bin"))
         .compile_with_config(
             config,

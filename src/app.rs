@@ -18,6 +18,7 @@ use crate::{
     domain::{Authorization, WriteReceipt},
     grpc::{
         AuthorizationApi, SalesApi,
+        limits::{RequestLimitsLayer, http2_max_header_list_bytes},
         proto::{
             self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
         },
@@ -81,6 +82,7 @@ pub struct Application {
     simulator: Option<tco_simulator::RunningSimulator>,
     drain_period: Duration,
     shutdown_timeout: Duration,
+    limits: RequestLimitsLayer,
 }
 
 impl Application {
@@ -176,6 +178,10 @@ impl Application {
             simulator,
             drain_period: settings.server.drain_period,
             shutdown_timeout: settings.server.shutdown_timeout,
+            limits: RequestLimitsLayer {
+                max_metadata_bytes: settings.server.max_metadata_bytes,
+                max_message_bytes: settings.server.max_message_bytes,
+            },
         })
     }
 
@@ -247,13 +253,32 @@ impl Application {
         // The telemetry layer wraps the whole router, so it sees every call as the
         // caller does (tonic's own refusals included) and its span is the parent of
         // everything a handler does.
+        //
+        // Caller input limits (README, "Caller input limits"; `grpc/limits.rs`):
+        // - every service decodes at most `server.max_message_bytes` per message; tonic
+        //   checks the length prefix before buffering, and the limits layer answers
+        //   RESOURCE_EXHAUSTED;
+        // - the limits layer refuses metadata over `server.max_metadata_bytes` with
+        //   RESOURCE_EXHAUSTED on that call; it sits inside telemetry, so the span and the
+        //   metrics record the status the caller gets;
+        // - the HTTP/2 header-list limit is set deliberately far above that budget (1 MiB,
+        //   or twice the budget): below it the layer answers with a gRPC status; hyper's
+        //   default (16 KiB) would have h2 answer a bare HTTP 431, and from about 80 KiB tear
+        //   down the caller's whole connection (GOAWAY, h2's CONTINUATION-flood guard).
+        let limits = self.limits;
+        let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
         let server = Server::builder()
+            .http2_max_header_list_size(http2_max_header_list_bytes(limits.max_metadata_bytes))
             .layer(RpcTelemetryLayer)
-            .add_service(health)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(SalesServiceServer::new(SalesApi::new(self.sales)))
-            .add_service(AuthorizationServiceServer::new(AuthorizationApi::new(self.payments)))
+            .layer(limits)
+            .add_service(health.max_decoding_message_size(max_message))
+            .add_service(reflection_v1.max_decoding_message_size(max_message))
+            .add_service(reflection_v1alpha.max_decoding_message_size(max_message))
+            .add_service(SalesServiceServer::new(SalesApi::new(self.sales)).max_decoding_message_size(max_message))
+            .add_service(
+                AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
+                    .max_decoding_message_size(max_message),
+            )
             .serve_with_incoming_shutdown(incoming(self.listener), drained(drained_rx.clone()));
         let deadline = async {
             drained(drained_rx).await;

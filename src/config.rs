@@ -108,6 +108,12 @@ pub struct ServerSettings {
     /// Then, how long in-flight calls may take to finish before the process exits.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// The largest request message accepted, in bytes (encoded, before decoding);
+    /// a larger one is RESOURCE_EXHAUSTED and never buffered.
+    pub max_message_bytes: u32,
+    /// The most request metadata accepted, in bytes as HTTP/2 counts a header list
+    /// (name + value + 32 per entry); more is RESOURCE_EXHAUSTED on that call.
+    pub max_metadata_bytes: u32,
 }
 
 impl Default for ServerSettings {
@@ -119,7 +125,30 @@ impl Default for ServerSettings {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             drain_period: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(20),
+            // The largest valid request (an Authorize with many lines, or a 5,000-character
+            // comment) is some tens of KB: 1 MiB is ample and bounds what one call buffers.
+            max_message_bytes: 1024 * 1024,
+            // gRPC's customary metadata limit (grpc-java and gRPC core use 8 KiB): room for
+            // tracing headers and a bearer token, nothing like a megabyte.
+            max_metadata_bytes: 8 * 1024,
         }
+    }
+}
+
+impl ServerSettings {
+    /// Limits small enough to refuse ordinary calls are mistakes: every call carries a few
+    /// hundred bytes of standard metadata, and the smallest useful message is not much less.
+    fn validate(&self) -> Result<(), ConfigError> {
+        const SMALLEST_LIMIT: u32 = 1024;
+        for (setting, value) in [
+            ("server.max_message_bytes", self.max_message_bytes),
+            ("server.max_metadata_bytes", self.max_metadata_bytes),
+        ] {
+            if value < SMALLEST_LIMIT {
+                return Err(ConfigError::Invalid { setting, reason: format!("must be at least {SMALLEST_LIMIT}") });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -327,6 +356,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.server.validate()?;
         self.admin_api_base_url()?;
         self.payment_api_base_url()?;
         self.upstream()?;
@@ -628,6 +658,25 @@ mod tests {
     fn base_url_gets_its_trailing_slash() {
         let s = settings(&[("admin_api.base_url", "http://127.0.0.1:9/api")]).unwrap();
         assert_eq!(s.admin_api_base_url().unwrap().as_str(), "http://127.0.0.1:9/api/");
+    }
+
+    #[test]
+    fn request_limits_default_to_1_mib_and_8_kib_and_refuse_tiny_values() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.server.max_message_bytes, s.server.max_metadata_bytes), (1024 * 1024, 8 * 1024));
+        let with_limit = |setting: &str, bytes: u32| {
+            let mut figment = Figment::new();
+            #[cfg(not(feature = "simulator"))]
+            for (key, value) in [USER, PASSWORD] {
+                figment = figment.merge(Serialized::global(key, value));
+            }
+            Settings::from_figment(figment.merge(Serialized::global(setting, bytes)))
+        };
+        assert_eq!(with_limit("server.max_metadata_bytes", 16384).unwrap().server.max_metadata_bytes, 16384);
+        for setting in ["server.max_message_bytes", "server.max_metadata_bytes"] {
+            let err = with_limit(setting, 100).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
     }
 
     #[test]

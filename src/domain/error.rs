@@ -10,6 +10,8 @@ use std::fmt;
 /// (`error.type`), so they never change.
 pub mod reason {
     pub const INVALID_FIELD: &str = "INVALID_FIELD";
+    pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
+    pub const REQUEST_TOO_LARGE: &str = "REQUEST_TOO_LARGE";
     pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
     pub const UPSTREAM_CREDENTIALS_REJECTED: &str = "UPSTREAM_CREDENTIALS_REJECTED";
     pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
@@ -209,6 +211,12 @@ pub enum Error {
     /// A request field failed validation at the edge.
     #[error("invalid {field}: {description}")]
     InvalidField { field: String, description: String },
+    /// The request message is not valid protobuf for its method.
+    #[error("the request message is not valid protobuf: {detail}")]
+    MalformedRequest { detail: String },
+    /// The request's message or metadata is larger than the gateway accepts.
+    #[error("the request's {part} is larger than the gateway accepts ({limit_bytes} bytes)")]
+    RequestTooLarge { part: String, limit_bytes: u64 },
     /// 2Checkout refused the request with an error code.
     #[error("{}", .0.message)]
     Vendor(VendorError),
@@ -263,6 +271,8 @@ impl Error {
     pub fn reason(&self) -> &str {
         match self {
             Self::InvalidField { .. } => reason::INVALID_FIELD,
+            Self::MalformedRequest { .. } => reason::MALFORMED_REQUEST,
+            Self::RequestTooLarge { .. } => reason::REQUEST_TOO_LARGE,
             Self::Vendor(vendor) => vendor.code.as_str(),
             Self::UpstreamCredentialsRejected { .. } => reason::UPSTREAM_CREDENTIALS_REJECTED,
             Self::UpstreamUnavailable { .. } => reason::UPSTREAM_UNAVAILABLE,
@@ -290,6 +300,8 @@ impl Error {
             Self::Vendor(vendor) => Some(vendor.code.as_str()),
             Self::Payment(payment) => Some(payment.code.as_str()),
             Self::InvalidField { .. }
+            | Self::MalformedRequest { .. }
+            | Self::RequestTooLarge { .. }
             | Self::UpstreamCredentialsRejected { .. }
             | Self::UpstreamUnavailable { .. }
             | Self::UpstreamTimeout { .. }
@@ -313,6 +325,8 @@ impl Error {
             Self::UpstreamUnavailable { http_status, .. } | Self::OutcomeUnknown { http_status, .. } => *http_status,
             Self::Payment(payment) => Some(payment.http_status),
             Self::InvalidField { .. }
+            | Self::MalformedRequest { .. }
+            | Self::RequestTooLarge { .. }
             | Self::UpstreamTimeout { .. }
             | Self::RequestIdReused { .. }
             | Self::PaymentApiNotConfigured

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Amount, InvoiceId, SaleId};
+use super::{Amount, InvalidValue, InvoiceId, SaleId, echo};
 
 /// Which sales to list; every criterion is optional and they combine with AND.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -24,6 +24,37 @@ pub struct SalesFilter {
     pub declined_recurrings: bool,
     pub active_recurrings: bool,
     pub refunded: bool,
+}
+
+/// The earliest date a sale filter accepts: 2Checkout has taken payments
+/// since 2000, so no sale is older.
+pub const EARLIEST_SALE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => panic!("a valid date"),
+};
+
+/// The latest date a sale filter accepts. The vendor writes dates as
+/// `YYYY-MM-DD`, four-digit years only; the end of the century leaves any
+/// real query room and keeps absurd years (`+10000`, `-0001`) away from it.
+pub const LATEST_SALE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2099, 12, 31) {
+    Some(date) => date,
+    None => panic!("a valid date"),
+};
+
+/// A sale date a caller sent: exactly `YYYY-MM-DD` (ten characters, no sign,
+/// no five-digit year), a real calendar day, from [`EARLIEST_SALE_DATE`] to
+/// [`LATEST_SALE_DATE`].
+pub fn parse_sale_date(text: &str) -> Result<NaiveDate, InvalidValue> {
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let date = shape.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten();
+    let Some(date) = date else {
+        return Err(InvalidValue(format!("{} is not a date in YYYY-MM-DD form", echo(text))));
+    };
+    if !(EARLIEST_SALE_DATE..=LATEST_SALE_DATE).contains(&date) {
+        return Err(InvalidValue(format!("must be from {EARLIEST_SALE_DATE} to {LATEST_SALE_DATE}")));
+    }
+    Ok(date)
 }
 
 /// Columns the vendor sorts on.
@@ -113,5 +144,41 @@ impl SalesPage {
     /// True when a later page exists.
     pub fn has_next_page(&self) -> bool {
         self.page < self.last_page
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sale_dates_are_plain_calendar_days_within_the_documented_range() {
+        let parse = |text: &str| parse_sale_date(text).map(|d| d.to_string()).map_err(|e| e.0);
+        assert_eq!(parse("2000-01-01"), Ok("2000-01-01".into()));
+        assert_eq!(parse("2099-12-31"), Ok("2099-12-31".into()));
+        assert_eq!(parse("2024-02-29"), Ok("2024-02-29".into()));
+        let out_of_range = Err("must be from 2000-01-01 to 2099-12-31".to_owned());
+        assert_eq!(parse("1999-12-31"), out_of_range);
+        assert_eq!(parse("2100-01-01"), out_of_range);
+        for bad in [
+            "+10000-01-01",
+            "-0001-01-01",
+            "+2024-01-01",
+            "2024-1-05",
+            "2024-01-5 ",
+            " 2024-01-05",
+            "2023-02-29",
+            "2024/01/05",
+            "２０２４-01-05",
+            "",
+        ] {
+            assert_eq!(parse(bad), Err(format!("{bad:?} is not a date in YYYY-MM-DD form")), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_huge_bad_date_is_quoted_only_in_part() {
+        let message = parse_sale_date(&"9".repeat(1 << 20)).unwrap_err().0;
+        assert_eq!(message, format!("\"{}\"… is not a date in YYYY-MM-DD form", "9".repeat(64)));
     }
 }

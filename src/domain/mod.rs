@@ -25,12 +25,17 @@ pub use authorization::{
     OrderLineType, PostalAddress, Recurrence,
 };
 pub use error::{AdminCode, Error, PaymentCode, PaymentError, PaymentRefusal, VendorError, reason};
-pub use listing::{ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn, SortDirection};
+pub use listing::{
+    EARLIEST_SALE_DATE, LATEST_SALE_DATE, ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn,
+    SortDirection, parse_sale_date,
+};
 pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,
     LineItemType, PayMethod, PaymentMethod, RecurringStatus, Sale, Shipping, VendorValue,
 };
-pub use values::{Amount, InvalidValue, InvoiceId, LineItemId, SaleId, Sign, Text, TextRules};
+pub use values::{
+    Amount, InvalidValue, InvoiceId, LineItemId, MAX_ECHOED_CHARS, MAX_ID, SaleId, Sign, Text, TextRules, echo,
+};
 pub use writes::{
     MAX_COMMENT_CHARS, MAX_TRACKING_NUMBER_CHARS, Refund, RefundAmount, RefundCategory, RefundCurrency, RequestId,
     SaleOrInvoice, SaleWrite, WriteReceipt, WriteRequest,

@@ -9,9 +9,25 @@ use std::{fmt, str::FromStr};
 #[error("{0}")]
 pub struct InvalidValue(pub String);
 
-/// The longest identifier the gateway accepts: 2Checkout ids are 10 digits
-/// today, and 19 digits still fit every language's 64-bit integer.
-const MAX_ID_DIGITS: usize = 19;
+/// The largest id the gateway accepts: `i64::MAX`. 2Checkout ids are 10
+/// digits today; the vendor stores them as signed 64-bit integers (its PHP
+/// and MySQL `BIGINT`), and every language's 64-bit integer holds them, so a
+/// larger number cannot name anything the vendor holds.
+pub const MAX_ID: i64 = i64::MAX;
+
+/// How many characters of an offending value an error message quotes.
+pub const MAX_ECHOED_CHARS: usize = 64;
+
+/// `value` as an error message quotes it: in quotes, escaped, and at most
+/// [`MAX_ECHOED_CHARS`] characters of it (cut on a character boundary, with
+/// an ellipsis after the quote when cut), so a caller sending a megabyte of
+/// junk does not get a megabyte back in every log line and status.
+pub fn echo(value: &str) -> String {
+    match value.char_indices().nth(MAX_ECHOED_CHARS) {
+        Some((cut, _)) => format!("{:?}…", &value[..cut]),
+        None => format!("{value:?}"),
+    }
+}
 
 macro_rules! numeric_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -43,15 +59,22 @@ macro_rules! numeric_id {
     };
 }
 
+/// A vendor id: a positive decimal number from 1 to [`MAX_ID`], written
+/// canonically (digits only: no sign, no spaces, no leading zeros), so one id
+/// has one spelling in cache keys and request fingerprints.
 fn parse_numeric_id(s: &str) -> Result<&str, InvalidValue> {
     if s.is_empty() {
         return Err(InvalidValue("must not be empty".into()));
     }
     if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(InvalidValue("must contain digits only".into()));
+        return Err(InvalidValue("must be a positive whole number in decimal digits (no sign or spaces)".into()));
     }
-    if s.len() > MAX_ID_DIGITS {
-        return Err(InvalidValue(format!("must be at most {MAX_ID_DIGITS} digits")));
+    if s.starts_with('0') {
+        return Err(InvalidValue("must be 1 or more, without leading zeros".into()));
+    }
+    // All digits and no leading zero: the parse fails only above the range.
+    if s.parse::<i64>().is_err() {
+        return Err(InvalidValue(format!("must be at most {MAX_ID}")));
     }
     Ok(s)
 }
@@ -181,33 +204,58 @@ impl TextRules {
     }
 }
 
-/// Free text that satisfies its field's [`TextRules`]: not blank, within its
-/// length, without control characters (line breaks only where allowed).
+/// Free text that satisfies its field's [`TextRules`]: within its length,
+/// without control characters (line breaks only where allowed), without
+/// invisible format characters, and with at least one visible character.
+///
+/// Invisible characters are refused, never stripped: the gateway sends
+/// exactly what the caller wrote (a refund comment is matched again in
+/// reconciliation and fingerprinted for idempotency, so a silent rewrite
+/// would make two different requests look alike), and a caller's bug, such
+/// as a byte order mark read from a file, shows instead of landing at the
+/// vendor. Refused: every Unicode format character (category Cf: zero-width
+/// space, joiners, word joiner, BOM, bidi controls, tags, ...) and, where
+/// line breaks are not allowed, U+2028 and U+2029.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Text(String);
 
 impl Text {
-    /// The text, or `None` when `value` is blank (empty or only whitespace).
+    /// The text, or `None` when `value` is blank: empty, or without a
+    /// visible character (only whitespace and blank-looking fillers).
     pub fn parse(value: &str, rules: TextRules) -> Result<Option<Self>, InvalidValue> {
-        if value.trim().is_empty() {
+        if value.is_empty() {
             return Ok(None);
         }
-        if value.chars().count() > rules.max_chars {
+        // Counting stops just past the limit: a megabyte costs no more than the limit.
+        if value.chars().nth(rules.max_chars).is_some() {
             return Err(InvalidValue(format!("must be at most {} characters", rules.max_chars)));
         }
         if rules.forbid_angle_brackets && value.contains(['<', '>']) {
             return Err(InvalidValue("must not contain < or >".into()));
         }
-        let allowed = |c: char| rules.line_breaks && matches!(c, '\n' | '\r' | '\t');
-        if value.chars().any(|c| c.is_control() && !allowed(c)) {
+        let line_break = |c: char| matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}');
+        if value.chars().any(|c| (c.is_control() || line_break(c)) && !(rules.line_breaks && line_break(c))) {
             return Err(InvalidValue("must not contain control characters".into()));
+        }
+        if value.chars().any(is_format_character) {
+            return Err(InvalidValue(
+                "must not contain invisible characters (zero-width spaces or joiners, a byte order mark, bidi controls)"
+                    .into(),
+            ));
+        }
+        if !value.chars().any(is_visible) {
+            return Ok(None);
         }
         Ok(Some(Self(value.to_owned())))
     }
 
-    /// The text; blank is refused ("is required").
+    /// The text; empty is refused ("is required"), and so is text without a visible character.
     pub fn required(value: &str, rules: TextRules) -> Result<Self, InvalidValue> {
-        Self::parse(value, rules)?.ok_or_else(|| InvalidValue("is required".into()))
+        if value.is_empty() {
+            return Err(InvalidValue("is required".into()));
+        }
+        Self::parse(value, rules)?
+            .ok_or_else(|| InvalidValue("must contain a visible character (not only whitespace)".into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -217,6 +265,45 @@ impl Text {
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// Whether `c` is a Unicode format character (general category Cf, Unicode
+/// 16): invisible, yet it changes how the text around it reads or compares.
+fn is_format_character(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// Whether `c` shows as something: not whitespace, not a control or format
+/// character, and not one of the letters that render as blank space (the
+/// Hangul fillers, the blank Braille pattern).
+fn is_visible(c: char) -> bool {
+    !(c.is_whitespace()
+        || c.is_control()
+        || is_format_character(c)
+        || matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'))
 }
 
 #[cfg(test)]
@@ -229,6 +316,34 @@ mod tests {
         for bad in ["", "12a", " 1", "-1", "1.0", "12345678901234567890"] {
             assert!(bad.parse::<SaleId>().is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn ids_are_positive_canonical_decimals_within_64_bits() {
+        let parse = |text: &str| text.parse::<InvoiceId>().map(|id| id.to_string()).map_err(|e| e.0);
+        assert_eq!(parse("1"), Ok("1".into()));
+        assert_eq!(parse("9223372036854775807"), Ok("9223372036854775807".into()));
+        assert_eq!(parse("9223372036854775808"), Err("must be at most 9223372036854775807".into()));
+        assert_eq!(parse(&"9".repeat(1 << 20)), Err("must be at most 9223372036854775807".into()));
+        assert_eq!(parse("18446744073709551616"), Err("must be at most 9223372036854775807".into()));
+        for zero in ["0", "00", "0123"] {
+            assert_eq!(parse(zero), Err("must be 1 or more, without leading zeros".into()), "{zero:?}");
+        }
+        for signed in ["+1", "-1", "1 ", "١٢", "1_000", "0x1f"] {
+            assert_eq!(
+                parse(signed),
+                Err("must be a positive whole number in decimal digits (no sign or spaces)".into()),
+                "{signed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn echoed_values_keep_at_most_64_characters() {
+        assert_eq!(echo("short"), "\"short\"");
+        assert_eq!(echo(&"é".repeat(64)), format!("{:?}", "é".repeat(64)));
+        assert_eq!(echo(&"é".repeat(65)), format!("{:?}…", "é".repeat(64)));
+        assert_eq!(echo(&"x".repeat(1 << 20)), format!("{:?}…", "x".repeat(64)));
     }
 
     #[test]
@@ -283,6 +398,41 @@ mod tests {
         assert_eq!(parse("<b>", TextRules::line(5)), Ok(Some("<b>".into())));
         assert_eq!(parse("éééééé", comment), Err("must be at most 5 characters".into()));
         assert_eq!(parse("ééééé", comment), Ok(Some("ééééé".into())));
-        assert_eq!(Text::required(" ", comment).map_err(|e| e.0), Err("is required".into()));
+        assert_eq!(Text::required("", comment).map_err(|e| e.0), Err("is required".into()));
+        let blank = Err("must contain a visible character (not only whitespace)".to_owned());
+        assert_eq!(Text::required(" ", comment).map(Text::into_string).map_err(|e| e.0), blank);
+        // Blank-looking letters and non-breaking or ideographic spaces are not visible either.
+        assert_eq!(
+            Text::required("\u{a0}\u{3000}\u{3164}\u{2800}", comment).map(Text::into_string).map_err(|e| e.0),
+            blank
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_wherever_they_are() {
+        let comment = TextRules { max_chars: 50, forbid_angle_brackets: true, line_breaks: true };
+        let invisible =
+            "must not contain invisible characters (zero-width spaces or joiners, a byte order mark, bidi controls)";
+        let refusal = |value: &str, rules| Text::parse(value, rules).err().map(|e| e.0);
+        for sneaky in ["\u{200B}", "\u{FEFF}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{202E}", "\u{AD}", "\u{E0041}"] {
+            assert_eq!(Text::required(sneaky, comment).err().map(|e| e.0).as_deref(), Some(invisible), "{sneaky:?}");
+            assert_eq!(refusal(&format!("Refund{sneaky} approved"), comment).as_deref(), Some(invisible));
+            assert_eq!(refusal(&format!("{sneaky}  "), TextRules::line(5)).as_deref(), Some(invisible));
+        }
+        // Line and paragraph separators are line breaks: only where line breaks are allowed.
+        assert!(Text::parse("a\u{2028}b", comment).unwrap().is_some());
+        let control = Err("must not contain control characters".to_owned());
+        assert_eq!(
+            Text::parse("a\u{2029}b", TextRules::line(5)).map(|t| t.map(Text::into_string)).map_err(|e| e.0),
+            control
+        );
+        // Visible text in any script stays as written.
+        assert_eq!(Text::required("Rückerstattung 退款 ✓", comment).unwrap().as_str(), "Rückerstattung 退款 ✓");
+    }
+
+    #[test]
+    fn an_overlong_text_is_refused_without_counting_all_of_it() {
+        let long = "x".repeat(1 << 20);
+        assert_eq!(Text::parse(&long, TextRules::line(5)).map_err(|e| e.0), Err("must be at most 5 characters".into()));
     }
 }

@@ -1,7 +1,9 @@
 //! The gRPC edge: the generated contract and one module per service, each
 //! split by direction (`request`: proto into validated domain values,
 //! `response`: domain values into proto), plus [`status`], where every error
-//! becomes a gRPC status.
+//! becomes a gRPC status, and the edge below the handlers: [`codec`]
+//! (invalid protobuf is INVALID_ARGUMENT) and [`limits`] (oversized messages
+//! and metadata are RESOURCE_EXHAUSTED on that call).
 //!
 //! A handler does three things and nothing else: convert the request into
 //! validated domain values (failing fast, before any upstream call), call the
@@ -10,6 +12,8 @@
 //! ([`Text`], [`Amount::parse`]); the helpers below only name the field.
 
 mod authorization;
+pub mod codec;
+pub mod limits;
 mod sales;
 pub mod status;
 

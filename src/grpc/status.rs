@@ -106,6 +106,8 @@ macro_rules! rows {
 
 rows! {
     InvalidField,
+    MalformedRequest,
+    RequestTooLarge,
     RequestIdReused,
     ParameterMissing,
     ParameterInvalid,
@@ -141,6 +143,8 @@ impl Row {
     pub fn of(error: &Error) -> Self {
         match error {
             Error::InvalidField { .. } => Self::InvalidField,
+            Error::MalformedRequest { .. } => Self::MalformedRequest,
+            Error::RequestTooLarge { .. } => Self::RequestTooLarge,
             Error::RequestIdReused { .. } => Self::RequestIdReused,
             Error::Vendor(vendor) => match &vendor.code {
                 AdminCode::ParameterMissing => Self::ParameterMissing,
@@ -186,6 +190,18 @@ impl Row {
                 Code::InvalidArgument,
                 "A request field failed the gateway's validation; nothing was sent to 2Checkout.",
                 "The request is wrong whatever the state of the system; BadRequest names the field.",
+            ),
+            Self::MalformedRequest => Mapping::new(
+                reason::MALFORMED_REQUEST,
+                Code::InvalidArgument,
+                "The request message is not valid protobuf for its method (tonic alone would say INTERNAL); nothing was sent to 2Checkout.",
+                "The caller sent bytes no retry can fix; there is no field to name, so no BadRequest.",
+            ),
+            Self::RequestTooLarge => Mapping::new(
+                reason::REQUEST_TOO_LARGE,
+                Code::ResourceExhausted,
+                "The request message is over `server.max_message_bytes`, or its metadata over `server.max_metadata_bytes` (ErrorInfo `limitBytes`); nothing was sent to 2Checkout.",
+                "A limit of the gateway's, not a wrong field: gRPC's code for a message or metadata over the receiver's limit.",
             ),
             Self::RequestIdReused => Mapping::new(
                 reason::REQUEST_ID_REUSED,
@@ -401,6 +417,9 @@ pub fn to_status(error: Error, field_of: fn(&str) -> Option<&'static str>) -> to
         Error::RequestIdReused { .. } => {
             details.add_bad_request_violation("request_id", error.to_string());
         }
+        Error::RequestTooLarge { limit_bytes, .. } => {
+            metadata.insert("limitBytes".to_owned(), limit_bytes.to_string());
+        }
         Error::Payment(payment) => {
             metadata.insert("vendorCode".to_owned(), payment.code.as_str().to_owned());
             if let Some(field) = mapping.field {
@@ -416,6 +435,7 @@ pub fn to_status(error: Error, field_of: fn(&str) -> Option<&'static str>) -> to
         | Error::UpstreamResponseInvalid { .. }
         | Error::OutcomeUnknown { .. }
         | Error::RequestInProgress { .. }
+        | Error::MalformedRequest { .. }
         | Error::PaymentApiNotConfigured => {}
         Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store } => {
             metadata.insert("store".to_owned(), store.clone());
@@ -499,6 +519,8 @@ mod tests {
     fn example(row: Row) -> Error {
         match row {
             Row::InvalidField => Error::invalid_field("page_size", "must be between 1 and 100"),
+            Row::MalformedRequest => Error::MalformedRequest { detail: "invalid wire type".into() },
+            Row::RequestTooLarge => Error::RequestTooLarge { part: "metadata".into(), limit_bytes: 8192 },
             Row::RequestIdReused => Error::RequestIdReused { request_id: "x".into() },
             Row::ParameterMissing => vendor("PARAMETER_MISSING", Some("sale_or_invoice_id")),
             Row::ParameterInvalid => vendor("PARAMETER_INVALID", Some("pagesize")),
@@ -555,11 +577,30 @@ mod tests {
             assert_eq!(info.domain, ERROR_DOMAIN);
             assert_eq!(details.retry_info().is_some(), mapping.retry != Retry::No, "{row:?} RetryInfo");
             // Every argument error names its field, except where the vendor names none.
-            if mapping.code == Code::InvalidArgument && row != Row::PaymentRequestMalformed {
+            if mapping.code == Code::InvalidArgument
+                && !matches!(row, Row::PaymentRequestMalformed | Row::MalformedRequest)
+            {
                 let field = &details.bad_request().expect("BadRequest").field_violations[0].field;
                 assert!(!field.is_empty() || row == Row::ParameterMissing, "{row:?} names no field");
             }
         }
+    }
+
+    #[test]
+    fn no_row_answers_out_of_range_so_the_limits_layer_can_rename_tonics() {
+        for &row in Row::ALL {
+            assert_ne!(row.mapping().code, Code::OutOfRange, "{row:?}: grpc/limits.rs would rename it");
+        }
+    }
+
+    #[test]
+    fn an_oversized_request_says_which_limit_in_error_info() {
+        let status = tonic::Status::from(Error::RequestTooLarge { part: "message".into(), limit_bytes: 1024 });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(status.message(), "the request's message is larger than the gateway accepts (1024 bytes)");
+        let info = status.get_error_details().error_info().cloned().expect("ErrorInfo");
+        assert_eq!(info.metadata["limitBytes"], "1024");
+        assert!(status.get_error_details().bad_request().is_none());
     }
 
     #[test]

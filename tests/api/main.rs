@@ -7,6 +7,7 @@
 mod authorize;
 mod cache;
 mod cache_coherence;
+mod caller_input;
 mod cli;
 mod collector;
 mod errors;

@@ -370,7 +370,12 @@ mod tests {
             invalid(billing(|b| b.name = "Jane\nDoe".into())),
             ("billing_address.name".into(), "must not contain control characters".into())
         );
-        assert_eq!(invalid(billing(|b| b.city = " ".into())), ("billing_address.city".into(), "is required".into()));
+        assert_eq!(invalid(billing(|b| b.city = "".into())), ("billing_address.city".into(), "is required".into()));
+        assert_eq!(
+            invalid(billing(|b| b.city = " ".into())),
+            ("billing_address.city".into(), "must contain a visible character (not only whitespace)".into())
+        );
+        assert_eq!(invalid(billing(|b| b.name = "\u{FEFF}".into())).0, "billing_address.name");
     }
 
     #[test]

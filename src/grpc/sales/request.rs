@@ -127,9 +127,7 @@ fn sales_filter(filter: Option<&proto::SalesFilter>) -> Result<SalesFilter, Erro
         if value.is_empty() {
             return Ok(None);
         }
-        NaiveDate::parse_from_str(value, "%Y-%m-%d").map(Some).map_err(|_| {
-            Error::invalid_field(format!("filter.{name}"), format!("{value:?} is not a date in YYYY-MM-DD form"))
-        })
+        domain::parse_sale_date(value).map(Some).map_err(|e| Error::invalid_field(format!("filter.{name}"), e))
     };
     let customer_name = text("customer_name", &f.customer_name)?;
     if let Some(name) = &customer_name
