@@ -665,11 +665,10 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!((s.server.max_message_bytes, s.server.max_metadata_bytes), (1024 * 1024, 8 * 1024));
         let with_limit = |setting: &str, bytes: u32| {
-            let mut figment = Figment::new();
+            let figment = Figment::new();
             #[cfg(not(feature = "simulator"))]
-            for (key, value) in [USER, PASSWORD] {
-                figment = figment.merge(Serialized::global(key, value));
-            }
+            let figment =
+                [USER, PASSWORD].into_iter().fold(figment, |f, (key, value)| f.merge(Serialized::global(key, value)));
             Settings::from_figment(figment.merge(Serialized::global(setting, bytes)))
         };
         assert_eq!(with_limit("server.max_metadata_bytes", 16384).unwrap().server.max_metadata_bytes, 16384);
