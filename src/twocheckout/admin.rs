@@ -21,7 +21,12 @@
 //!   vendor refusal (`{}`, `FAIL`, HTML, garbage) is OUTCOME_UNKNOWN;
 //! - the body is decoded by its actual format (XML is read whatever was
 //!   asked for), and anything undecodable becomes a clean error while the body
-//!   itself never reaches a log: only its size and shape do, at debug level.
+//!   itself never reaches a log: only its size and shape do, at debug level;
+//! - memory is bounded whatever is sent: the body is read only up to the
+//!   configured cap (`admin_api.max_body_bytes`), and neither format may nest
+//!   deeper than [`MAX_NESTING_DEPTH`]; an answer over either limit is never
+//!   decoded, and is treated like any other undecodable answer (a read fails
+//!   with UPSTREAM_RESPONSE_INVALID, a write is OUTCOME_UNKNOWN).
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +37,7 @@ use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::{
+    limits::{self, BodyError, MAX_NESTING_DEPTH},
     wire::{DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
     xml,
 };
@@ -44,11 +50,6 @@ use crate::{
     },
     telemetry::UpstreamCall,
 };
-
-/// The largest body the gateway reads: far above any real answer (a 100-row
-/// page is tens of kilobytes), low enough that a runaway upstream cannot
-/// exhaust memory.
-const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// The share of the caller's remaining time kept back from an upstream
 /// request ([`deadline_margin`]): one part in this many.
@@ -68,6 +69,8 @@ pub struct AdminApiConfig {
     pub wire_format: WireFormat,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The largest answer read; a larger one is refused unread (see [`limits::read_capped`]).
+    pub max_body_bytes: usize,
 }
 
 /// A pooled client of the Admin API; cheap to clone.
@@ -153,12 +156,17 @@ impl AdminApiClient {
         let response = request.send().await.map_err(|e| transport_error(kind, endpoint, e))?;
         let status = response.status();
         upstream.record_status(status);
-        if status.is_redirection() {
-            log_redirect(endpoint, status, response.url(), response.headers());
-        }
         let content_type =
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let body = read_body(response).await.map_err(|e| transport_error(kind, endpoint, e))?;
+        if status.is_redirection() {
+            log_redirect(endpoint, status, response.url(), response.headers());
+            // A redirect is refused whatever its body says: not a byte of it is read.
+            return decode(status, &content_type, &[]);
+        }
+        let body = limits::read_capped(response, self.config.max_body_bytes).await.map_err(|e| match e {
+            BodyError::Transport(e) => transport_error(kind, endpoint, e),
+            BodyError::TooLarge { cap, declared } => too_large(kind, endpoint, status, cap, declared),
+        })?;
         tracing::debug!(
             endpoint,
             status = status.as_u16(),
@@ -261,17 +269,37 @@ fn deadline_margin(remaining: Duration) -> Duration {
     (remaining / DEADLINE_MARGIN_DIVISOR).clamp(DEADLINE_MARGIN_MIN, DEADLINE_MARGIN_MAX)
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::with_capacity(response.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize);
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            // Keep what fits: the decoder will report the body as truncated.
-            body.extend_from_slice(&chunk[..MAX_BODY_BYTES - body.len()]);
-            break;
+/// The error for an answer larger than the cap, which was not read to its end
+/// and is never decoded: like any other undecodable answer, UPSTREAM_RESPONSE_INVALID
+/// for a read (UNAVAILABLE when the status already said 5xx) and OUTCOME_UNKNOWN
+/// for a write, which may have been processed before the answer was sent.
+fn too_large(kind: CallKind, endpoint: &str, status: StatusCode, cap: usize, declared: Option<u64>) -> Error {
+    let http_status = status.as_u16();
+    let detail = over_cap(endpoint, http_status, cap, declared);
+    match kind {
+        CallKind::Write => Error::OutcomeUnknown {
+            detail: format!("{detail}; the write may have been processed"),
+            timed_out: false,
+            http_status: Some(http_status),
+        },
+        CallKind::Read if status.is_server_error() => {
+            Error::UpstreamUnavailable { detail, http_status: Some(http_status) }
         }
-        body.extend_from_slice(&chunk);
+        CallKind::Read => Error::UpstreamResponseInvalid { detail, http_status },
     }
-    Ok(body)
+}
+
+/// Logs an answer over the cap and says so for an error's detail: the cap and
+/// the endpoint only, since the part of the body that was read is dropped unseen.
+pub(super) fn over_cap(endpoint: &str, http_status: u16, cap: usize, declared: Option<u64>) -> String {
+    tracing::warn!(
+        endpoint,
+        http_status,
+        cap_bytes = cap,
+        declared_bytes = declared,
+        "2Checkout answer larger than the body cap; not read further, not decoded"
+    );
+    format!("{endpoint} answered HTTP {http_status} with a body over the {cap}-byte cap")
 }
 
 /// Whether a call may change anything upstream.
@@ -366,11 +394,17 @@ fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, String> {
         media.ends_with("/json") || media.ends_with("+json") || (media.is_empty() && matches!(first, Some('{' | '[')));
     if is_xml {
         // The reader's message can quote the body: not even the debug log gets it.
-        xml::to_json(text).map_err(|_| {
-            tracing::debug!("unreadable XML from 2Checkout");
-            "malformed XML".to_owned()
+        xml::to_json(text).map_err(|e| match e {
+            xml::XmlError::TooDeep => e.to_string(),
+            xml::XmlError::Malformed(_) => {
+                tracing::debug!("unreadable XML from 2Checkout");
+                "malformed XML".to_owned()
+            }
         })
     } else if is_json {
+        if !limits::json_nesting_within(body, MAX_NESTING_DEPTH) {
+            return Err(format!("JSON nested deeper than {MAX_NESTING_DEPTH} levels"));
+        }
         // serde_json's syntax errors give a position, never content.
         let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
         if value.is_object() { Ok(value) } else { Err("the JSON body is not an object".into()) }
@@ -734,6 +768,31 @@ mod tests {
         assert!(matches!(write(400, "application/json", body), Err(Error::Vendor(v)) if v.code == AdminCode::TooHigh));
         assert!(matches!(write(200, "application/json", body), Err(Error::Vendor(_))), "errors wins over the status");
         assert!(matches!(write(401, "application/json", "{}"), Err(Error::UpstreamCredentialsRejected { .. })));
+    }
+
+    /// `levels` nested JSON arrays or XML elements under a valid-looking answer.
+    fn nested_answers(levels: usize) -> [(&'static str, String); 2] {
+        let json = format!(r#"{{"response_code":"OK","x":{}{}}}"#, "[".repeat(levels), "]".repeat(levels));
+        let xml = format!(
+            "<response><response_code>OK</response_code>{}{}</response>",
+            "<x>".repeat(levels),
+            "</x>".repeat(levels)
+        );
+        [("application/json", json), ("application/xml", xml)]
+    }
+
+    #[test]
+    fn an_answer_nested_past_the_limit_is_invalid_for_a_read_and_outcome_unknown_for_a_write() {
+        for (content_type, body) in nested_answers(16_000) {
+            let Err(Error::UpstreamResponseInvalid { detail: said, .. }) = detail(200, content_type, &body) else {
+                panic!("{content_type}")
+            };
+            assert!(said.contains("nested deeper than 64 levels"), "{said}");
+            assert_unknown(write(200, content_type, &body), 200, content_type);
+        }
+        for (content_type, body) in nested_answers(MAX_NESTING_DEPTH - 4) {
+            assert!(write(200, content_type, &body).is_ok(), "{content_type}: within the limit");
+        }
     }
 
     /// A log sink for one test.
