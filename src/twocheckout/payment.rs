@@ -10,8 +10,9 @@
 //! `response` whose `responseCode` is `APPROVED` with an order number. Any
 //! other answer that is not an `exception` (a redirect, a 5xx, `{}`, HTML,
 //! garbage) is OUTCOME_UNKNOWN. So is an answer over the byte cap
-//! (`payment_api.max_body_bytes`, enforced while the body streams in) or
-//! nested deeper than [`MAX_NESTING_DEPTH`]: it is never decoded.
+//! (`payment_api.max_body_bytes`, enforced while the body streams in), nested
+//! deeper than 64 levels or holding more objects than any real answer (see
+//! [`limits`]): it is never decoded.
 
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use tracing::Instrument as _;
 
 use super::{
     admin::{CallKind, over_cap, transport_error},
-    limits::{self, BodyError, MAX_NESTING_DEPTH},
+    limits::{self, BodyError},
     wire::{Many, Text},
 };
 use crate::{
@@ -461,11 +462,9 @@ fn interpret_authorization(status: StatusCode, body: &[u8]) -> Result<Authorizat
     if status.is_server_error() {
         return Err(unknown(format!("authService answered HTTP {http_status}")));
     }
-    if !limits::json_nesting_within(body, MAX_NESTING_DEPTH) {
-        tracing::debug!(http_status, "Payment API answer nested too deeply");
-        return Err(unknown(format!(
-            "authService answered HTTP {http_status} with JSON nested deeper than {MAX_NESTING_DEPTH} levels"
-        )));
+    if let Err(too_complex) = limits::check_json(body) {
+        tracing::debug!(http_status, %too_complex, "Payment API answer over the limits");
+        return Err(unknown(format!("authService answered HTTP {http_status} with JSON {too_complex}")));
     }
     let answer: WireAnswer = serde_json::from_slice(body).map_err(|e| {
         // A type error's message quotes the value, and the answer holds the buyer's details.
@@ -578,5 +577,13 @@ mod tests {
             APPROVED_ANSWER.replace(r#""lineItems":[]"#, &format!(r#""x":{}{}"#, "[".repeat(65), "]".repeat(65)));
         let Err(Error::OutcomeUnknown { detail, http_status: Some(200), .. }) = authorize(200, &deep) else { panic!() };
         assert!(detail.contains("nested deeper than 64 levels"), "{detail}");
+    }
+
+    #[test]
+    fn an_answer_of_more_objects_than_the_limit_is_outcome_unknown() {
+        let lines = vec!["{}"; limits::MAX_JSON_CONTAINERS].join(",");
+        let flood = APPROVED_ANSWER.replace(r#""lineItems":[]"#, &format!(r#""lineItems":[{lines}]"#));
+        let Err(Error::OutcomeUnknown { detail, .. }) = authorize(200, &flood) else { panic!() };
+        assert!(detail.contains("more than 4096 objects and arrays"), "{detail}");
     }
 }

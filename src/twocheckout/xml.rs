@@ -14,6 +14,8 @@
 //! deeper one before building anything, because the value it would build is
 //! then decoded and dropped recursively, one stack frame per level (16,000
 //! levels, about 112 KB of XML, overflowed the stack and aborted the process).
+//! A document holds at most [`MAX_XML_ELEMENTS`] elements, which bounds the
+//! tree built here (about a hundred bytes per element) and what is decoded from it.
 
 use quick_xml::{
     Reader,
@@ -22,16 +24,16 @@ use quick_xml::{
 };
 use serde_json::{Map, Value};
 
-use super::limits::MAX_NESTING_DEPTH;
+use super::limits::{MAX_NESTING_DEPTH, MAX_XML_ELEMENTS, TooComplex};
 
 /// Why an XML body could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum XmlError {
     #[error("malformed XML: {0}")]
     Malformed(String),
-    /// Elements nest deeper than [`MAX_NESTING_DEPTH`].
-    #[error("XML nested deeper than {MAX_NESTING_DEPTH} levels")]
-    TooDeep,
+    /// Nested deeper than [`MAX_NESTING_DEPTH`], or more than [`MAX_XML_ELEMENTS`] elements.
+    #[error("XML {0}")]
+    TooComplex(TooComplex),
 }
 
 struct Element {
@@ -75,6 +77,11 @@ pub fn to_json(body: &str) -> Result<Value, XmlError> {
     let mut reader = Reader::from_str(body);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Value> = None;
+    let mut elements = 0usize;
+    let mut count_element = || {
+        elements += 1;
+        if elements > MAX_XML_ELEMENTS { Err(XmlError::TooComplex(TooComplex::Elements)) } else { Ok(()) }
+    };
     loop {
         let event = reader
             .read_event()
@@ -85,11 +92,13 @@ pub fn to_json(body: &str) -> Result<Value, XmlError> {
                     return Err(XmlError::Malformed("content after the root element".into()));
                 }
                 if stack.len() >= MAX_NESTING_DEPTH {
-                    return Err(XmlError::TooDeep);
+                    return Err(XmlError::TooComplex(TooComplex::Nesting));
                 }
+                count_element()?;
                 stack.push(Element::new(start.local_name().as_ref().to_owned()));
             }
             Event::Empty(empty) => {
+                count_element()?;
                 let name = empty.local_name().as_ref().to_owned();
                 match stack.last_mut() {
                     Some(parent) => parent.children.push((name, Value::Null)),
@@ -199,13 +208,20 @@ mod tests {
     #[test]
     fn nesting_up_to_the_limit_is_read_and_one_level_more_is_refused_before_building_it() {
         assert!(to_json(&nested(MAX_NESTING_DEPTH)).is_ok());
-        assert!(matches!(to_json(&nested(MAX_NESTING_DEPTH + 1)), Err(XmlError::TooDeep)));
+        assert!(matches!(to_json(&nested(MAX_NESTING_DEPTH + 1)), Err(XmlError::TooComplex(TooComplex::Nesting))));
     }
 
     #[test]
     fn sixteen_thousand_levels_are_refused_without_overflowing_the_stack() {
         // Closed or left open: neither builds (nor drops) a value deeper than the limit.
-        assert!(matches!(to_json(&nested(16_000)), Err(XmlError::TooDeep)));
-        assert!(matches!(to_json(&"<a>".repeat(16_000)), Err(XmlError::TooDeep)));
+        assert!(matches!(to_json(&nested(16_000)), Err(XmlError::TooComplex(TooComplex::Nesting))));
+        assert!(matches!(to_json(&"<a>".repeat(16_000)), Err(XmlError::TooComplex(TooComplex::Nesting))));
+    }
+
+    #[test]
+    fn elements_up_to_the_limit_are_read_and_one_more_is_refused() {
+        let document = |elements: usize| format!("<r><x>{}</x></r>", "<i/>".repeat(elements - 2));
+        assert!(to_json(&document(MAX_XML_ELEMENTS)).is_ok());
+        assert!(matches!(to_json(&document(MAX_XML_ELEMENTS + 1)), Err(XmlError::TooComplex(TooComplex::Elements))));
     }
 }

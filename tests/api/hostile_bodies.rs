@@ -1,14 +1,16 @@
 //! Hostile answer bodies: a real HTTP stand-in for 2Checkout in front of the
 //! simulator answers with bodies over the configured cap (declared by a
-//! `Content-Length`, streamed without one, or without end) and with bodies
-//! nested 16,000 levels (and a whole megabyte) deep, in JSON and XML. The
-//! gateway runs as its own process, configured by environment variables.
+//! `Content-Length`, streamed without one, or without end), with bodies
+//! nested 16,000 levels (and a whole megabyte) deep, and with floods of tiny
+//! objects, in JSON and XML. The gateway runs as its own process, configured
+//! by environment variables.
 //!
 //! The specs: an answer over the cap is never decoded, even when it is a
 //! perfectly good confirmation (a read fails with UPSTREAM_RESPONSE_INVALID, a
 //! write or an authorization is OUTCOME_UNKNOWN); an answer nested past the
-//! depth limit is refused the same way; and either way the gateway stays up,
-//! keeps serving, never panics and never logs the body.
+//! depth limit or holding more objects than the limit is refused the same way;
+//! and either way the gateway stays up, keeps serving, never panics and never
+//! logs the body.
 
 use std::{
     collections::HashMap,
@@ -349,6 +351,33 @@ async fn an_authorization_answered_with_deep_nesting_is_outcome_unknown_and_the_
         let refused = authorize(&gateway, &simulator).await.expect_err(&shape);
         expect_error(&refused, Code::Unavailable, "OUTCOME_UNKNOWN");
         assert!(refused.message().contains("nested deeper than 64 levels"), "{shape}: {refused:?}");
+    }
+    assert_still_serving(&hostile, &mut gateway).await;
+}
+
+/// Within the cap but made of tiny objects, each of which would decode into a
+/// whole invoice or line (1 MiB of `{}` took 250 MB to decode), in JSON and XML.
+fn floods() -> [(&'static str, Arc<String>); 2] {
+    let json = format!(r#"{{"response_code":"OK","sale":{{"invoices":[{}]}}}}"#, vec!["{}"; 100_000].join(","));
+    let xml = format!(
+        "<response><response_code>OK</response_code><sale>{}</sale></response>",
+        "<invoices><x/></invoices>".repeat(20_000)
+    );
+    [("application/json", Arc::new(json)), ("application/xml", Arc::new(xml))]
+}
+
+#[tokio::test]
+async fn answers_of_more_objects_than_any_real_answer_are_refused_before_decoding() {
+    let (_simulator, hostile, mut gateway) = setup(&default_caps()).await;
+    for (content_type, body) in floods() {
+        hostile.lie(Endpoint::DetailSale, Answer::Instead { content_type, body: Arc::clone(&body) });
+        let refused = get_sale(&gateway).await.expect_err(content_type);
+        expect_error(&refused, Code::Internal, "UPSTREAM_RESPONSE_INVALID");
+        assert!(refused.message().contains("more than"), "{content_type}: {refused:?}");
+        hostile.tell_the_truth();
+        hostile.lie(Endpoint::RefundInvoice, Answer::Instead { content_type, body });
+        let refused = refund(&gateway).await.expect_err(content_type);
+        expect_error(&refused, Code::Unavailable, "OUTCOME_UNKNOWN");
     }
     assert_still_serving(&hostile, &mut gateway).await;
 }
