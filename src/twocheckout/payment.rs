@@ -462,6 +462,10 @@ fn interpret_authorization(status: StatusCode, body: &[u8]) -> Result<Authorizat
     if status.is_server_error() {
         return Err(unknown(format!("authService answered HTTP {http_status}")));
     }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        // Never decoded into a wire type: serde reads a struct from an array too, field by field.
+        return Err(unknown(format!("authService answered HTTP {http_status} with a body that is not a JSON object")));
+    }
     if let Err(too_complex) = limits::check_json(body) {
         tracing::debug!(http_status, %too_complex, "Payment API answer over the limits");
         return Err(unknown(format!("authService answered HTTP {http_status} with JSON {too_complex}")));
@@ -542,6 +546,7 @@ mod tests {
             (200, ""),
             (200, r#"{"response":{"responseCode":"APPROVED""#),
             (200, r#"["APPROVED"]"#),
+            (200, r#"[{"responseCode":"APPROVED","orderNumber":"9093717691800"}]"#),
             (404, APPROVED_ANSWER),
             (500, APPROVED_ANSWER),
             (503, "down"),
