@@ -241,14 +241,14 @@ async fn measure(name: &str, mode: &Mode, upstream: SocketAddr, body: Hostile, c
     outcomes.dedup();
     match (alive, hwm, rss) {
         (true, Some(hwm), Some(rss)) => println!(
-            "{name:<44} peak RSS growth {:>7.1} MB   (baseline {:>5.1} MB, peak {:>6.1} MB, now {:>6.1} MB)   -> {}",
+            "{name:<48} peak RSS growth {:>7.1} MB   (baseline {:>5.1} MB, peak {:>6.1} MB, now {:>6.1} MB)   -> {}",
             (hwm.saturating_sub(baseline)) as f64 / 1024.0,
             baseline as f64 / 1024.0,
             hwm as f64 / 1024.0,
             rss as f64 / 1024.0,
             outcomes.join(", ")
         ),
-        _ => println!("{name:<44} THE GATEWAY PROCESS DIED   -> {}", outcomes.join(", ")),
+        _ => println!("{name:<48} THE GATEWAY PROCESS DIED   -> {}", outcomes.join(", ")),
     }
 }
 

@@ -666,6 +666,21 @@ mod tests {
     }
 
     #[test]
+    fn answer_byte_caps_have_sized_defaults_and_zero_is_refused() {
+        let s = settings(&[USER, PASSWORD]).unwrap();
+        assert_eq!(s.admin_api.max_body_bytes, 1024 * 1024);
+        assert_eq!(s.payment_api.max_body_bytes, 64 * 1024);
+        for key in ["admin_api.max_body_bytes", "payment_api.max_body_bytes"] {
+            let figment = Figment::new()
+                .merge(Serialized::global(USER.0, USER.1))
+                .merge(Serialized::global(PASSWORD.0, PASSWORD.1))
+                .merge(Serialized::global(key, 0u64));
+            let err = Settings::from_figment(figment).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+
+    #[test]
     fn durations_read_as_human_text() {
         let s = settings(&[("admin_api.request_timeout", "250ms")]).unwrap();
         assert_eq!(s.admin_api.request_timeout, Duration::from_millis(250));
