@@ -110,6 +110,7 @@ impl Application {
                 private_key: credentials.private_key,
                 connect_timeout: settings.admin_api.connect_timeout,
                 request_timeout: settings.admin_api.request_timeout,
+                max_body_bytes: byte_cap(settings.payment_api.max_body_bytes),
             })?),
             None => {
                 tracing::warn!(
@@ -125,6 +126,7 @@ impl Application {
             wire_format: settings.admin_api.wire_format,
             connect_timeout: settings.admin_api.connect_timeout,
             request_timeout: settings.admin_api.request_timeout,
+            max_body_bytes: byte_cap(settings.admin_api.max_body_bytes),
         })?;
 
         // One connection for the process; every user of the shared state gets a clone.
@@ -385,4 +387,9 @@ mod embedded {
         let payment_url = parse_base_url("simulator", &simulator.payment_api_base_url());
         Ok(Embedded { simulator, base_url, username, password, payment: (payment_url, payment_credentials) })
     }
+}
+
+/// A configured byte cap as a buffer size (a cap beyond the address space is no cap at all).
+fn byte_cap(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }

@@ -181,7 +181,25 @@ pub struct AdminApiSettings {
     /// How long one request may take, at most; a caller's shorter deadline wins.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// The largest answer the gateway reads, in bytes; a larger one is refused
+    /// while it streams in and never decoded (a read fails, a write is OUTCOME_UNKNOWN).
+    pub max_body_bytes: u64,
 }
+
+/// The default `admin_api.max_body_bytes`: 1 MiB. The largest answers the
+/// simulator gives (shaped like the live API's) are a 100-row list_sales page,
+/// the maximum page size, at 32 KB in XML (25 KB in JSON), and a detail_sale
+/// of its largest seeded sale at 12 KB; ten times the page is 320 KB, rounded
+/// up to 1 MiB because a long-running recurring sale gathers one invoice per
+/// period (ten years of monthly invoices is still under 1 MiB). Decoding costs
+/// a few times the body, so 1 MiB keeps each call in flight to a few MB.
+pub const DEFAULT_ADMIN_API_MAX_BODY_BYTES: u64 = 1024 * 1024;
+
+/// The default `payment_api.max_body_bytes`: 64 KiB. The documented
+/// authorization answer (three lines, both addresses) is 1.9 KB, and about
+/// 350 bytes more per line the request sent, which the answer echoes; 64 KiB is
+/// over thirty times the documented answer and room for some 180 lines.
+pub const DEFAULT_PAYMENT_API_MAX_BODY_BYTES: u64 = 64 * 1024;
 
 impl Default for AdminApiSettings {
     fn default() -> Self {
@@ -194,6 +212,7 @@ impl Default for AdminApiSettings {
             // The Admin API answers in hundreds of milliseconds; 15 s only bounds a hung request
             // for callers that send no deadline.
             request_timeout: Duration::from_secs(15),
+            max_body_bytes: DEFAULT_ADMIN_API_MAX_BODY_BYTES,
         }
     }
 }
@@ -210,12 +229,20 @@ pub struct PaymentApiSettings {
     pub seller_id: Option<String>,
     /// The Payment API private key.
     pub private_key: Option<SecretString>,
+    /// The largest answer the gateway reads, in bytes; a larger one is refused
+    /// while it streams in and never decoded (Authorize answers OUTCOME_UNKNOWN).
+    pub max_body_bytes: u64,
 }
 
 impl Default for PaymentApiSettings {
     fn default() -> Self {
         // The old sandbox host was retired: test orders go to production with "demo": true.
-        Self { base_url: "https://www.2checkout.com/checkout/api/1/".into(), seller_id: None, private_key: None }
+        Self {
+            base_url: "https://www.2checkout.com/checkout/api/1/".into(),
+            seller_id: None,
+            private_key: None,
+            max_body_bytes: DEFAULT_PAYMENT_API_MAX_BODY_BYTES,
+        }
     }
 }
 
@@ -361,6 +388,14 @@ impl Settings {
         self.payment_api_base_url()?;
         self.upstream()?;
         self.payment_credentials()?;
+        for (setting, bytes) in [
+            ("admin_api.max_body_bytes", self.admin_api.max_body_bytes),
+            ("payment_api.max_body_bytes", self.payment_api.max_body_bytes),
+        ] {
+            if bytes == 0 {
+                return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
+            }
+        }
         if self.idempotency.max_bytes == 0 {
             return Err(ConfigError::Invalid {
                 setting: "idempotency.max_bytes",
@@ -675,6 +710,21 @@ mod tests {
         for setting in ["server.max_message_bytes", "server.max_metadata_bytes"] {
             let err = with_limit(setting, 100).unwrap_err();
             assert!(err.to_string().contains(setting), "{err}");
+        }
+    }
+
+    #[test]
+    fn answer_byte_caps_have_sized_defaults_and_zero_is_refused() {
+        let s = settings(&[USER, PASSWORD]).unwrap();
+        assert_eq!(s.admin_api.max_body_bytes, 1024 * 1024);
+        assert_eq!(s.payment_api.max_body_bytes, 64 * 1024);
+        for key in ["admin_api.max_body_bytes", "payment_api.max_body_bytes"] {
+            let figment = Figment::new()
+                .merge(Serialized::global(USER.0, USER.1))
+                .merge(Serialized::global(PASSWORD.0, PASSWORD.1))
+                .merge(Serialized::global(key, 0u64));
+            let err = Settings::from_figment(figment).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
         }
     }
 

@@ -21,7 +21,14 @@
 //!   vendor refusal (`{}`, `FAIL`, HTML, garbage) is OUTCOME_UNKNOWN;
 //! - the body is decoded by its actual format (XML is read whatever was
 //!   asked for), and anything undecodable becomes a clean error while the body
-//!   itself never reaches a log: only its size and shape do, at debug level.
+//!   itself never reaches a log: only its size and shape do, at debug level;
+//! - memory is bounded whatever is sent: the body is read only up to the
+//!   configured cap (`admin_api.max_body_bytes`), neither format may nest
+//!   deeper than 64 levels nor hold more objects or elements than real answers
+//!   come near (see [`limits`]), and JSON is decoded straight into the wire
+//!   types without a generic tree in between; an answer over a limit is never
+//!   decoded, and is treated like any other undecodable answer (a read fails
+//!   with UPSTREAM_RESPONSE_INVALID, a write is OUTCOME_UNKNOWN).
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +39,7 @@ use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::{
+    limits::{self, BodyError},
     wire::{DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
     xml,
 };
@@ -44,11 +52,6 @@ use crate::{
     },
     telemetry::UpstreamCall,
 };
-
-/// The largest body the gateway reads: far above any real answer (a 100-row
-/// page is tens of kilobytes), low enough that a runaway upstream cannot
-/// exhaust memory.
-const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// The share of the caller's remaining time kept back from an upstream
 /// request ([`deadline_margin`]): one part in this many.
@@ -68,6 +71,8 @@ pub struct AdminApiConfig {
     pub wire_format: WireFormat,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The largest answer read; a larger one is refused unread (see [`limits::read_capped`]).
+    pub max_body_bytes: usize,
 }
 
 /// A pooled client of the Admin API; cheap to clone.
@@ -153,12 +158,17 @@ impl AdminApiClient {
         let response = request.send().await.map_err(|e| transport_error(kind, endpoint, e))?;
         let status = response.status();
         upstream.record_status(status);
-        if status.is_redirection() {
-            log_redirect(endpoint, status, response.url(), response.headers());
-        }
         let content_type =
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let body = read_body(response).await.map_err(|e| transport_error(kind, endpoint, e))?;
+        if status.is_redirection() {
+            log_redirect(endpoint, status, response.url(), response.headers());
+            // A redirect is refused whatever its body says: not a byte of it is read.
+            return decode(status, &content_type, &[]);
+        }
+        let body = limits::read_capped(response, self.config.max_body_bytes).await.map_err(|e| match e {
+            BodyError::Transport(e) => transport_error(kind, endpoint, e),
+            BodyError::TooLarge { cap, declared } => too_large(kind, endpoint, status, cap, declared),
+        })?;
         tracing::debug!(
             endpoint,
             status = status.as_u16(),
@@ -261,17 +271,37 @@ fn deadline_margin(remaining: Duration) -> Duration {
     (remaining / DEADLINE_MARGIN_DIVISOR).clamp(DEADLINE_MARGIN_MIN, DEADLINE_MARGIN_MAX)
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::with_capacity(response.content_length().unwrap_or(0).min(MAX_BODY_BYTES as u64) as usize);
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            // Keep what fits: the decoder will report the body as truncated.
-            body.extend_from_slice(&chunk[..MAX_BODY_BYTES - body.len()]);
-            break;
+/// The error for an answer larger than the cap, which was not read to its end
+/// and is never decoded: like any other undecodable answer, UPSTREAM_RESPONSE_INVALID
+/// for a read (UNAVAILABLE when the status already said 5xx) and OUTCOME_UNKNOWN
+/// for a write, which may have been processed before the answer was sent.
+fn too_large(kind: CallKind, endpoint: &str, status: StatusCode, cap: usize, declared: Option<u64>) -> Error {
+    let http_status = status.as_u16();
+    let detail = over_cap(endpoint, http_status, cap, declared);
+    match kind {
+        CallKind::Write => Error::OutcomeUnknown {
+            detail: format!("{detail}; the write may have been processed"),
+            timed_out: false,
+            http_status: Some(http_status),
+        },
+        CallKind::Read if status.is_server_error() => {
+            Error::UpstreamUnavailable { detail, http_status: Some(http_status) }
         }
-        body.extend_from_slice(&chunk);
+        CallKind::Read => Error::UpstreamResponseInvalid { detail, http_status },
     }
-    Ok(body)
+}
+
+/// Logs an answer over the cap and says so for an error's detail: the cap and
+/// the endpoint only, since the part of the body that was read is dropped unseen.
+pub(super) fn over_cap(endpoint: &str, http_status: u16, cap: usize, declared: Option<u64>) -> String {
+    tracing::warn!(
+        endpoint,
+        http_status,
+        cap_bytes = cap,
+        declared_bytes = declared,
+        "2Checkout answer larger than the body cap; not read further, not decoded"
+    );
+    format!("{endpoint} answered HTTP {http_status} with a body over the {cap}-byte cap")
 }
 
 /// Whether a call may change anything upstream.
@@ -324,8 +354,8 @@ fn interpret<T: DeserializeOwned>(
     if status == StatusCode::UNAUTHORIZED {
         return Err(Error::UpstreamCredentialsRejected { http_status });
     }
-    let value = match parse_body(content_type, body) {
-        Ok(value) => value,
+    let parsed = match parse_body(content_type, body) {
+        Ok(parsed) => parsed,
         Err(problem) => {
             log_body(endpoint, http_status, content_type, body);
             if status == StatusCode::FORBIDDEN {
@@ -334,7 +364,7 @@ fn interpret<T: DeserializeOwned>(
             return Err(Error::UpstreamResponseInvalid { detail: format!("{endpoint}: {problem}"), http_status });
         }
     };
-    if let Some(vendor) = vendor_error(&value, http_status) {
+    if let Some(vendor) = parsed.vendor_error(http_status) {
         return Err(Error::Vendor(vendor));
     }
     if status == StatusCode::FORBIDDEN {
@@ -347,7 +377,7 @@ fn interpret<T: DeserializeOwned>(
             http_status,
         });
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    parsed.decode().map_err(|e| {
         // serde's message can quote the offending value: neither the log nor the status
         // gets it, only where the problem is (and the log the answer's shape).
         tracing::debug!(endpoint, at = %e.path(), "2Checkout answer has an unexpected shape");
@@ -356,8 +386,56 @@ fn interpret<T: DeserializeOwned>(
     })
 }
 
-/// Reads the body by what it is, not by what was asked for.
-fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, String> {
+/// An answer read by its format and within the limits, not yet decoded into a type.
+enum Parsed<'a> {
+    /// Well-formed JSON whose top level is an object; `has_errors` when it has an `errors` member.
+    ///
+    /// JSON is decoded from its text straight into the wire types, with no
+    /// generic tree in between: a tree of `serde_json::Value` costs many times
+    /// the text (an 8 MiB array of numbers took 140 MB), and fields the wire
+    /// types do not name are skipped without being built at all.
+    Json { text: &'a str, has_errors: bool },
+    /// XML, as the value JSON would give (see [`xml`]), within the XML limits.
+    Xml(Value),
+}
+
+/// Whether a JSON object has an `errors` member that is not null; reading it
+/// checks the whole text's syntax without building anything.
+#[derive(serde::Deserialize)]
+struct ErrorsPresence {
+    #[serde(default)]
+    errors: Option<serde::de::IgnoredAny>,
+}
+
+impl Parsed<'_> {
+    /// The first `errors` element of the answer, if it carries one with a code.
+    fn vendor_error(&self, http_status: u16) -> Option<VendorError> {
+        let body: ErrorsBody = match self {
+            Self::Json { has_errors: false, .. } => return None,
+            Self::Json { text, has_errors: true } => serde_json::from_str(text).ok()?,
+            Self::Xml(value) => ErrorsBody { errors: serde::Deserialize::deserialize(value.get("errors")?).ok()? },
+        };
+        let first = body.errors.0.into_iter().find(|e| e.code.get().is_some())?;
+        Some(VendorError {
+            code: AdminCode::parse(first.code.get()?),
+            message: first.message.get().unwrap_or("2Checkout reported an error without a message").to_owned(),
+            parameter: first.parameter.get().map(str::to_owned),
+            http_status,
+        })
+    }
+
+    /// Decodes the answer into its wire type, naming the path of a bad value.
+    fn decode<T: DeserializeOwned>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+        match self {
+            Self::Json { text, .. } => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)),
+            Self::Xml(value) => serde_path_to_error::deserialize(value),
+        }
+    }
+}
+
+/// Reads the body by what it is, not by what was asked for, refusing it if
+/// it exceeds the limits of [`limits`] (before anything is built from it).
+fn parse_body<'a>(content_type: &str, body: &'a [u8]) -> Result<Parsed<'a>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
     let first = text.trim_start().chars().next();
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -366,31 +444,30 @@ fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, String> {
         media.ends_with("/json") || media.ends_with("+json") || (media.is_empty() && matches!(first, Some('{' | '[')));
     if is_xml {
         // The reader's message can quote the body: not even the debug log gets it.
-        xml::to_json(text).map_err(|_| {
-            tracing::debug!("unreadable XML from 2Checkout");
-            "malformed XML".to_owned()
+        xml::to_json(text).map(Parsed::Xml).map_err(|e| match e {
+            xml::XmlError::TooComplex(_) => e.to_string(),
+            xml::XmlError::Malformed(_) => {
+                tracing::debug!("unreadable XML from 2Checkout");
+                "malformed XML".to_owned()
+            }
         })
     } else if is_json {
+        if first != Some('{') {
+            // Never decoded into a wire type: serde reads a struct from an array too.
+            return Err("the JSON body is not an object".into());
+        }
+        limits::check_json(body).map_err(|e| format!("JSON {e}"))?;
         // serde_json's syntax errors give a position, never content.
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
-        if value.is_object() { Ok(value) } else { Err("the JSON body is not an object".into()) }
+        let presence: ErrorsPresence = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
+        Ok(Parsed::Json { text, has_errors: presence.errors.is_some() })
     } else {
         Err(format!("expected JSON or XML, got {:?}", if media.is_empty() { "no content type" } else { &media }))
     }
 }
 
-/// The first `errors` element of a body, if it carries one with a code.
-fn vendor_error(value: &Value, http_status: u16) -> Option<VendorError> {
-    value.get("errors")?;
-    let body: ErrorsBody = serde_json::from_value(value.clone()).ok()?;
-    let first = body.errors.0.into_iter().find(|e| e.code.get().is_some())?;
-    Some(VendorError {
-        code: AdminCode::parse(first.code.get()?),
-        message: first.message.get().unwrap_or("2Checkout reported an error without a message").to_owned(),
-        parameter: first.parameter.get().map(str::to_owned),
-        http_status,
-    })
-}
+/// The largest body whose shape the debug log describes: describing it builds
+/// a generic tree, which costs many times the body.
+const MAX_LOGGED_SHAPE_BYTES: usize = 64 * 1024;
 
 /// Logs (at debug) what an unexpected answer looked like: its size and, when
 /// it parses, its shape (every element name, with each value replaced by its
@@ -401,15 +478,17 @@ fn log_body(endpoint: &str, http_status: u16, content_type: &str, body: &[u8]) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
-    let shape = parse_body(content_type, body).map(|value| shape_of(&value).to_string());
-    tracing::debug!(
-        endpoint,
-        http_status,
-        content_type,
-        body_bytes = body.len(),
-        shape = shape.as_deref().unwrap_or("(unparsable)"),
-        "unexpected 2Checkout answer"
-    );
+    let shape = if body.len() > MAX_LOGGED_SHAPE_BYTES {
+        "(too large to describe)".to_owned()
+    } else {
+        let value = match parse_body(content_type, body) {
+            Ok(Parsed::Json { text, .. }) => serde_json::from_str(text).ok(),
+            Ok(Parsed::Xml(value)) => Some(value),
+            Err(_) => None,
+        };
+        value.map_or_else(|| "(unparsable)".to_owned(), |value| shape_of(&value).to_string())
+    };
+    tracing::debug!(endpoint, http_status, content_type, body_bytes = body.len(), shape, "unexpected 2Checkout answer");
 }
 
 /// A value with every leaf replaced by a description of it (`"<string 12>"`).
@@ -734,6 +813,61 @@ mod tests {
         assert!(matches!(write(400, "application/json", body), Err(Error::Vendor(v)) if v.code == AdminCode::TooHigh));
         assert!(matches!(write(200, "application/json", body), Err(Error::Vendor(_))), "errors wins over the status");
         assert!(matches!(write(401, "application/json", "{}"), Err(Error::UpstreamCredentialsRejected { .. })));
+    }
+
+    /// `levels` nested JSON arrays or XML elements under a valid-looking answer.
+    fn nested_answers(levels: usize) -> [(&'static str, String); 2] {
+        let json = format!(r#"{{"response_code":"OK","x":{}{}}}"#, "[".repeat(levels), "]".repeat(levels));
+        let xml = format!(
+            "<response><response_code>OK</response_code>{}{}</response>",
+            "<x>".repeat(levels),
+            "</x>".repeat(levels)
+        );
+        [("application/json", json), ("application/xml", xml)]
+    }
+
+    #[test]
+    fn an_answer_nested_past_the_limit_is_invalid_for_a_read_and_outcome_unknown_for_a_write() {
+        for (content_type, body) in nested_answers(16_000) {
+            let Err(Error::UpstreamResponseInvalid { detail: said, .. }) = detail(200, content_type, &body) else {
+                panic!("{content_type}")
+            };
+            assert!(said.contains("nested deeper than 64 levels"), "{said}");
+            assert_unknown(write(200, content_type, &body), 200, content_type);
+        }
+        for (content_type, body) in nested_answers(limits::MAX_NESTING_DEPTH - 4) {
+            assert!(write(200, content_type, &body).is_ok(), "{content_type}: within the limit");
+        }
+    }
+
+    #[test]
+    fn an_answer_of_more_objects_or_elements_than_the_limits_is_refused_before_decoding() {
+        let invoices = |count: usize| format!(r#"{{"sale":{{"invoices":[{}]}}}}"#, vec!["{}"; count].join(","));
+        assert!(detail(200, "application/json", &invoices(limits::MAX_JSON_CONTAINERS - 3)).is_ok());
+        let Err(Error::UpstreamResponseInvalid { detail: said, .. }) =
+            detail(200, "application/json", &invoices(limits::MAX_JSON_CONTAINERS))
+        else {
+            panic!()
+        };
+        assert!(said.contains("more than 4096 objects and arrays"), "{said}");
+        let elements = format!("<response><response_code>OK</response_code>{}</response>", "<x/>".repeat(20_000));
+        let Err(Error::UpstreamResponseInvalid { detail: said, .. }) = detail(200, "application/xml", &elements) else {
+            panic!()
+        };
+        assert!(said.contains("more than 16384 elements"), "{said}");
+        assert_unknown(write(200, "application/xml", &elements), 200, "XML elements");
+        let flood = format!(r#"{{"response_code":"OK","x":[{}]}}"#, vec!["[]"; 5_000].join(","));
+        assert_unknown(write(200, "application/json", &flood), 200, "JSON arrays");
+    }
+
+    #[test]
+    fn a_vendor_error_is_found_without_decoding_the_rest_of_the_answer() {
+        let body =
+            r#"{"sale":{"sale_id":{"not":"text"}},"errors":[{"code":"FORBIDDEN","message":"Access denied to sale."}]}"#;
+        let Err(Error::Vendor(v)) = detail(400, "application/json", body) else { panic!() };
+        assert_eq!(v.code, AdminCode::Forbidden);
+        let null_errors = r#"{"errors":null,"response_code":"OK","response_message":"done"}"#;
+        assert_eq!(write(200, "application/json", null_errors).unwrap(), "done", "a null errors element is none");
     }
 
     /// A log sink for one test.

@@ -9,7 +9,10 @@
 //! key and the card token), and only positive evidence is success: a
 //! `response` whose `responseCode` is `APPROVED` with an order number. Any
 //! other answer that is not an `exception` (a redirect, a 5xx, `{}`, HTML,
-//! garbage) is OUTCOME_UNKNOWN.
+//! garbage) is OUTCOME_UNKNOWN. So is an answer over the byte cap
+//! (`payment_api.max_body_bytes`, enforced while the body streams in), nested
+//! deeper than 64 levels or holding more objects than any real answer (see
+//! [`limits`]): it is never decoded.
 
 use std::time::Duration;
 
@@ -18,7 +21,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
 
-use super::wire::{Many, Text};
+use super::{
+    admin::{CallKind, over_cap, transport_error},
+    limits::{self, BodyError},
+    wire::{Many, Text},
+};
 use crate::{
     domain::{
         Amount, Authorization, AuthorizationRequest, BillingContact, CallContext, Error, OrderAmount, OrderLine,
@@ -36,6 +43,8 @@ pub struct PaymentApiConfig {
     pub private_key: SecretString,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The largest answer read; a larger one is refused unread (see [`limits::read_capped`]).
+    pub max_body_bytes: usize,
 }
 
 /// A pooled client of the Payment API.
@@ -402,28 +411,36 @@ impl PaymentPort for PaymentApiClient {
             .headers(upstream.trace_headers())
             .timeout(timeout);
         let span = upstream.span().clone();
-        let outcome = exchange(request, &mut upstream).instrument(span).await;
+        let outcome = exchange(request, self.config.max_body_bytes, &mut upstream).instrument(span).await;
         upstream.finish(&outcome);
         outcome
     }
 }
 
 /// Sends one authorization and reads 2Checkout's answer.
-async fn exchange(request: reqwest::RequestBuilder, upstream: &mut UpstreamCall) -> Result<Authorization, Error> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
+async fn exchange(
+    request: reqwest::RequestBuilder,
+    max_body_bytes: usize,
+    upstream: &mut UpstreamCall,
+) -> Result<Authorization, Error> {
+    const ENDPOINT: &str = "authService";
+    let response = request.send().await.map_err(|e| transport_error(CallKind::Write, ENDPOINT, e))?;
     let status = response.status();
     upstream.record_status(status);
     if status.is_redirection() {
-        super::admin::log_redirect("authService", status, response.url(), response.headers());
+        super::admin::log_redirect(ENDPOINT, status, response.url(), response.headers());
+        // A redirect is refused whatever its body says: not a byte of it is read.
+        return interpret_authorization(status, &[]);
     }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| super::admin::transport_error(super::admin::CallKind::Write, "authService", e))?;
-    interpret_authorization(status, &bytes)
+    let body = limits::read_capped(response, max_body_bytes).await.map_err(|e| match e {
+        BodyError::Transport(e) => transport_error(CallKind::Write, ENDPOINT, e),
+        BodyError::TooLarge { cap, declared } => Error::OutcomeUnknown {
+            detail: format!("{}; the card may have been charged", over_cap(ENDPOINT, status.as_u16(), cap, declared)),
+            timed_out: false,
+            http_status: Some(status.as_u16()),
+        },
+    })?;
+    interpret_authorization(status, &body)
 }
 
 /// Classifies the answer to an authorization: an `exception` is a definite
@@ -444,6 +461,14 @@ fn interpret_authorization(status: StatusCode, body: &[u8]) -> Result<Authorizat
     }
     if status.is_server_error() {
         return Err(unknown(format!("authService answered HTTP {http_status}")));
+    }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        // Never decoded into a wire type: serde reads a struct from an array too, field by field.
+        return Err(unknown(format!("authService answered HTTP {http_status} with a body that is not a JSON object")));
+    }
+    if let Err(too_complex) = limits::check_json(body) {
+        tracing::debug!(http_status, %too_complex, "Payment API answer over the limits");
+        return Err(unknown(format!("authService answered HTTP {http_status} with JSON {too_complex}")));
     }
     let answer: WireAnswer = serde_json::from_slice(body).map_err(|e| {
         // A type error's message quotes the value, and the answer holds the buyer's details.
@@ -521,6 +546,7 @@ mod tests {
             (200, ""),
             (200, r#"{"response":{"responseCode":"APPROVED""#),
             (200, r#"["APPROVED"]"#),
+            (200, r#"[{"responseCode":"APPROVED","orderNumber":"9093717691800"}]"#),
             (404, APPROVED_ANSWER),
             (500, APPROVED_ANSWER),
             (503, "down"),
@@ -548,5 +574,21 @@ mod tests {
             assert_eq!(refusal.code, PaymentCode::parse("602"));
             assert_eq!(refusal.http_status, status);
         }
+    }
+
+    #[test]
+    fn an_answer_nested_past_the_limit_is_outcome_unknown() {
+        let deep =
+            APPROVED_ANSWER.replace(r#""lineItems":[]"#, &format!(r#""x":{}{}"#, "[".repeat(65), "]".repeat(65)));
+        let Err(Error::OutcomeUnknown { detail, http_status: Some(200), .. }) = authorize(200, &deep) else { panic!() };
+        assert!(detail.contains("nested deeper than 64 levels"), "{detail}");
+    }
+
+    #[test]
+    fn an_answer_of_more_objects_than_the_limit_is_outcome_unknown() {
+        let lines = vec!["{}"; limits::MAX_JSON_CONTAINERS].join(",");
+        let flood = APPROVED_ANSWER.replace(r#""lineItems":[]"#, &format!(r#""lineItems":[{lines}]"#));
+        let Err(Error::OutcomeUnknown { detail, .. }) = authorize(200, &flood) else { panic!() };
+        assert!(detail.contains("more than 4096 objects and arrays"), "{detail}");
     }
 }

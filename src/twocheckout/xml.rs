@@ -9,6 +9,13 @@
 //! object for a lone element and an array for a repeated one, and the wire
 //! types (which know which fields are lists) accept either. An empty element
 //! becomes `null`, which the wire types read as "absent" or "empty list".
+//!
+//! Elements nest at most [`MAX_NESTING_DEPTH`] levels: the reader refuses a
+//! deeper one before building anything, because the value it would build is
+//! then decoded and dropped recursively, one stack frame per level (16,000
+//! levels, about 112 KB of XML, overflowed the stack and aborted the process).
+//! A document holds at most [`MAX_XML_ELEMENTS`] elements, which bounds the
+//! tree built here (about a hundred bytes per element) and what is decoded from it.
 
 use quick_xml::{
     Reader,
@@ -17,10 +24,17 @@ use quick_xml::{
 };
 use serde_json::{Map, Value};
 
+use super::limits::{MAX_NESTING_DEPTH, MAX_XML_ELEMENTS, TooComplex};
+
 /// Why an XML body could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("malformed XML: {0}")]
-pub struct XmlError(String);
+pub enum XmlError {
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    /// Nested deeper than [`MAX_NESTING_DEPTH`], or more than [`MAX_XML_ELEMENTS`] elements.
+    #[error("XML {0}")]
+    TooComplex(TooComplex),
+}
 
 struct Element {
     name: String,
@@ -63,25 +77,38 @@ pub fn to_json(body: &str) -> Result<Value, XmlError> {
     let mut reader = Reader::from_str(body);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Value> = None;
+    let mut elements = 0usize;
+    let mut count_element = || {
+        elements += 1;
+        if elements > MAX_XML_ELEMENTS { Err(XmlError::TooComplex(TooComplex::Elements)) } else { Ok(()) }
+    };
     loop {
-        let event = reader.read_event().map_err(|e| XmlError(format!("at byte {}: {e}", reader.buffer_position())))?;
+        let event = reader
+            .read_event()
+            .map_err(|e| XmlError::Malformed(format!("at byte {}: {e}", reader.buffer_position())))?;
         match event {
             Event::Start(start) => {
                 if root.is_some() {
-                    return Err(XmlError("content after the root element".into()));
+                    return Err(XmlError::Malformed("content after the root element".into()));
                 }
+                if stack.len() >= MAX_NESTING_DEPTH {
+                    return Err(XmlError::TooComplex(TooComplex::Nesting));
+                }
+                count_element()?;
                 stack.push(Element::new(start.local_name().as_ref().to_owned()));
             }
             Event::Empty(empty) => {
+                count_element()?;
                 let name = empty.local_name().as_ref().to_owned();
                 match stack.last_mut() {
                     Some(parent) => parent.children.push((name, Value::Null)),
                     None if root.is_none() => root = Some(Value::Null),
-                    None => return Err(XmlError("content after the root element".into())),
+                    None => return Err(XmlError::Malformed("content after the root element".into())),
                 }
             }
             Event::End(_) => {
-                let element = stack.pop().ok_or_else(|| XmlError("closing tag without an opening tag".into()))?;
+                let element =
+                    stack.pop().ok_or_else(|| XmlError::Malformed("closing tag without an opening tag".into()))?;
                 let name = element.name.clone();
                 let value = element.into_value();
                 match stack.last_mut() {
@@ -106,12 +133,12 @@ pub fn to_json(body: &str) -> Result<Value, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(XmlError("the document ends inside an element".into()));
+        return Err(XmlError::Malformed("the document ends inside an element".into()));
     }
     match root {
         Some(value @ Value::Object(_)) => Ok(value),
-        Some(_) => Err(XmlError("the root element has no child elements".into())),
-        None => Err(XmlError("no root element".into())),
+        Some(_) => Err(XmlError::Malformed("the root element has no child elements".into())),
+        None => Err(XmlError::Malformed("no root element".into())),
     }
 }
 
@@ -122,16 +149,18 @@ fn append_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
             Ok(())
         }
         None if text.trim().is_empty() => Ok(()),
-        None => Err(XmlError("text outside the root element".into())),
+        None => Err(XmlError::Malformed("text outside the root element".into())),
     }
 }
 
 fn resolve_reference(reference: &BytesRef<'_>) -> Result<String, XmlError> {
-    if let Some(ch) = reference.resolve_char_ref().map_err(|e| XmlError(e.to_string()))? {
+    if let Some(ch) = reference.resolve_char_ref().map_err(|e| XmlError::Malformed(e.to_string()))? {
         return Ok(ch.to_string());
     }
     let name: &str = reference;
-    resolve_predefined_entity(name).map(str::to_owned).ok_or_else(|| XmlError(format!("unknown entity &{name};")))
+    resolve_predefined_entity(name)
+        .map(str::to_owned)
+        .ok_or_else(|| XmlError::Malformed(format!("unknown entity &{name};")))
 }
 
 #[cfg(test)]
@@ -170,5 +199,29 @@ mod tests {
         {
             assert!(to_json(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    fn nested(levels: usize) -> String {
+        format!("{}{}", "<a>".repeat(levels), "</a>".repeat(levels))
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_read_and_one_level_more_is_refused_before_building_it() {
+        assert!(to_json(&nested(MAX_NESTING_DEPTH)).is_ok());
+        assert!(matches!(to_json(&nested(MAX_NESTING_DEPTH + 1)), Err(XmlError::TooComplex(TooComplex::Nesting))));
+    }
+
+    #[test]
+    fn sixteen_thousand_levels_are_refused_without_overflowing_the_stack() {
+        // Closed or left open: neither builds (nor drops) a value deeper than the limit.
+        assert!(matches!(to_json(&nested(16_000)), Err(XmlError::TooComplex(TooComplex::Nesting))));
+        assert!(matches!(to_json(&"<a>".repeat(16_000)), Err(XmlError::TooComplex(TooComplex::Nesting))));
+    }
+
+    #[test]
+    fn elements_up_to_the_limit_are_read_and_one_more_is_refused() {
+        let document = |elements: usize| format!("<r><x>{}</x></r>", "<i/>".repeat(elements - 2));
+        assert!(to_json(&document(MAX_XML_ELEMENTS)).is_ok());
+        assert!(matches!(to_json(&document(MAX_XML_ELEMENTS + 1)), Err(XmlError::TooComplex(TooComplex::Elements))));
     }
 }

@@ -14,6 +14,7 @@ mod errors;
 mod get_sale;
 mod helpers;
 mod hostile;
+mod hostile_bodies;
 mod idempotency;
 mod list_sales;
 mod redis_server;
