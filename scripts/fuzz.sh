@@ -84,8 +84,14 @@ run_target() {
   mkdir -p "$work" "$artifacts"
   local crashes_before
   crashes_before="$(find "$artifacts" -type f | wc -l)"
+  # The keys, element names and values the decoders read, for libFuzzer to splice in.
+  local dict=()
+  case "$target" in
+    admin_json | payment_json) dict=(-dict=fuzz/dict/json.dict) ;;
+    admin_xml) dict=(-dict=fuzz/dict/xml.dict) ;;
+  esac
   nice -n 10 "$bin_dir/$target" -print_final_stats=1 -timeout=10 -artifact_prefix="$artifacts/" \
-    "${libfuzzer_args[@]}" "$work" "fuzz/corpus/$target" >"$log" 2>&1 &
+    "${dict[@]}" "${libfuzzer_args[@]}" "$work" "fuzz/corpus/$target" >"$log" 2>&1 &
   local pid=$! used=0 sample
   while kill -0 "$pid" 2>/dev/null; do
     sample="$(cpu_ticks "$pid")"
