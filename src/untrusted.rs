@@ -1,5 +1,7 @@
-//! The gateway's entry points for untrusted bytes, gathered for the property tests at the
-//! end of this file and the cargo-fuzz targets in `fuzz/`: nothing in the gateway calls it.
+//! The gateway's entry points for untrusted bytes, gathered for the property tests beside
+//! it (`untrusted/properties.rs`, with the seed-corpus replay in `untrusted/corpus.rs` and
+//! the regression tests in `untrusted/regressions.rs`) and the cargo-fuzz targets in
+//! `fuzz/`: nothing in the gateway calls it.
 //!
 //! Each wrapper is a thin call into the code the gateway really runs on what crosses its
 //! edges: the Admin API's answers (`twocheckout/admin.rs`, JSON or XML by content type,
