@@ -38,6 +38,9 @@
 //!   Prometheus export configured by the standard `OTEL_*` variables.
 //!   The cache reports to telemetry; telemetry imports neither cache nor
 //!   any port.
+//! - [`untrusted`] (hidden, not an API): the entry points for untrusted bytes
+//!   (upstream answers, caller requests) with their fuzz oracles, for the
+//!   property tests and the cargo-fuzz targets in `fuzz/` only.
 //!
 //! # Path of a call
 //!
@@ -72,3 +75,5 @@ pub mod idempotency;
 pub mod shared_state;
 pub mod telemetry;
 pub mod twocheckout;
+#[doc(hidden)]
+pub mod untrusted;

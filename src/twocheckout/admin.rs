@@ -210,7 +210,12 @@ fn redirected(kind: CallKind, endpoint: &str, status: StatusCode) -> Error {
 /// refusal (an `errors` element) or rejected credentials are definite; any
 /// other answer (a redirect, a 5xx, `{}`, `FAIL`, HTML, garbage) leaves the
 /// write possibly done: OUTCOME_UNKNOWN, never success.
-fn interpret_write(endpoint: &str, status: StatusCode, content_type: &str, body: &[u8]) -> Result<String, Error> {
+pub(crate) fn interpret_write(
+    endpoint: &str,
+    status: StatusCode,
+    content_type: &str,
+    body: &[u8],
+) -> Result<String, Error> {
     let http_status = status.as_u16();
     let unknown = |detail: String| Error::OutcomeUnknown { detail, timed_out: false, http_status: Some(http_status) };
     if status.is_redirection() {
@@ -334,7 +339,7 @@ pub(super) fn transport_error(kind: CallKind, endpoint: &str, error: reqwest::Er
 }
 
 /// Classifies one answer: the error rules of the module docs, then the typed decode.
-fn interpret<T: DeserializeOwned>(
+pub(crate) fn interpret<T: DeserializeOwned>(
     endpoint: &str,
     status: StatusCode,
     content_type: &str,

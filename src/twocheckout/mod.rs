@@ -19,3 +19,5 @@ mod xml;
 
 pub use admin::{AdminApiClient, AdminApiConfig};
 pub use payment::{PaymentApiClient, PaymentApiConfig, PaymentBackend};
+/// For `crate::untrusted` (property tests and fuzz targets) only: the typed read answers.
+pub(crate) use wire::{DetailSaleBody, ListSalesBody};

@@ -447,7 +447,7 @@ async fn exchange(
 /// refusal; success needs a 2xx `response` that decodes, says `APPROVED` and
 /// names an order number; anything else may have charged the card and is
 /// OUTCOME_UNKNOWN.
-fn interpret_authorization(status: StatusCode, body: &[u8]) -> Result<Authorization, Error> {
+pub(crate) fn interpret_authorization(status: StatusCode, body: &[u8]) -> Result<Authorization, Error> {
     let http_status = status.as_u16();
     let unknown = |detail: String| Error::OutcomeUnknown {
         detail: format!("{detail}; the card may have been charged"),
