@@ -36,6 +36,13 @@ pub struct Sale {
     pub comments: Vec<Comment>,
 }
 
+impl Sale {
+    /// Every line of every invoice, in the vendor's order.
+    pub fn line_items(&self) -> impl Iterator<Item = &LineItem> {
+        self.invoices.iter().flat_map(|invoice| invoice.line_items.iter())
+    }
+}
+
 /// Geolocation of the buyer's IP address.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IpDetail {
@@ -187,6 +194,13 @@ pub struct LineItem {
     pub affiliate_vendor_id: Option<String>,
     pub options: Vec<LineItemOption>,
     pub billing: Option<Billing>,
+}
+
+impl LineItem {
+    /// Whether the line records a refund (status `refund`) rather than a charge.
+    pub fn is_refund(&self) -> bool {
+        self.status.known == Some(BillingStatus::Refund)
+    }
 }
 
 /// Kinds of line item. The vendor sends no type (null) for a product.

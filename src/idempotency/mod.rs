@@ -88,7 +88,7 @@ use tracing::Instrument as _;
 pub use self::memory::{MemoryIdempotencyStore, MemoryStoreSettings};
 pub use self::redis::RedisIdempotencyStore;
 
-use self::reconcile::{Evidence, evidence, line_items, needs_baseline};
+use self::reconcile::{Evidence, evidence, needs_baseline};
 
 use crate::domain::{
     Authorization, AuthorizationRequest, CallContext, Error, ListSalesQuery, PaymentCode, PaymentPort, RequestId, Sale,
@@ -470,7 +470,7 @@ fn line_item_outside_sale(write: &SaleWrite, sale: &Sale) -> Option<Error> {
     else {
         return None;
     };
-    (!line_items(sale).any(|line| line.line_item_id == line_item_id.as_str()))
+    (!sale.line_items().any(|line| line.line_item_id == line_item_id.as_str()))
         .then(|| Error::invalid_field("line_item_id", format!("is not a line item of sale {sale_id}")))
 }
 

@@ -19,7 +19,7 @@
 
 use std::collections::HashSet;
 
-use crate::domain::{Amount, BillingStatus, LineItem, RecurringStatus, Refund, RefundCurrency, Sale, SaleWrite};
+use crate::domain::{Amount, LineItem, RecurringStatus, Refund, RefundCurrency, Sale, SaleWrite};
 
 /// What the sale says about a write whose answer was lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,10 +36,6 @@ pub enum Evidence {
 /// Whether a write leaves a trace in detail_sale the gateway can look for.
 pub fn needs_baseline(write: &SaleWrite) -> bool {
     !matches!(write, SaleWrite::Reauthorize { .. })
-}
-
-pub fn line_items(sale: &Sale) -> impl Iterator<Item = &LineItem> {
-    sale.invoices.iter().flat_map(|invoice| invoice.line_items.iter())
 }
 
 /// What `now` shows of `write` compared with `before` (the baseline; `None`
@@ -60,7 +56,7 @@ pub fn evidence(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> Evidenc
             let remaining = before.and_then(|sale| remaining_on_line(sale, line_item_id.as_str()));
             refund_evidence(refund, before, now, &linked, remaining)
         }
-        SaleWrite::StopLineItemRecurring { line_item_id, .. } => done_or_absent(line_items(now).any(|line| {
+        SaleWrite::StopLineItemRecurring { line_item_id, .. } => done_or_absent(now.line_items().any(|line| {
             line.line_item_id == line_item_id.as_str()
                 && line.billing.as_ref().is_some_and(|b| b.recurring_status.known == Some(RecurringStatus::Stopped))
         })),
@@ -93,12 +89,15 @@ fn refund_evidence(
     on_target: &dyn Fn(&LineItem) -> bool,
     remaining: Option<Amount>,
 ) -> Evidence {
-    let is_refund = |line: &&LineItem| line.status.known == Some(BillingStatus::Refund);
-    let known: HashSet<&str> =
-        before.into_iter().flat_map(line_items).filter(is_refund).map(|l| l.line_item_id.as_str()).collect();
-    let new_lines: Vec<&LineItem> = line_items(now)
-        .filter(is_refund)
-        .filter(|line| on_target(line) && !known.contains(line.line_item_id.as_str()))
+    let known: HashSet<&str> = before
+        .into_iter()
+        .flat_map(Sale::line_items)
+        .filter(|line| line.is_refund())
+        .map(|line| line.line_item_id.as_str())
+        .collect();
+    let new_lines: Vec<&LineItem> = now
+        .line_items()
+        .filter(|line| line.is_refund() && on_target(line) && !known.contains(line.line_item_id.as_str()))
         .collect();
     let expected = match refund.amount {
         Some(asked) => Some((asked.amount, asked.currency)),
@@ -155,20 +154,16 @@ fn remaining_on_invoices(sale: &Sale, invoice_id: Option<&str>) -> Option<Amount
         return None;
     }
     let total = invoice.vendor_total?.minor_units();
-    let refunded = invoice
-        .line_items
-        .iter()
-        .filter(|l| l.status.known == Some(BillingStatus::Refund))
-        .map(vendor_minor_units)
-        .sum::<Option<i64>>()?;
+    let refunded = invoice.line_items.iter().filter(|l| l.is_refund()).map(vendor_minor_units).sum::<Option<i64>>()?;
     Some(Amount::from_minor_units(total.checked_sub(refunded)?))
 }
 
 /// What remains to refund on one billed line, in the vendor's currency.
 fn remaining_on_line(sale: &Sale, line_item_id: &str) -> Option<Amount> {
-    let line = line_items(sale).find(|l| l.line_item_id == line_item_id)?;
-    let refunded = line_items(sale)
-        .filter(|l| l.status.known == Some(BillingStatus::Refund) && l.linked_id.as_deref() == Some(line_item_id))
+    let line = sale.line_items().find(|l| l.line_item_id == line_item_id)?;
+    let refunded = sale
+        .line_items()
+        .filter(|l| l.is_refund() && l.linked_id.as_deref() == Some(line_item_id))
         .map(vendor_minor_units)
         .sum::<Option<i64>>()?;
     Some(Amount::from_minor_units(vendor_minor_units(line)?.checked_sub(refunded)?))
@@ -182,8 +177,8 @@ fn count_comments(sale: Option<&Sale>, matches: impl Fn(&str) -> bool) -> usize 
 mod tests {
     use super::*;
     use crate::domain::{
-        Comment, Invoice, InvoiceId, LineItemId, RefundAmount, RefundCategory, SaleId, SaleOrInvoice, Text, TextRules,
-        VendorValue,
+        BillingStatus, Comment, Invoice, InvoiceId, LineItemId, RefundAmount, RefundCategory, SaleId, SaleOrInvoice,
+        Text, TextRules, VendorValue,
     };
 
     const COMMENT: &str = "Buyer deserved a refund.";
