@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use tco_gateway::grpc::proto::{
-    BillingStatus, CreateCommentRequest, GetSaleRequest, ListSalesRequest, MarkShippedRequest, ReauthorizeRequest,
-    RecurringStatus, RefundInvoiceRequest, RefundLineItemRequest, Sale, StopLineItemRecurringRequest,
-    get_sale_request::Lookup,
+    CreateCommentRequest, GetSaleRequest, ListSalesRequest, MarkShippedRequest, ReauthorizeRequest, RecurringStatus,
+    RefundInvoiceRequest, RefundLineItemRequest, Sale, StopLineItemRecurringRequest, get_sale_request::Lookup,
 };
 use tco_simulator::{
     ACTIVE_RECURRING_INVOICE_IDS, ACTIVE_RECURRING_LINEITEM_ID, ACTIVE_RECURRING_SALE_ID, DOCUMENTED_INVOICE_IDS,
@@ -19,8 +18,8 @@ use tonic::Code;
 
 use crate::{
     helpers::{
-        GENEROUS_DEADLINE, NEVER, PATIENCE, TestApp, expect_error, new_request_id, set_clock_after, spawn_app,
-        spawn_gateway, spawn_simulator, with_deadline,
+        GENEROUS_DEADLINE, NEVER, PATIENCE, TestApp, expect_error, new_request_id, refund_lines, set_clock_after,
+        spawn_app, spawn_gateway, spawn_simulator, with_deadline,
     },
     writes::{refund_of, refundable_app},
 };
@@ -119,7 +118,7 @@ where
 }
 
 fn refund_count(sale: &Sale) -> usize {
-    sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund).count()
+    refund_lines(sale).len()
 }
 
 #[tokio::test]

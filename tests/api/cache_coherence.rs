@@ -6,13 +6,13 @@
 //! Every gateway here caches for an hour, so nothing but coherence can explain
 //! a replica showing a write.
 
-use tco_gateway::grpc::proto::{BillingStatus, CreateCommentRequest, GetSaleRequest, Sale, get_sale_request::Lookup};
+use tco_gateway::grpc::proto::{CreateCommentRequest, GetSaleRequest, Sale, get_sale_request::Lookup};
 use tco_simulator::{
     DOCUMENTED_SALE_ID, Endpoint, REFUNDABLE_INVOICE_ID, REFUNDABLE_SALE_ID, REFUNDABLE_SALE_PLACED, RunningSimulator,
 };
 
 use crate::{
-    helpers::{PATIENCE, TestApp, new_request_id, set_clock_after, spawn_gateway, spawn_simulator},
+    helpers::{PATIENCE, TestApp, new_request_id, refund_lines, set_clock_after, spawn_gateway, spawn_simulator},
     redis_server::RedisServer,
     writes::refund_of,
 };
@@ -47,7 +47,7 @@ fn details(simulator: &RunningSimulator) -> u64 {
 }
 
 fn refund_count(sale: &Sale) -> usize {
-    sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund).count()
+    refund_lines(sale).len()
 }
 
 async fn comment(app: &TestApp, text: &str) {

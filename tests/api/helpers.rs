@@ -6,7 +6,7 @@ use figment::{Figment, providers::Serialized};
 use tco_gateway::{
     app::{Application, Sales},
     config::Settings,
-    grpc::proto::sales_service_client::SalesServiceClient,
+    grpc::proto::{BillingStatus, LineItem, Sale, sales_service_client::SalesServiceClient},
 };
 use tco_simulator::{RunningSimulator, SimulatorConfig};
 use tonic::{Code, Status, transport::Channel};
@@ -306,4 +306,9 @@ impl Drop for GatewayProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The refund lines of a sale (status `refund`), in the order 2Checkout lists them.
+pub fn refund_lines(sale: &Sale) -> Vec<&LineItem> {
+    sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund).collect()
 }

@@ -22,7 +22,7 @@ use axum::{
     response::Response,
 };
 use tco_gateway::grpc::proto::{
-    AuthorizeRequest, BillingStatus, GetSaleRequest, authorization_service_client::AuthorizationServiceClient,
+    AuthorizeRequest, GetSaleRequest, authorization_service_client::AuthorizationServiceClient,
     get_sale_request::Lookup,
 };
 use tco_simulator::{
@@ -33,7 +33,7 @@ use tonic::{Code, Status};
 
 use crate::{
     authorize::{authorize_total, token},
-    helpers::{TestApp, expect_error, set_clock_after, spawn_gateway, spawn_simulator},
+    helpers::{TestApp, expect_error, refund_lines, set_clock_after, spawn_gateway, spawn_simulator},
     writes::{refund_line, refund_of, sale},
 };
 
@@ -349,13 +349,7 @@ async fn a_refund_that_landed_behind_an_empty_answer_is_confirmed_by_a_retry_wit
     assert_eq!(retry.into_inner().message, "refund added to invoice");
     assert_eq!(simulator.request_count(Endpoint::RefundInvoice), 1, "never sent twice");
     let sale = sale(&app, REFUNDABLE_SALE_ID).await;
-    let refunds: Vec<_> = sale
-        .invoices
-        .iter()
-        .flat_map(|i| &i.line_items)
-        .filter(|l| l.status() == BillingStatus::Refund)
-        .map(|l| l.usd_amount.as_str())
-        .collect();
+    let refunds: Vec<_> = refund_lines(&sale).into_iter().map(|l| l.usd_amount.as_str()).collect();
     assert_eq!(refunds, ["7.00"], "one refund, once");
 }
 
@@ -386,8 +380,7 @@ async fn foreign_refund(simulator: &Arc<RunningSimulator>, amount: &str) {
 }
 
 fn refund_amounts(sale: &tco_gateway::grpc::proto::Sale) -> Vec<&str> {
-    let refunds = sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund);
-    let mut amounts: Vec<&str> = refunds.map(|l| l.usd_amount.as_str()).collect();
+    let mut amounts: Vec<&str> = refund_lines(sale).into_iter().map(|l| l.usd_amount.as_str()).collect();
     amounts.sort_unstable();
     amounts
 }

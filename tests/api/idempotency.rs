@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tco_gateway::grpc::proto::{BillingStatus, CreateCommentRequest, GetSaleRequest, get_sale_request::Lookup};
+use tco_gateway::grpc::proto::{CreateCommentRequest, GetSaleRequest, get_sale_request::Lookup};
 use tco_simulator::{DOCUMENTED_SALE_ID, Endpoint, Fault, REFUNDABLE_SALE_ID};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -18,12 +18,7 @@ use crate::{
 async fn refund_lines(app: &TestApp) -> Vec<String> {
     let request = GetSaleRequest { lookup: Some(Lookup::SaleId(REFUNDABLE_SALE_ID.into())), fresh: false };
     let sale = app.sales.clone().get_sale(request).await.unwrap().into_inner().sale.unwrap();
-    sale.invoices
-        .iter()
-        .flat_map(|i| &i.line_items)
-        .filter(|l| l.status() == BillingStatus::Refund)
-        .map(|l| l.usd_amount.clone())
-        .collect()
+    crate::helpers::refund_lines(&sale).into_iter().map(|l| l.usd_amount.clone()).collect()
 }
 
 #[tokio::test]

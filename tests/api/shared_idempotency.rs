@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use tco_gateway::grpc::proto::{
-    BillingStatus, GetSaleRequest, RefundInvoiceRequest, authorization_service_client::AuthorizationServiceClient,
+    GetSaleRequest, RefundInvoiceRequest, authorization_service_client::AuthorizationServiceClient,
     get_sale_request::Lookup, sales_service_client::SalesServiceClient,
 };
 use tco_simulator::{APPROVING_CARD, Endpoint, Fault, REFUNDABLE_SALE_ID, REFUNDABLE_SALE_PLACED, RunningSimulator};
@@ -15,8 +15,8 @@ use tonic::{Code, transport::Channel};
 use crate::{
     authorize::{authorize_total, token},
     helpers::{
-        GatewayProcess, NEVER, PATIENCE, TestApp, eventually, expect_error, loopback_addr_in, refusing_addr,
-        set_clock_after, spawn_gateway, spawn_gateway_process, spawn_simulator, with_deadline,
+        GatewayProcess, NEVER, PATIENCE, TestApp, eventually, expect_error, loopback_addr_in, refund_lines,
+        refusing_addr, set_clock_after, spawn_gateway, spawn_gateway_process, spawn_simulator, with_deadline,
     },
     redis_server::RedisServer,
     writes::refund_of,
@@ -49,7 +49,7 @@ fn sales(channel: &Channel) -> SalesServiceClient<Channel> {
 async fn refunds_in_ledger(channel: &Channel) -> usize {
     let request = GetSaleRequest { lookup: Some(Lookup::SaleId(REFUNDABLE_SALE_ID.into())), fresh: true };
     let sale = sales(channel).get_sale(request).await.unwrap().into_inner().sale.unwrap();
-    sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund).count()
+    refund_lines(&sale).len()
 }
 
 async fn refund(channel: &Channel, request: &RefundInvoiceRequest) -> Result<String, tonic::Status> {

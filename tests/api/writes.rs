@@ -3,9 +3,9 @@
 //! edge with no upstream call.
 
 use tco_gateway::grpc::proto::{
-    BillingStatus, CreateCommentRequest, GetSaleRequest, LineItemType, MarkShippedRequest, ReauthorizeRequest,
-    RecurringStatus, RefundCategory, RefundCurrency, RefundInvoiceRequest, RefundLineItemRequest, Sale,
-    StopLineItemRecurringRequest, get_sale_request::Lookup,
+    CreateCommentRequest, GetSaleRequest, LineItemType, MarkShippedRequest, ReauthorizeRequest, RecurringStatus,
+    RefundCategory, RefundCurrency, RefundInvoiceRequest, RefundLineItemRequest, Sale, StopLineItemRecurringRequest,
+    get_sale_request::Lookup,
 };
 use tco_simulator::{
     ACTIVE_RECURRING_LINEITEM_ID, ACTIVE_RECURRING_SALE_ID, ACTIVE_RECURRING_SALE_PLACED, DOCUMENTED_SALE_ID, Endpoint,
@@ -15,15 +15,13 @@ use tco_simulator::{
 };
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_request_field, expect_error, new_request_id, set_clock_after, spawn_app};
+use crate::helpers::{
+    TestApp, bad_request_field, expect_error, new_request_id, refund_lines, set_clock_after, spawn_app,
+};
 
 pub async fn sale(app: &TestApp, sale_id: &str) -> Sale {
     let request = GetSaleRequest { lookup: Some(Lookup::SaleId(sale_id.into())), fresh: false };
     app.sales.clone().get_sale(request).await.expect("GetSale").into_inner().sale.unwrap()
-}
-
-fn refund_lines(sale: &Sale) -> Vec<&tco_gateway::grpc::proto::LineItem> {
-    sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund).collect()
 }
 
 pub fn refund_of(sale_id: &str, amount: &str) -> RefundInvoiceRequest {
