@@ -16,9 +16,9 @@ use std::{
 
 use axum::{
     Router,
-    body::{Body, to_bytes},
+    body::{Body, Bytes, to_bytes},
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, header},
     response::Response,
 };
 use tco_gateway::grpc::proto::{
@@ -34,6 +34,7 @@ use tonic::{Code, Status};
 use crate::{
     authorize::{authorize_total, token},
     helpers::{TestApp, expect_error, refund_lines, set_clock_after, spawn_gateway, spawn_simulator},
+    stand_in::{self, last_segment, respond, serve},
     writes::{refund_line, refund_of, sale},
 };
 
@@ -129,20 +130,6 @@ impl HostileUpstream {
     }
 }
 
-/// The last segment of an endpoint's path (`refund_invoice`, `authService`): the Payment
-/// API's paths hold the seller id before it.
-fn last_segment(endpoint: Endpoint) -> &'static str {
-    endpoint.path().rsplit('/').next().unwrap_or_default()
-}
-
-/// Serves `router` on a fresh loopback port.
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    addr
-}
-
 async fn record(request: Request) -> Received {
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, usize::MAX).await.unwrap();
@@ -160,50 +147,30 @@ async fn hostile_answer(State(hostile): State<Arc<Hostile>>, request: Request) -
     let headers = request.headers().clone();
     let received = record(request).await;
     hostile.received.lock().unwrap().push(received.clone());
-    let respond = |status: u16, content_type: &str, body: String| {
-        let mut response = Response::new(Body::from(body));
-        *response.status_mut() = StatusCode::from_u16(status).unwrap();
-        if !content_type.is_empty() {
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
-        }
-        response
-    };
     match lie {
         Some(Answer::RedirectToThief(status)) => {
-            let mut response = respond(status, "text/html", "<a>moved</a>".into());
+            let mut response = respond(status, "text/html", Body::from("<a>moved</a>"));
             let location = format!("http://{}{}", hostile.thief, received.uri);
             response.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).unwrap());
             response
         }
-        Some(Answer::Instead { status, content_type, body }) => respond(status, content_type, body),
+        Some(Answer::Instead { status, content_type, body }) => respond(status, content_type, Body::from(body)),
         Some(Answer::AfterActing { status, content_type, body }) => {
             pass_on(&hostile, &received, headers).await;
-            respond(status, content_type, body)
+            respond(status, content_type, Body::from(body))
         }
         None => {
             let (status, content_type, body) = pass_on(&hostile, &received, headers).await;
-            respond(status, &content_type, body)
+            respond(status, &content_type, Body::from(body))
         }
     }
 }
 
 /// Sends `request` on to the simulator and returns its answer.
-async fn pass_on(hostile: &Hostile, request: &Received, mut headers: header::HeaderMap) -> (u16, String, String) {
-    headers.remove(header::HOST);
-    headers.remove(header::CONTENT_LENGTH);
-    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
-    let answer = hostile
-        .http
-        .request(method, format!("http://{}{}", hostile.upstream, request.uri))
-        .headers(headers)
-        .body(request.body.clone())
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status().as_u16();
-    let content_type =
-        answer.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (status, content_type, answer.text().await.unwrap())
+async fn pass_on(hostile: &Hostile, request: &Received, headers: header::HeaderMap) -> (u16, String, String) {
+    let method = Method::from_bytes(request.method.as_bytes()).unwrap();
+    let body = Bytes::from(request.body.clone());
+    stand_in::pass_on(&hostile.http, hostile.upstream, method, &request.uri, headers, body).await
 }
 
 /// The redirects a spec tries: the two that keep method and body, and the common one that does not.

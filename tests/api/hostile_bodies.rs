@@ -23,7 +23,7 @@ use axum::{
     Router,
     body::{Body, to_bytes},
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
     response::Response,
 };
 use tco_gateway::grpc::proto::{
@@ -38,6 +38,7 @@ use tonic::{Code, Status};
 use crate::{
     authorize::{authorize_total, token},
     helpers::{GatewayProcess, expect_error, set_clock_after, spawn_gateway_process, spawn_simulator},
+    stand_in::{self, last_segment, respond, serve},
     writes::refund_of,
 };
 
@@ -81,10 +82,7 @@ impl HostileBodies {
             lies: Mutex::new(HashMap::new()),
             http: reqwest::Client::new(),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = Router::new().fallback(answer).with_state(Arc::clone(&state));
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let addr = serve(Router::new().fallback(answer).with_state(Arc::clone(&state))).await;
         Self { addr, state }
     }
 
@@ -108,11 +106,6 @@ impl HostileBodies {
         settings.extend(env.iter().cloned());
         spawn_gateway_process(simulator, &settings).await
     }
-}
-
-/// The last segment of an endpoint's path (`refund_invoice`, `authService`).
-fn last_segment(endpoint: Endpoint) -> &'static str {
-    endpoint.path().rsplit('/').next().unwrap_or_default()
 }
 
 async fn answer(State(stand_in): State<Arc<StandIn>>, request: Request) -> Response {
@@ -142,15 +135,6 @@ async fn answer(State(stand_in): State<Arc<StandIn>>, request: Request) -> Respo
     }
 }
 
-fn respond(status: u16, content_type: &str, body: Body) -> Response {
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(status).unwrap();
-    if !content_type.is_empty() {
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
-    }
-    response
-}
-
 /// `body` in 16 KiB chunks, with no `Content-Length`.
 fn chunked(body: Vec<u8>) -> Body {
     let chunks: Vec<Vec<u8>> = body.chunks(16 * 1024).map(<[u8]>::to_vec).collect();
@@ -169,25 +153,12 @@ fn pad(answer: &str, bytes: usize) -> String {
 
 /// Sends `request` on to the simulator and returns its answer.
 async fn pass_on(stand_in: &StandIn, request: Request) -> (u16, String, String) {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let body = to_bytes(body, usize::MAX).await.unwrap();
-    let mut headers = parts.headers.clone();
-    headers.remove(header::HOST);
-    headers.remove(header::CONTENT_LENGTH);
     // The padding goes into JSON: ask for JSON whatever the gateway asked for.
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let answer = stand_in
-        .http
-        .request(parts.method, format!("http://{}{}", stand_in.upstream, parts.uri))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status().as_u16();
-    let content_type =
-        answer.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    (status, content_type, answer.text().await.unwrap())
+    parts.headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let uri = parts.uri.to_string();
+    stand_in::pass_on(&stand_in.http, stand_in.upstream, parts.method, &uri, parts.headers, body).await
 }
 
 fn sales(gateway: &GatewayProcess) -> SalesServiceClient<tonic::transport::Channel> {

@@ -21,5 +21,6 @@ mod redis_server;
 mod server;
 mod shared_idempotency;
 mod shutdown;
+mod stand_in;
 mod telemetry;
 mod writes;
