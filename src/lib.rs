@@ -30,6 +30,10 @@
 //!   `tco-simulator` binary): a faithful HTTP simulator of the legacy APIs, the
 //!   embedded upstream when the `simulator` feature is on (the default), and
 //!   what the specs run against (a dev-dependency).
+//! - [`auth`]: caller identities (client certificate or bearer token), the
+//!   policy file (methods and refund ceilings per caller) and the layer that
+//!   enforces it; [`transport`]: the listener's plaintext or TLS connections
+//!   and what each proved about its peer.
 //! - [`config`]: layered typed settings with wrapped secrets.
 //! - [`app`]: wires it all together and serves (with health and reflection);
 //!   [`cli`]: the binary's command line and start-up.
@@ -66,6 +70,7 @@
 //!    parameter). `telemetry/rpc.rs` records the outcome from the trailers.
 
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -74,6 +79,7 @@ pub mod grpc;
 pub mod idempotency;
 pub mod shared_state;
 pub mod telemetry;
+pub mod transport;
 pub mod twocheckout;
 #[doc(hidden)]
 pub mod untrusted;
