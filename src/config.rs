@@ -42,6 +42,22 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub redis: RedisSettings,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+}
+
+/// Who may call what (`crate::auth`). Unset: no policy, every caller may call everything
+/// (zero-setup mode, loopback only unless `server.insecure`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// The policy file (TOML): callers, their methods and refund ceilings.
+    pub policy_file: Option<PathBuf>,
+    /// The JWKS file bearer tokens are verified against.
+    pub jwks_file: Option<PathBuf>,
+    /// The `iss` bearer tokens must carry.
+    pub issuer: Option<String>,
+    /// The `aud` bearer tokens must carry.
+    pub audience: Option<String>,
 }
 
 /// The shared state of all replicas (idempotency records, cache coherence). Unset: per-process state.
