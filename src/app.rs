@@ -14,7 +14,7 @@ use tonic_health::ServingStatus;
 
 use crate::{
     cache::{CacheSettings, CachedSales, SharedTags},
-    config::{ConfigError, Settings, Upstream},
+    config::{ConfigError, ServerSettings, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
         AuthorizationApi, SalesApi,
@@ -29,6 +29,11 @@ use crate::{
     },
     shared_state::{self, SharedStateError},
     telemetry::{self, RpcTelemetryLayer},
+    transport::{
+        idle::ConnectionActivityLayer,
+        incoming::{self, ListenerSettings},
+        tls::{TlsFileError, TlsFiles},
+    },
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
 
@@ -39,6 +44,10 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("cannot listen on {addr} (server.listen_addr / TCO_SERVER__LISTEN_ADDR): {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot listen on {addr} (server.health_listen_addr / TCO_SERVER__HEALTH_LISTEN_ADDR): {source}")]
+    HealthBind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] TlsFileError),
     #[cfg(feature = "simulator")]
     #[error("cannot listen on {addr} (simulator.listen_addr / TCO_SIMULATOR__LISTEN_ADDR): {source}")]
     SimulatorBind { addr: SocketAddr, source: std::io::Error },
@@ -76,6 +85,12 @@ const CACHE_HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(1);
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The plaintext health-only listener (`server.health_listen_addr`), when configured.
+    health_listener: Option<(TcpListener, SocketAddr)>,
+    /// How connections are accepted (TLS or not, handshake and idle bounds).
+    connections: ListenerSettings,
+    /// The HTTP/2 limits of every connection.
+    http2: Http2Limits,
     sales: Arc<Sales>,
     payments: Arc<Payments>,
     #[cfg(feature = "simulator")]
@@ -168,12 +183,26 @@ impl Application {
         tokio::spawn(Sales::keep_settled(cache.clone(), CACHE_HOUSEKEEPING_PERIOD));
         telemetry::observe_cache(move || cache.upgrade().map(|sales| sales.stats()));
 
+        let connections = listener_settings(&settings).await?;
+        warn_about_exposure(&settings);
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
+        let health_listener = match settings.server.health_listen_addr {
+            Some(addr) => {
+                let listener =
+                    TcpListener::bind(addr).await.map_err(|source| StartupError::HealthBind { addr, source })?;
+                let local_addr = listener.local_addr().map_err(|source| StartupError::HealthBind { addr, source })?;
+                Some((listener, local_addr))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             local_addr,
+            health_listener,
+            connections,
+            http2: Http2Limits::from(&settings.server),
             sales,
             payments: Arc::new(payments),
             #[cfg(feature = "simulator")]
@@ -190,6 +219,11 @@ impl Application {
     /// The address the gRPC server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the plaintext health-only listener, when `server.health_listen_addr` is set.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The served sales ports: their cache's figures are read through it.
@@ -251,7 +285,24 @@ impl Application {
             }
         };
 
-        tracing::info!(addr = %self.local_addr, "gRPC server listening");
+        if let Some((listener, addr)) = self.health_listener {
+            tracing::info!(%addr, "health listener (plaintext, grpc.health.v1 only) listening");
+            // The same reporter, so the same status (NOT_SERVING while draining), on plaintext:
+            // kubelet's gRPC probes speak neither TLS nor client certificates.
+            let plaintext = ListenerSettings { tls: None, ..self.connections.clone() };
+            let health_server = Server::builder()
+                .layer(ConnectionActivityLayer)
+                .add_service(health.clone())
+                .serve_with_incoming_shutdown(incoming::accept(listener, plaintext), drained(drained_rx.clone()));
+            tokio::spawn(async move {
+                if let Err(error) = health_server.await {
+                    tracing::error!(%error, "the health listener failed");
+                }
+            });
+        }
+
+        let tls = if self.connections.tls.is_some() { "TLS" } else { "plaintext" };
+        tracing::info!(addr = %self.local_addr, transport = tls, "gRPC server listening");
         // The telemetry layer wraps the whole router, so it sees every call as the
         // caller does (tonic's own refusals included) and its span is the parent of
         // everything a handler does.
@@ -269,8 +320,21 @@ impl Application {
         //   down the caller's whole connection (GOAWAY, h2's CONTINUATION-flood guard).
         let limits = self.limits;
         let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
+        //
+        // Connection limits (README, "Connections"; `transport`): at most
+        // `server.max_concurrent_streams` calls open per connection, server pings to find dead
+        // peers, GOAWAY after `server.max_connection_age` so clients spread over new pods, and
+        // the idle timeout, which the activity layer (outermost, so it counts every call,
+        // refused ones included) feeds with each connection's open calls.
+        let http2 = self.http2;
         let server = Server::builder()
             .http2_max_header_list_size(http2_max_header_list_bytes(limits.max_metadata_bytes))
+            .max_concurrent_streams(http2.max_concurrent_streams)
+            .http2_keepalive_interval(Some(http2.keepalive_interval))
+            .http2_keepalive_timeout(Some(http2.keepalive_timeout))
+            .max_connection_age(http2.max_connection_age)
+            .max_connection_age_grace(http2.max_connection_age_grace)
+            .layer(ConnectionActivityLayer)
             .layer(RpcTelemetryLayer)
             .layer(limits)
             .add_service(health.max_decoding_message_size(max_message))
@@ -281,7 +345,7 @@ impl Application {
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),
             )
-            .serve_with_incoming_shutdown(incoming(self.listener), drained(drained_rx.clone()));
+            .serve_with_incoming_shutdown(incoming::accept(self.listener, self.connections), drained(drained_rx.clone()));
         let deadline = async {
             drained(drained_rx).await;
             tokio::time::sleep(shutdown_timeout).await;
@@ -299,6 +363,103 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(result?)
+    }
+}
+
+/// The HTTP/2 limits of every connection (`server.*`).
+#[derive(Clone, Copy, Debug)]
+struct Http2Limits {
+    max_concurrent_streams: u32,
+    keepalive_interval: Duration,
+    keepalive_timeout: Duration,
+    max_connection_age: Duration,
+    max_connection_age_grace: Duration,
+}
+
+impl From<&ServerSettings> for Http2Limits {
+    fn from(server: &ServerSettings) -> Self {
+        Self {
+            max_concurrent_streams: server.max_concurrent_streams,
+            keepalive_interval: server.http2_keepalive_interval,
+            keepalive_timeout: server.http2_keepalive_timeout,
+            max_connection_age: server.max_connection_age,
+            max_connection_age_grace: server.max_connection_age_grace,
+        }
+    }
+}
+
+/// How the listener accepts connections: with TLS when `server.tls.cert_file` is set (a bad
+/// certificate, key or client CA stops start-up, naming the setting and the file).
+async fn listener_settings(settings: &Settings) -> Result<ListenerSettings, StartupError> {
+    let server = &settings.server;
+    let tls = match (&server.tls.cert_file, &server.tls.key_file) {
+        (Some(cert_file), Some(key_file)) => {
+            let files = TlsFiles {
+                cert_file: cert_file.clone(),
+                key_file: key_file.clone(),
+                client_ca_file: server.tls.client_ca_file.clone(),
+            };
+            Some(tls::load(files).await?)
+        }
+        _ => None,
+    };
+    Ok(ListenerSettings {
+        tls,
+        handshake_timeout: server.tls.handshake_timeout,
+        max_concurrent_handshakes: usize::try_from(server.tls.max_concurrent_handshakes).unwrap_or(usize::MAX),
+        idle_timeout: server.idle_timeout,
+    })
+}
+
+/// Says loudly what the listener serves without: TLS, a policy, or both (the zero-setup mode
+/// on loopback, or `server.insecure` elsewhere).
+fn warn_about_exposure(settings: &Settings) {
+    let addr = settings.server.listen_addr;
+    let missing: Vec<&str> = [
+        (!settings.server.tls.enabled()).then_some("TLS (server.tls.cert_file)"),
+        settings.auth.policy_file.is_none().then_some("a policy (auth.policy_file)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let missing = missing.join(" and ");
+    if addr.ip().is_loopback() {
+        tracing::warn!(%addr, "serving on loopback without {missing}: every local process may call every method");
+    } else {
+        tracing::warn!(
+            %addr,
+            "server.insecure is set: serving an address reachable from other hosts without {missing}"
+        );
+    }
+}
+
+/// The TLS configuration, loaded now and re-read when its files change.
+mod tls {
+    use std::sync::Arc;
+
+    use crate::transport::{
+        incoming::TlsConfigSource,
+        tls::{TlsFileError, TlsFiles},
+    };
+
+    pub(super) async fn load(files: TlsFiles) -> Result<TlsConfigSource, TlsFileError> {
+        let mut contents = Vec::new();
+        for (setting, path) in [("server.tls.cert_file", &files.cert_file), ("server.tls.key_file", &files.key_file)]
+            .into_iter()
+            .chain(files.client_ca_file.as_ref().map(|path| ("server.tls.client_ca_file", path)))
+        {
+            let bytes = std::fs::read(path).map_err(|e| TlsFileError {
+                setting,
+                file: path.display().to_string(),
+                reason: format!("cannot read it: {e}"),
+            })?;
+            contents.push(bytes);
+        }
+        let config = Arc::new(files.server_config(&contents)?);
+        Ok(Arc::new(move || Arc::clone(&config)))
     }
 }
 

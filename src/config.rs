@@ -130,6 +130,83 @@ pub struct ServerSettings {
     /// The most request metadata accepted, in bytes as HTTP/2 counts a header list
     /// (name + value + 32 per entry); more is RESOURCE_EXHAUSTED on that call.
     pub max_metadata_bytes: u32,
+    /// TLS (and mTLS) on the gRPC listener. Unset: plaintext.
+    pub tls: TlsSettings,
+    /// Serve a non-loopback `listen_addr` without TLS or without a policy anyway.
+    /// Without it such a configuration refuses to start.
+    pub insecure: bool,
+    /// A second, plaintext listener serving only grpc.health.v1 (the same status as the
+    /// main one), for probes that cannot speak TLS or present a client certificate
+    /// (kubelet's gRPC probes). Unset: none.
+    pub health_listen_addr: Option<SocketAddr>,
+    /// The most calls (HTTP/2 streams) open at once on one connection; a client queues
+    /// the rest until one ends.
+    pub max_concurrent_streams: u32,
+    /// How often the server pings a connection's peer (HTTP/2 PING) to find one that
+    /// vanished without closing (a node gone, a NAT entry dropped).
+    #[serde(with = "humantime_serde")]
+    pub http2_keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed.
+    #[serde(with = "humantime_serde")]
+    pub http2_keepalive_timeout: Duration,
+    /// A connection with no call open for this long is closed. A connection that never
+    /// sends a byte (plaintext) or never finishes its TLS handshake is closed after
+    /// `server.tls.handshake_timeout` (or this, if shorter).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// A connection older than this is asked to go away (HTTP/2 GOAWAY): its client
+    /// reconnects, through the load balancer, possibly to a newer pod.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Duration,
+    /// After that GOAWAY, how long the calls already open may take to finish before the
+    /// connection is closed anyway.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age_grace: Duration,
+}
+
+/// TLS on the gRPC listener (`transport::tls`). The files are PEM, re-read every
+/// `server.reload_interval`: a changed file that loads is used by new connections
+/// (open ones keep theirs); one that does not keeps the old and logs a WARN.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct TlsSettings {
+    /// The server's certificate chain (leaf first). Set with `key_file`, or neither.
+    pub cert_file: Option<PathBuf>,
+    /// The server certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+    /// The CA(s) client certificates must chain to (mTLS). A client may still connect
+    /// without a certificate (and identify with a bearer token), but one it presents
+    /// must chain to these, or the handshake fails.
+    pub client_ca_file: Option<PathBuf>,
+    /// The longest a TLS handshake may take from accept; then the socket is closed.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// The most TLS handshakes in progress at once; further connections wait in the
+    /// kernel's accept queue until one finishes.
+    pub max_concurrent_handshakes: u32,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        // A handshake takes one or two round trips and a millisecond of CPU: 10 s is
+        // generous on any real network, and bounds what a socket that never completes
+        // one holds. 256 handshakes at once keep both cores busy with real clients and
+        // bound the memory and sockets of a flood of stalled ones.
+        Self {
+            cert_file: None,
+            key_file: None,
+            client_ca_file: None,
+            handshake_timeout: Duration::from_secs(10),
+            max_concurrent_handshakes: 256,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// Whether TLS is configured (validation makes sure the key comes with the certificate).
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some()
+    }
 }
 
 impl Default for ServerSettings {
@@ -147,6 +224,29 @@ impl Default for ServerSettings {
             // gRPC's customary metadata limit (grpc-java and gRPC core use 8 KiB): room for
             // tracing headers and a bearer token, nothing like a megabyte.
             max_metadata_bytes: 8 * 1024,
+            tls: TlsSettings::default(),
+            insecure: false,
+            health_listen_addr: None,
+            // 128 (nginx's default; RFC 9113 advises no less than 100): above the ~100
+            // streams a benchmark client multiplexes on one connection, and a bound on what
+            // one connection can hold open (3,000 streams on one connection cost 114 MB).
+            max_concurrent_streams: 128,
+            // A peer gone without a FIN is noticed within 80 s and its calls and socket freed;
+            // one ping a minute costs nothing on a live connection (clients accept server
+            // pings at any rate; it is the server that polices client pings).
+            http2_keepalive_interval: Duration::from_secs(60),
+            http2_keepalive_timeout: Duration::from_secs(20),
+            // Long enough that a client between bursts keeps its connection (no new TLS
+            // handshake per burst); short enough that an abandoned connection's socket is back
+            // within minutes. Sockets that never start (the flood that exhausted file
+            // descriptors) go after the much shorter handshake timeout.
+            idle_timeout: Duration::from_secs(300),
+            // Clients of a long-lived connection are spread over new pods after a scale-up or a
+            // rollout within half an hour; a reconnect every 30 min costs nothing measurable.
+            max_connection_age: Duration::from_secs(30 * 60),
+            // The longest call there is: a StreamSales walk runs up to stream_sales.max_duration
+            // (10 min by default), so the GOAWAY never cuts a call short.
+            max_connection_age_grace: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -164,7 +264,47 @@ impl ServerSettings {
                 return Err(ConfigError::Invalid { setting, reason: format!("must be at least {SMALLEST_LIMIT}") });
             }
         }
-        Ok(())
+        self.validate_connections()
+    }
+
+    /// The transport's limits and TLS files (`transport`).
+    fn validate_connections(&self) -> Result<(), ConfigError> {
+        for (setting, value) in [
+            ("server.http2_keepalive_interval", self.http2_keepalive_interval),
+            ("server.http2_keepalive_timeout", self.http2_keepalive_timeout),
+            ("server.idle_timeout", self.idle_timeout),
+            ("server.max_connection_age", self.max_connection_age),
+            ("server.tls.handshake_timeout", self.tls.handshake_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
+            }
+        }
+        for (setting, count) in [
+            ("server.max_concurrent_streams", self.max_concurrent_streams),
+            ("server.tls.max_concurrent_handshakes", self.tls.max_concurrent_handshakes),
+        ] {
+            if count == 0 {
+                return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
+            }
+        }
+        let tls = &self.tls;
+        match (&tls.cert_file, &tls.key_file) {
+            (Some(_), None) => Err(ConfigError::Invalid {
+                setting: "server.tls.key_file",
+                reason: "server.tls.cert_file is set but the key is not; set both (TCO_SERVER__TLS__KEY_FILE)".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                setting: "server.tls.cert_file",
+                reason: "server.tls.key_file is set but the certificate is not; set both (TCO_SERVER__TLS__CERT_FILE)"
+                    .into(),
+            }),
+            (None, None) if tls.client_ca_file.is_some() => Err(ConfigError::Invalid {
+                setting: "server.tls.client_ca_file",
+                reason: "client certificates need TLS: set server.tls.cert_file and server.tls.key_file too".into(),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -400,6 +540,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
+        self.validate_exposure()?;
         self.admin_api_base_url()?;
         self.payment_api_base_url()?;
         self.upstream()?;
@@ -429,6 +570,35 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// A listener reachable from other hosts serves only with TLS and a policy, unless
+    /// `server.insecure` says otherwise: the zero-setup mode (plaintext, every caller allowed
+    /// everything) is for loopback.
+    fn validate_exposure(&self) -> Result<(), ConfigError> {
+        let addr = self.server.listen_addr;
+        if addr.ip().is_loopback() || self.server.insecure {
+            return Ok(());
+        }
+        let missing: Vec<&str> = [
+            (!self.server.tls.enabled()).then_some("server.tls.cert_file (TCO_SERVER__TLS__CERT_FILE)"),
+            self.auth.policy_file.is_none().then_some("auth.policy_file (TCO_AUTH__POLICY_FILE)"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let (verb, pronoun) = if missing.len() == 1 { ("is", "it") } else { ("are", "them") };
+        Err(ConfigError::Invalid {
+            setting: "server.listen_addr",
+            reason: format!(
+                "{addr} is reachable from other hosts, but {} {verb} not set: set {pronoun}, or set \
+                 server.insecure = true (TCO_SERVER__INSECURE) to serve it like this anyway",
+                missing.join(" and "),
+            ),
+        })
     }
 
     /// The Admin API base URL, with the trailing slash that makes endpoint paths resolve under it.
