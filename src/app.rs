@@ -27,12 +27,13 @@ use crate::{
         Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
         MemoryStoreSettings, RedisIdempotencyStore,
     },
+    reload::{LoadError, Reloading},
     shared_state::{self, SharedStateError},
     telemetry::{self, RpcTelemetryLayer},
     transport::{
         idle::ConnectionActivityLayer,
-        incoming::{self, ListenerSettings},
-        tls::{TlsFileError, TlsFiles},
+        incoming::{self, ListenerSettings, TlsConfigSource},
+        tls::TlsFiles,
     },
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
 };
@@ -47,7 +48,7 @@ pub enum StartupError {
     #[error("cannot listen on {addr} (server.health_listen_addr / TCO_SERVER__HEALTH_LISTEN_ADDR): {source}")]
     HealthBind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot serve TLS: {0}")]
-    Tls(#[from] TlsFileError),
+    Tls(#[from] LoadError),
     #[cfg(feature = "simulator")]
     #[error("cannot listen on {addr} (simulator.listen_addr / TCO_SIMULATOR__LISTEN_ADDR): {source}")]
     SimulatorBind { addr: SocketAddr, source: std::io::Error },
@@ -345,7 +346,10 @@ impl Application {
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),
             )
-            .serve_with_incoming_shutdown(incoming::accept(self.listener, self.connections), drained(drained_rx.clone()));
+            .serve_with_incoming_shutdown(
+                incoming::accept(self.listener, self.connections),
+                drained(drained_rx.clone()),
+            );
         let deadline = async {
             drained(drained_rx).await;
             tokio::time::sleep(shutdown_timeout).await;
@@ -399,7 +403,7 @@ async fn listener_settings(settings: &Settings) -> Result<ListenerSettings, Star
                 key_file: key_file.clone(),
                 client_ca_file: server.tls.client_ca_file.clone(),
             };
-            Some(tls::load(files).await?)
+            Some(reloading_tls(files, server.reload_interval).await?)
         }
         _ => None,
     };
@@ -436,31 +440,22 @@ fn warn_about_exposure(settings: &Settings) {
     }
 }
 
-/// The TLS configuration, loaded now and re-read when its files change.
-mod tls {
-    use std::sync::Arc;
-
-    use crate::transport::{
-        incoming::TlsConfigSource,
-        tls::{TlsFileError, TlsFiles},
-    };
-
-    pub(super) async fn load(files: TlsFiles) -> Result<TlsConfigSource, TlsFileError> {
-        let mut contents = Vec::new();
-        for (setting, path) in [("server.tls.cert_file", &files.cert_file), ("server.tls.key_file", &files.key_file)]
-            .into_iter()
-            .chain(files.client_ca_file.as_ref().map(|path| ("server.tls.client_ca_file", path)))
-        {
-            let bytes = std::fs::read(path).map_err(|e| TlsFileError {
-                setting,
-                file: path.display().to_string(),
-                reason: format!("cannot read it: {e}"),
-            })?;
-            contents.push(bytes);
+/// The TLS configuration, loaded now (a bad file stops start-up) and re-read every
+/// `server.reload_interval`: each new connection takes the one current at its handshake.
+async fn reloading_tls(files: TlsFiles, interval: Duration) -> Result<TlsConfigSource, LoadError> {
+    // A file that cannot be read at all is named with its setting (the loader names the
+    // setting of a file that reads but does not load).
+    for (setting, path) in files.settings_and_paths() {
+        if let Err(e) = std::fs::File::open(path) {
+            return Err(LoadError { what: setting, reason: format!("cannot read {}: {e}", path.display()) });
         }
-        let config = Arc::new(files.server_config(&contents)?);
-        Ok(Arc::new(move || Arc::clone(&config)))
     }
+    let paths = files.paths();
+    let config = Reloading::start("the TLS files (server.tls.*)", paths, interval, move |contents| {
+        files.server_config(contents)
+    })
+    .await?;
+    Ok(Arc::new(move || config.current()))
 }
 
 /// Accepted connections with TCP_NODELAY: without it a small unary answer can

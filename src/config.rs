@@ -130,6 +130,10 @@ pub struct ServerSettings {
     /// The most request metadata accepted, in bytes as HTTP/2 counts a header list
     /// (name + value + 32 per entry); more is RESOURCE_EXHAUSTED on that call.
     pub max_metadata_bytes: u32,
+    /// How often files that may change under a running gateway (TLS certificates,
+    /// the policy, the JWKS) are re-read; a changed file is swapped in if it loads.
+    #[serde(with = "humantime_serde")]
+    pub reload_interval: Duration,
     /// TLS (and mTLS) on the gRPC listener. Unset: plaintext.
     pub tls: TlsSettings,
     /// Serve a non-loopback `listen_addr` without TLS or without a policy anyway.
@@ -224,6 +228,9 @@ impl Default for ServerSettings {
             // gRPC's customary metadata limit (grpc-java and gRPC core use 8 KiB): room for
             // tracing headers and a bearer token, nothing like a megabyte.
             max_metadata_bytes: 8 * 1024,
+            // Kubernetes takes up to a minute or so to update a mounted Secret or ConfigMap;
+            // 10 s adds little to that, and reading a few small files costs nothing measurable.
+            reload_interval: Duration::from_secs(10),
             tls: TlsSettings::default(),
             insecure: false,
             health_listen_addr: None,
@@ -263,6 +270,12 @@ impl ServerSettings {
             if value < SMALLEST_LIMIT {
                 return Err(ConfigError::Invalid { setting, reason: format!("must be at least {SMALLEST_LIMIT}") });
             }
+        }
+        if self.reload_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                setting: "server.reload_interval",
+                reason: "must be more than zero".into(),
+            });
         }
         self.validate_connections()
     }
@@ -912,6 +925,59 @@ mod tests {
             let err = Settings::from_figment(figment).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn a_non_loopback_listener_needs_tls_and_a_policy_or_insecure_and_the_error_names_them() {
+        let public = ("server.listen_addr", "0.0.0.0:50051");
+        let err = settings(&[public]).unwrap_err().to_string();
+        for named in ["server.listen_addr", "server.tls.cert_file", "auth.policy_file", "server.insecure"] {
+            assert!(err.contains(named), "{named} not in: {err}");
+        }
+        let tls = [public, ("server.tls.cert_file", "/tls/cert.pem"), ("server.tls.key_file", "/tls/key.pem")];
+        let err = settings(&tls).unwrap_err().to_string();
+        assert!(err.contains("auth.policy_file") && !err.contains("server.tls.cert_file"), "{err}");
+        let mut both = tls.to_vec();
+        both.push(("auth.policy_file", "/policy.toml"));
+        assert!(settings(&both).is_ok());
+        let insecure = Figment::new()
+            .merge(Serialized::global(public.0, public.1))
+            .merge(Serialized::global("server.insecure", true));
+        #[cfg(not(feature = "simulator"))]
+        let insecure =
+            insecure.merge(Serialized::global(USER.0, USER.1)).merge(Serialized::global(PASSWORD.0, PASSWORD.1));
+        assert!(Settings::from_figment(insecure).is_ok());
+        assert!(settings(&[("server.listen_addr", "[::1]:50051")]).is_ok(), "loopback needs neither");
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_a_client_ca_needs_them() {
+        let err = settings(&[("server.tls.cert_file", "/tls/cert.pem")]).unwrap_err().to_string();
+        assert!(err.contains("server.tls.key_file"), "{err}");
+        let err = settings(&[("server.tls.key_file", "/tls/key.pem")]).unwrap_err().to_string();
+        assert!(err.contains("server.tls.cert_file"), "{err}");
+        let err = settings(&[("server.tls.client_ca_file", "/tls/ca.pem")]).unwrap_err().to_string();
+        assert!(err.contains("server.tls.client_ca_file"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_zero_is_refused() {
+        let s = settings(&[]).unwrap().server;
+        assert_eq!(s.max_concurrent_streams, 128);
+        assert_eq!(s.idle_timeout, Duration::from_secs(300));
+        assert_eq!(s.tls.handshake_timeout, Duration::from_secs(10));
+        for setting in [
+            "server.idle_timeout",
+            "server.http2_keepalive_interval",
+            "server.http2_keepalive_timeout",
+            "server.max_connection_age",
+            "server.tls.handshake_timeout",
+        ] {
+            let err = settings(&[(setting, "0s")]).unwrap_err().to_string();
+            assert!(err.contains(setting), "{err}");
+        }
+        let s = settings(&[("server.idle_timeout", "90s")]).unwrap().server;
+        assert_eq!(s.idle_timeout, Duration::from_secs(90));
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! and each new connection takes the current one: open connections keep the
 //! certificate they shook hands with.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use rustls::{
     RootCertStore, ServerConfig,
@@ -37,17 +40,22 @@ pub struct TlsFileError {
 /// Where the TLS files are, as configured (`server.tls.*`).
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
-    pub cert_file: std::path::PathBuf,
-    pub key_file: std::path::PathBuf,
-    pub client_ca_file: Option<std::path::PathBuf>,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub client_ca_file: Option<PathBuf>,
 }
 
 impl TlsFiles {
     /// The files in the order [`TlsFiles::server_config`] takes their contents.
-    pub fn paths(&self) -> Vec<std::path::PathBuf> {
-        let mut paths = vec![self.cert_file.clone(), self.key_file.clone()];
-        paths.extend(self.client_ca_file.clone());
-        paths
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.settings_and_paths().map(|(_, path)| path.clone()).collect()
+    }
+
+    /// Each file with the setting that names it, in the order of [`TlsFiles::paths`].
+    pub fn settings_and_paths(&self) -> impl Iterator<Item = (&'static str, &PathBuf)> {
+        [("server.tls.cert_file", &self.cert_file), ("server.tls.key_file", &self.key_file)]
+            .into_iter()
+            .chain(self.client_ca_file.as_ref().map(|path| ("server.tls.client_ca_file", path)))
     }
 
     /// Builds the server configuration from the files' contents, given in the order of
@@ -63,9 +71,8 @@ impl TlsFiles {
             return Err(self.error("server.tls.cert_file", &self.cert_file, "holds no PEM certificate".into()));
         }
         // The error says what is wrong, never the key itself.
-        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| {
-            self.error("server.tls.key_file", &self.key_file, format!("not a PEM private key: {e}"))
-        })?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| self.error("server.tls.key_file", &self.key_file, format!("not a PEM private key: {e}")))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
