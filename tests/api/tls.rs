@@ -285,15 +285,28 @@ async fn the_health_listener_answers_serving_in_plaintext_while_the_main_port_re
 async fn a_non_loopback_address_without_tls_and_a_policy_refuses_to_start_unless_insecure() {
     let simulator = spawn_simulator().await;
     let everywhere = ("TCO_SERVER__LISTEN_ADDR", "0.0.0.0:0".to_owned());
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tco-gateway"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tco-gateway"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("TCO_ADMIN_API__BASE_URL", simulator.admin_api_base_url())
         .env("TCO_ADMIN_API__USERNAME", "user")
         .env("TCO_ADMIN_API__PASSWORD", "password")
         .env(everywhere.0, &everywhere.1)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // Waits on its exit; one that serves instead is killed and fails the spec.
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > PATIENCE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the gateway started on 0.0.0.0 without TLS, a policy or server.insecure");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let output = child.wait_with_output().unwrap();
     assert!(!output.status.success(), "{:?}", output.status);
     let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     for setting in ["server.listen_addr", "server.tls.cert_file", "auth.policy_file", "TCO_SERVER__INSECURE"] {
