@@ -130,6 +130,10 @@ pub struct ServerSettings {
     /// The most request metadata accepted, in bytes as HTTP/2 counts a header list
     /// (name + value + 32 per entry); more is RESOURCE_EXHAUSTED on that call.
     pub max_metadata_bytes: u32,
+    /// How often files that may change under a running gateway (TLS certificates,
+    /// the policy, the JWKS) are re-read; a changed file is swapped in if it loads.
+    #[serde(with = "humantime_serde")]
+    pub reload_interval: Duration,
 }
 
 impl Default for ServerSettings {
@@ -147,6 +151,9 @@ impl Default for ServerSettings {
             // gRPC's customary metadata limit (grpc-java and gRPC core use 8 KiB): room for
             // tracing headers and a bearer token, nothing like a megabyte.
             max_metadata_bytes: 8 * 1024,
+            // Kubernetes takes up to a minute or so to update a mounted Secret or ConfigMap;
+            // 10 s adds little to that, and reading a few small files costs nothing measurable.
+            reload_interval: Duration::from_secs(10),
         }
     }
 }
@@ -163,6 +170,12 @@ impl ServerSettings {
             if value < SMALLEST_LIMIT {
                 return Err(ConfigError::Invalid { setting, reason: format!("must be at least {SMALLEST_LIMIT}") });
             }
+        }
+        if self.reload_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                setting: "server.reload_interval",
+                reason: "must be more than zero".into(),
+            });
         }
         Ok(())
     }

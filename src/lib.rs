@@ -34,6 +34,8 @@
 //!   policy file (methods and refund ceilings per caller) and the layer that
 //!   enforces it; [`transport`]: the listener's plaintext or TLS connections
 //!   and what each proved about its peer.
+//! - [`reload`]: values loaded from files operators change under a running
+//!   gateway (certificates, policy, JWKS), re-read and swapped in safely.
 //! - [`config`]: layered typed settings with wrapped secrets.
 //! - [`app`]: wires it all together and serves (with health and reflection);
 //!   [`cli`]: the binary's command line and start-up.
@@ -77,6 +79,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod idempotency;
+pub mod reload;
 pub mod shared_state;
 pub mod telemetry;
 pub mod transport;
