@@ -13,6 +13,7 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
+    auth::AuthLayer,
     cache::{CacheSettings, CachedSales, SharedTags},
     config::{ConfigError, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
@@ -53,6 +54,8 @@ pub enum StartupError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error(transparent)]
     SharedState(#[from] SharedStateError),
+    #[error("cannot load {0}")]
+    Auth(#[from] crate::reload::LoadError),
 }
 
 /// The sales ports as served, decorators included. Composed in one place
@@ -83,6 +86,8 @@ pub struct Application {
     drain_period: Duration,
     shutdown_timeout: Duration,
     limits: RequestLimitsLayer,
+    auth: AuthLayer,
+    reflection: bool,
 }
 
 impl Application {
@@ -168,6 +173,9 @@ impl Application {
         tokio::spawn(Sales::keep_settled(cache.clone(), CACHE_HOUSEKEEPING_PERIOD));
         telemetry::observe_cache(move || cache.upgrade().map(|sales| sales.stats()));
 
+        // Before binding: a bad policy or JWKS stops start-up, naming the file and line.
+        let auth = AuthLayer::from_settings(&settings.auth, settings.server.reload_interval).await?;
+
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
@@ -184,6 +192,8 @@ impl Application {
                 max_metadata_bytes: settings.server.max_metadata_bytes,
                 max_message_bytes: settings.server.max_message_bytes,
             },
+            auth,
+            reflection: settings.server.reflection,
         })
     }
 
@@ -229,8 +239,12 @@ impl Application {
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
         };
-        let reflection_v1 = reflection().build_v1()?;
-        let reflection_v1alpha = reflection().build_v1alpha()?;
+        // `server.reflection = false`: not served at all, so callers get UNIMPLEMENTED.
+        let (reflection_v1, reflection_v1alpha) = if self.reflection {
+            (Some(reflection().build_v1()?), Some(reflection().build_v1alpha()?))
+        } else {
+            (None, None)
+        };
 
         let (drained_tx, drained_rx) = watch::channel(false);
         let (drain_period, shutdown_timeout) = (self.drain_period, self.shutdown_timeout);
@@ -267,15 +281,22 @@ impl Application {
         //   or twice the budget): below it the layer answers with a gRPC status; hyper's
         //   default (16 KiB) would have h2 answer a bare HTTP 431, and from about 80 KiB tear
         //   down the caller's whole connection (GOAWAY, h2's CONTINUATION-flood guard).
+        //
+        // The auth layer (`auth/layer.rs`: identity, policy, per-caller rate limit) sits inside
+        // telemetry, so spans and metrics record its UNAUTHENTICATED, PERMISSION_DENIED and
+        // RESOURCE_EXHAUSTED like any other status; inside the limits layer, so a token is only
+        // parsed once the metadata is within budget; and outside every service, so no handler
+        // runs for a refused call, and the handlers find the `Caller` in their request.
         let limits = self.limits;
         let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
         let server = Server::builder()
             .http2_max_header_list_size(http2_max_header_list_bytes(limits.max_metadata_bytes))
             .layer(RpcTelemetryLayer)
             .layer(limits)
+            .layer(self.auth)
             .add_service(health.max_decoding_message_size(max_message))
-            .add_service(reflection_v1.max_decoding_message_size(max_message))
-            .add_service(reflection_v1alpha.max_decoding_message_size(max_message))
+            .add_optional_service(reflection_v1.map(|service| service.max_decoding_message_size(max_message)))
+            .add_optional_service(reflection_v1alpha.map(|service| service.max_decoding_message_size(max_message)))
             .add_service(SalesServiceServer::new(SalesApi::new(self.sales)).max_decoding_message_size(max_message))
             .add_service(
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))

@@ -47,17 +47,50 @@ pub struct Settings {
 
 /// Who may call what (`crate::auth`). Unset: no policy, every caller may call everything
 /// (zero-setup mode, loopback only unless `server.insecure`).
+///
+/// All unset by default: a policy names the operator's own callers, and keys and issuers
+/// are the operator's; there is no safe guess. Both files are re-read every
+/// `server.reload_interval` and swapped in when they change and still load.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
-    /// The policy file (TOML): callers, their methods and refund ceilings.
+    /// The policy file (TOML): callers, their methods, refund ceilings and rate limits.
+    /// A bad file stops start-up naming the line.
     pub policy_file: Option<PathBuf>,
-    /// The JWKS file bearer tokens are verified against.
+    /// The JWKS file bearer tokens are verified against. Needs `issuer`, `audience` and
+    /// `policy_file` (a verified identity is only useful to a policy).
     pub jwks_file: Option<PathBuf>,
-    /// The `iss` bearer tokens must carry.
+    /// The `iss` bearer tokens must carry (exactly).
     pub issuer: Option<String>,
-    /// The `aud` bearer tokens must carry.
+    /// The `aud` bearer tokens must carry (one of their audiences, exactly).
     pub audience: Option<String>,
+}
+
+impl AuthSettings {
+    /// Bearer tokens need both claims to check: a token for another issuer or another
+    /// service must not pass here.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.jwks_file.is_none() {
+            return Ok(());
+        }
+        for (setting, value) in [("auth.issuer", &self.issuer), ("auth.audience", &self.audience)] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    reason: "is required when auth.jwks_file is set (bearer tokens are checked against it)".into(),
+                });
+            }
+        }
+        if self.policy_file.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "auth.policy_file",
+                reason: "is required when auth.jwks_file is set: without a policy every caller is allowed \
+                         and verified tokens would be ignored"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The shared state of all replicas (idempotency records, cache coherence). Unset: per-process state.
@@ -134,6 +167,10 @@ pub struct ServerSettings {
     /// the policy, the JWKS) are re-read; a changed file is swapped in if it loads.
     #[serde(with = "humantime_serde")]
     pub reload_interval: Duration,
+    /// Whether server reflection (v1 and v1alpha) is served. Off: not served at all
+    /// (UNIMPLEMENTED). On, it is open to every caller even with a policy: it describes only
+    /// the public contract.
+    pub reflection: bool,
 }
 
 impl Default for ServerSettings {
@@ -154,6 +191,9 @@ impl Default for ServerSettings {
             // Kubernetes takes up to a minute or so to update a mounted Secret or ConfigMap;
             // 10 s adds little to that, and reading a few small files costs nothing measurable.
             reload_interval: Duration::from_secs(10),
+            // On: grpcurl and similar tools need it, and it reveals nothing the published
+            // .proto files do not.
+            reflection: true,
         }
     }
 }
@@ -413,6 +453,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
+        self.auth.validate()?;
         self.admin_api_base_url()?;
         self.payment_api_base_url()?;
         self.upstream()?;
@@ -755,6 +796,36 @@ mod tests {
             let err = Settings::from_figment(figment).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn a_jwks_file_needs_an_issuer_an_audience_and_a_policy() {
+        let jwks = ("auth.jwks_file", "/etc/tco/jwks.json");
+        let policy = ("auth.policy_file", "/etc/tco/policy.toml");
+        let issuer = ("auth.issuer", "https://issuer.test");
+        let audience = ("auth.audience", "tco-gateway");
+        assert!(settings(&[jwks, policy, issuer, audience]).is_ok());
+        assert!(settings(&[policy]).is_ok(), "a policy alone: certificates only");
+        for (pairs, named) in [
+            (&[jwks, policy, audience][..], "auth.issuer"),
+            (&[jwks, policy, issuer], "auth.audience"),
+            (&[jwks, policy, issuer, ("auth.audience", " ")], "auth.audience"),
+            (&[jwks, issuer, audience], "auth.policy_file"),
+        ] {
+            let err = settings(pairs).unwrap_err().to_string();
+            assert!(err.contains(named), "{pairs:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn reflection_is_served_unless_switched_off() {
+        assert!(settings(&[]).unwrap().server.reflection);
+        let figment = Figment::new();
+        #[cfg(not(feature = "simulator"))]
+        let figment =
+            [USER, PASSWORD].into_iter().fold(figment, |f, (key, value)| f.merge(Serialized::global(key, value)));
+        let off = Settings::from_figment(figment.merge(Serialized::global("server.reflection", false))).unwrap();
+        assert!(!off.server.reflection);
     }
 
     #[test]

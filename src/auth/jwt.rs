@@ -69,8 +69,8 @@ impl Jwks {
     /// the wrong set hears about it at once instead of from refused callers.
     pub fn parse(bytes: &[u8], file: &Path) -> Result<Self, JwksError> {
         let error = |reason: String| JwksError { file: file.display().to_string(), reason };
-        let document: JwksFile =
-            serde_json::from_slice(bytes).map_err(|e| error(format!("not a JWKS document ({{\"keys\": [...]}}): {e}")))?;
+        let document: JwksFile = serde_json::from_slice(bytes)
+            .map_err(|e| error(format!("not a JWKS document ({{\"keys\": [...]}}): {e}")))?;
         let mut keys = HashMap::with_capacity(document.keys.len());
         for (index, value) in document.keys.into_iter().enumerate() {
             let jwk: Jwk = serde_json::from_value(value)
@@ -344,7 +344,8 @@ mod tests {
         let set = keys(&[&TestKey::es256("ec-1")]);
         let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
         header.kid = Some("ec-1".into());
-        let hs = jsonwebtoken::encode(&header, &claims("svc-a"), &jsonwebtoken::EncodingKey::from_secret(b"k")).unwrap();
+        let hs =
+            jsonwebtoken::encode(&header, &claims("svc-a"), &jsonwebtoken::EncodingKey::from_secret(b"k")).unwrap();
         assert_eq!(verifier().verify(&set, &hs), Err(TokenError::AlgorithmNotAccepted));
         // {"alg":"none","kid":"ec-1"} with an empty signature.
         let none = format!("eyJhbGciOiJub25lIiwia2lkIjoiZWMtMSJ9.{}.", hs.split('.').nth(1).unwrap());
@@ -362,10 +363,13 @@ mod tests {
     #[test]
     fn unusable_key_sets_are_refused_naming_the_file() {
         let file = Path::new("jwks.json");
-        let refuse = |doc: serde_json::Value| Jwks::parse(&serde_json::to_vec(&doc).unwrap(), file).unwrap_err().to_string();
+        let refuse =
+            |doc: serde_json::Value| Jwks::parse(&serde_json::to_vec(&doc).unwrap(), file).unwrap_err().to_string();
         let ec = TestKey::es256("ec-1").jwk;
         assert!(refuse(serde_json::json!({"keys": []})).contains("no keys"));
-        assert!(refuse(serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]})).contains("symmetric"));
+        assert!(
+            refuse(serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]})).contains("symmetric")
+        );
         let mut no_kid = ec.clone();
         no_kid.as_object_mut().unwrap().remove("kid");
         assert!(refuse(serde_json::json!({"keys": [no_kid]})).contains("no \"kid\""));

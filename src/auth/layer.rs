@@ -29,7 +29,12 @@ use super::{
     jwt::{Jwks, TokenError, TokenVerifier},
     policy::Policy,
 };
-use crate::{grpc::status::ERROR_DOMAIN, transport::ConnectionInfo};
+use crate::{
+    config::AuthSettings,
+    grpc::status::ERROR_DOMAIN,
+    reload::{LoadError, Reloading},
+    transport::ConnectionInfo,
+};
 
 /// The `ErrorInfo.reason`s this layer answers with.
 pub mod reason {
@@ -82,6 +87,60 @@ impl AuthLayer {
         let limiter = super::rate::RateLimiter::default();
         Self { enforcer: Some(Arc::new(Enforcer { policy, tokens, limiter })) }
     }
+}
+
+impl AuthLayer {
+    /// The layer the settings describe: with `auth.policy_file`, the policy (and with
+    /// `auth.jwks_file`, bearer tokens), both loaded now (a bad file is the error, naming
+    /// its line when it has one) and re-read every `reload_interval`; without, every call
+    /// allowed, with a WARN.
+    pub async fn from_settings(settings: &AuthSettings, reload_interval: Duration) -> Result<Self, LoadError> {
+        let Some(policy_file) = settings.policy_file.clone() else {
+            tracing::warn!(
+                "no auth.policy_file: every caller may call every method, unidentified (zero-setup mode); \
+                 set auth.policy_file (TCO_AUTH__POLICY_FILE) to say who may move money"
+            );
+            return Ok(Self::allow_all());
+        };
+        let file = policy_file.clone();
+        let policy = Reloading::start(
+            "the policy file (auth.policy_file)",
+            vec![policy_file],
+            reload_interval,
+            move |contents: &[Vec<u8>]| Policy::from_bytes(first(contents), &file),
+        )
+        .await?;
+        let tokens = match &settings.jwks_file {
+            None => None,
+            Some(jwks_file) => {
+                let file = jwks_file.clone();
+                let keys = Reloading::start(
+                    "the JWKS file (auth.jwks_file)",
+                    vec![jwks_file.clone()],
+                    reload_interval,
+                    move |contents: &[Vec<u8>]| Jwks::parse(first(contents), &file),
+                )
+                .await?;
+                let verifier = TokenVerifier::new(
+                    settings.issuer.clone().unwrap_or_default(),
+                    settings.audience.clone().unwrap_or_default(),
+                );
+                Some(BearerTokens { keys: Arc::new(move || keys.current()), verifier })
+            }
+        };
+        let current = policy.current();
+        tracing::info!(
+            callers = current.len(),
+            bearer_tokens = tokens.is_some(),
+            "enforcing the caller policy: unknown callers are UNAUTHENTICATED"
+        );
+        Ok(Self::enforcing(Arc::new(move || policy.current()), tokens))
+    }
+}
+
+/// The one file's contents ([`Reloading`] hands over one per file).
+fn first(contents: &[Vec<u8>]) -> &[u8] {
+    contents.first().map(Vec::as_slice).unwrap_or_default()
 }
 
 impl<S> Layer<S> for AuthLayer {
@@ -170,8 +229,10 @@ impl Enforcer {
             let message = format!("caller {identity} may not call {method}");
             return Err(tonic::Status::with_error_details(Code::PermissionDenied, message, details));
         }
+        let still_limited =
+            |identity: &Identity, limit| policy.caller(identity).and_then(|c| c.rate_limit) == Some(limit);
         if let Some(limit) = entry.rate_limit
-            && let Err(wait) = self.limiter.check(&identity, limit)
+            && let Err(wait) = self.limiter.check(&identity, limit, still_limited)
         {
             return Err(rate_limited(&identity, limit, wait));
         }
@@ -339,7 +400,10 @@ rate_limit = { per_second = 1, burst = 1 }
     fn the_certificate_identity_admits_with_its_ceiling() {
         let enforcer = enforcer(&TestKey::es256("k"));
         let admission = decide(&enforcer, &request(GET_SALE, Some(SUPPORT), None)).unwrap().unwrap();
-        assert_eq!(admission.caller, Caller { identity: Some(Identity::parse(SUPPORT).unwrap()), proof: Proof::Certificate });
+        assert_eq!(
+            admission.caller,
+            Caller { identity: Some(Identity::parse(SUPPORT).unwrap()), proof: Proof::Certificate }
+        );
         assert_eq!(admission.ceiling.unwrap().currency, "USD");
     }
 

@@ -58,27 +58,28 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// Takes a token from `identity`'s bucket for `limit`, or says when to retry. A
-    /// changed limit (a reloaded policy) starts a fresh, full bucket.
-    pub fn check(&self, identity: &Identity, limit: RateLimit) -> Result<(), Duration> {
+    /// changed limit (a reloaded policy) starts a fresh, full bucket; whenever a bucket is
+    /// made, those of callers the current policy no longer limits (`still_limited` says
+    /// which are) are dropped, so the buckets stay bounded by the policy file.
+    pub fn check(
+        &self,
+        identity: &Identity,
+        limit: RateLimit,
+        mut still_limited: impl FnMut(&Identity, RateLimit) -> bool,
+    ) -> Result<(), Duration> {
         let now = Instant::now();
         // A panic while holding the lock cannot leave a bucket half-updated in a harmful way.
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         match buckets.get_mut(identity) {
             Some(bucket) if bucket.limit == limit => bucket.try_take(now),
             _ => {
+                buckets.retain(|identity, bucket| still_limited(identity, bucket.limit));
                 let mut bucket = TokenBucket::new(limit, now);
                 let taken = bucket.try_take(now);
                 buckets.insert(identity.clone(), bucket);
                 taken
             }
         }
-    }
-
-    /// Drops the buckets of callers the current policy no longer limits, so the map stays
-    /// bounded by the policy file across reloads.
-    pub fn retain(&self, mut limited: impl FnMut(&Identity, RateLimit) -> bool) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        buckets.retain(|identity, bucket| limited(identity, bucket.limit));
     }
 
     /// How many callers have a bucket.
@@ -95,25 +96,29 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn any(_: &Identity, _: RateLimit) -> bool {
+        true
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_burst_then_the_sustained_rate_with_the_wait_until_the_next_token() {
         let limit = RateLimit { per_second: 4, burst: 2 };
         let limiter = RateLimiter::default();
         let caller = Identity::parse("batch").unwrap();
-        assert_eq!(limiter.check(&caller, limit), Ok(()));
-        assert_eq!(limiter.check(&caller, limit), Ok(()));
-        assert_eq!(limiter.check(&caller, limit), Err(Duration::from_millis(250)));
+        assert_eq!(limiter.check(&caller, limit, any), Ok(()));
+        assert_eq!(limiter.check(&caller, limit, any), Ok(()));
+        assert_eq!(limiter.check(&caller, limit, any), Err(Duration::from_millis(250)));
         tokio::time::advance(Duration::from_millis(100)).await;
-        assert_eq!(limiter.check(&caller, limit), Err(Duration::from_millis(150)));
+        assert_eq!(limiter.check(&caller, limit, any), Err(Duration::from_millis(150)));
         tokio::time::advance(Duration::from_millis(150)).await;
-        assert_eq!(limiter.check(&caller, limit), Ok(()), "recovered after the delay it named");
-        assert_eq!(limiter.check(&caller, limit), Err(Duration::from_millis(250)));
+        assert_eq!(limiter.check(&caller, limit, any), Ok(()), "recovered after the delay it named");
+        assert_eq!(limiter.check(&caller, limit, any), Err(Duration::from_millis(250)));
         // A long quiet period refills only up to the burst.
         tokio::time::advance(Duration::from_secs(60)).await;
         for _ in 0..2 {
-            assert_eq!(limiter.check(&caller, limit), Ok(()));
+            assert_eq!(limiter.check(&caller, limit, any), Ok(()));
         }
-        assert!(limiter.check(&caller, limit).is_err());
+        assert!(limiter.check(&caller, limit, any).is_err());
     }
 
     #[tokio::test(start_paused = true)]
@@ -121,12 +126,15 @@ mod tests {
         let limit = RateLimit { per_second: 1, burst: 1 };
         let limiter = RateLimiter::default();
         let (a, b) = (Identity::parse("a").unwrap(), Identity::parse("b").unwrap());
-        assert_eq!(limiter.check(&a, limit), Ok(()));
-        assert_eq!(limiter.check(&a, limit), Err(Duration::from_secs(1)));
-        assert_eq!(limiter.check(&b, limit), Ok(()));
+        assert_eq!(limiter.check(&a, limit, any), Ok(()));
+        assert_eq!(limiter.check(&a, limit, any), Err(Duration::from_secs(1)));
+        assert_eq!(limiter.check(&b, limit, any), Ok(()));
         let raised = RateLimit { per_second: 10, burst: 10 };
-        assert_eq!(limiter.check(&a, raised), Ok(()));
-        limiter.retain(|identity, _| identity == &b);
-        assert_eq!(limiter.len(), 1);
+        assert_eq!(limiter.check(&a, raised, any), Ok(()));
+        assert_eq!(limiter.len(), 2);
+        // A new bucket drops those the policy no longer limits.
+        let c = Identity::parse("c").unwrap();
+        assert_eq!(limiter.check(&c, limit, |identity, _| identity != &b), Ok(()));
+        assert_eq!(limiter.len(), 2, "a and c");
     }
 }

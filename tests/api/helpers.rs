@@ -67,6 +67,8 @@ async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<Running
         // Byte budgets as numbers, the way the environment provider reads them.
         figment = match value.parse::<u64>() {
             Ok(number) if key.ends_with("max_bytes") => figment.merge(Serialized::global(key, number)),
+            // Switches as booleans, the way the environment provider reads them.
+            _ if matches!(value.as_str(), "true" | "false") => figment.merge(Serialized::global(key, value == "true")),
             _ => figment.merge(Serialized::global(key, value)),
         };
     }
