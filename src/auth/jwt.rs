@@ -35,6 +35,8 @@ struct VerifyingKey {
 /// The usable keys of a JWKS file, by `kid`.
 pub struct Jwks {
     keys: HashMap<String, VerifyingKey>,
+    /// Why each key the gateway cannot use was left out (e.g. an encryption key).
+    skipped: Vec<String>,
 }
 
 impl fmt::Debug for Jwks {
@@ -62,29 +64,49 @@ struct JwksFile {
 impl Jwks {
     /// Parses a JWKS document (`{"keys": [...]}`); `file` names it in errors.
     ///
-    /// Every key must have a `kid` and be usable for signatures with an
+    /// A key is used when it has a `kid` and verifies signatures with an
     /// accepted algorithm (RSA, EC P-256, OKP Ed25519; `alg`, when present,
-    /// must agree; `use`, when present, must be `sig`): a key the gateway
-    /// cannot use is an error rather than skipped, so an operator who mounts
-    /// the wrong set hears about it at once instead of from refused callers.
+    /// must agree; `use`, when present, must be `sig`). Other keys are left
+    /// out, each with the reason ([`Jwks::skipped`]): issuers publish
+    /// encryption keys in the same set (Keycloak does by default). A set with
+    /// no usable key, or two usable keys with one `kid`, is an error, so an
+    /// operator who mounts the wrong set hears about it at once.
     pub fn parse(bytes: &[u8], file: &Path) -> Result<Self, JwksError> {
         let error = |reason: String| JwksError { file: file.display().to_string(), reason };
         let document: JwksFile = serde_json::from_slice(bytes)
             .map_err(|e| error(format!("not a JWKS document ({{\"keys\": [...]}}): {e}")))?;
-        let mut keys = HashMap::with_capacity(document.keys.len());
+        let (mut keys, mut skipped) = (HashMap::with_capacity(document.keys.len()), Vec::new());
         for (index, value) in document.keys.into_iter().enumerate() {
-            let jwk: Jwk = serde_json::from_value(value)
-                .map_err(|e| error(format!("keys[{index}] is not a JWK the gateway understands: {e}")))?;
-            let kid = jwk.common.key_id.clone().ok_or_else(|| error(format!("keys[{index}] has no \"kid\"")))?;
-            let key = verifying_key(&jwk).map_err(|reason| error(format!("keys[{index}] (kid {kid:?}) {reason}")))?;
-            if keys.insert(kid.clone(), key).is_some() {
-                return Err(error(format!("kid {kid:?} appears more than once")));
+            let jwk: Jwk = match serde_json::from_value(value) {
+                Ok(jwk) => jwk,
+                Err(e) => {
+                    skipped.push(format!("keys[{index}] is not a JWK the gateway understands: {e}"));
+                    continue;
+                }
+            };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                skipped.push(format!("keys[{index}] has no \"kid\""));
+                continue;
+            };
+            match verifying_key(&jwk) {
+                Ok(key) => {
+                    if keys.insert(kid.clone(), key).is_some() {
+                        return Err(error(format!("kid {kid:?} appears more than once")));
+                    }
+                }
+                Err(reason) => skipped.push(format!("keys[{index}] (kid {kid:?}) {reason}")),
             }
         }
         if keys.is_empty() {
-            return Err(error("has no keys".into()));
+            let why = if skipped.is_empty() { String::new() } else { format!(": {}", skipped.join("; ")) };
+            return Err(error(format!("has no key the gateway can verify tokens with{why}")));
         }
-        Ok(Self { keys })
+        Ok(Self { keys, skipped })
+    }
+
+    /// Why each key left out of the set was (none when every key is usable).
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
     }
 
     /// How many keys the set holds.
@@ -366,7 +388,7 @@ mod tests {
         let refuse =
             |doc: serde_json::Value| Jwks::parse(&serde_json::to_vec(&doc).unwrap(), file).unwrap_err().to_string();
         let ec = TestKey::es256("ec-1").jwk;
-        assert!(refuse(serde_json::json!({"keys": []})).contains("no keys"));
+        assert!(refuse(serde_json::json!({"keys": []})).contains("has no key the gateway can verify tokens with"));
         assert!(
             refuse(serde_json::json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]})).contains("symmetric")
         );
@@ -382,5 +404,18 @@ mod tests {
         assert!(refuse(serde_json::json!({"keys": [wrong_alg]})).contains("RS256"));
         let error = refuse(serde_json::json!({"nope": 1}));
         assert!(error.starts_with("jwks.json: not a JWKS document"), "{error}");
+    }
+
+    #[test]
+    fn keys_the_gateway_cannot_use_are_left_out_beside_usable_ones() {
+        let ec = TestKey::es256("ec-1");
+        // Keycloak publishes an encryption key beside its signing keys.
+        let encryption = serde_json::json!({"kty": "RSA", "kid": "enc-1", "use": "enc", "alg": "RSA-OAEP", "n": "AQAB", "e": "AQAB"});
+        let document = serde_json::json!({"keys": [encryption, ec.jwk]});
+        let set = Jwks::parse(&serde_json::to_vec(&document).unwrap(), Path::new("jwks.json")).unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.skipped().len(), 1);
+        assert!(set.skipped()[0].contains("enc-1"), "{:?}", set.skipped());
+        assert_eq!(verifier().verify(&set, &ec.sign(&claims("svc-a"))).unwrap().as_str(), "svc-a");
     }
 }

@@ -26,7 +26,7 @@ use tower::{Layer, Service};
 
 use super::{
     Caller, Identity, Proof, RefundCeiling,
-    jwt::{Jwks, TokenError, TokenVerifier},
+    jwt::{Jwks, JwksError, TokenError, TokenVerifier},
     policy::Policy,
 };
 use crate::{
@@ -118,7 +118,13 @@ impl AuthLayer {
                     "the JWKS file (auth.jwks_file)",
                     vec![jwks_file.clone()],
                     reload_interval,
-                    move |contents: &[Vec<u8>]| Jwks::parse(first(contents), &file),
+                    move |contents: &[Vec<u8>]| {
+                        let keys = Jwks::parse(first(contents), &file)?;
+                        for reason in keys.skipped() {
+                            tracing::info!(file = %file.display(), "JWKS key left out: {reason}");
+                        }
+                        Ok::<_, JwksError>(keys)
+                    },
                 )
                 .await?;
                 let verifier = TokenVerifier::new(
