@@ -48,12 +48,13 @@ pub fn evidence(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> Evidenc
                 target.invoice_id().is_none_or(|invoice| line.invoice_id.as_deref() == Some(invoice.as_str()))
             };
             let remaining =
-                before.and_then(|sale| remaining_on_invoices(sale, target.invoice_id().map(|i| i.as_str())));
+                before.and_then(|sale| sale.refundable_invoice(target.invoice_id())).and_then(|r| r.remaining.vendor);
             refund_evidence(refund, before, now, &on_target, remaining)
         }
         SaleWrite::RefundLineItem { line_item_id, refund, .. } => {
             let linked = |line: &LineItem| line.linked_id.as_deref() == Some(line_item_id.as_str());
-            let remaining = before.and_then(|sale| remaining_on_line(sale, line_item_id.as_str()));
+            let remaining =
+                before.and_then(|sale| sale.refundable_line(line_item_id)).and_then(|r| r.remaining.vendor);
             refund_evidence(refund, before, now, &linked, remaining)
         }
         SaleWrite::StopLineItemRecurring { line_item_id, .. } => done_or_absent(now.line_items().any(|line| {
@@ -105,7 +106,7 @@ fn refund_evidence(
     };
     let matching = new_lines
         .iter()
-        .filter(|line| expected.is_some_and(|(amount, currency)| amount_in(line, currency) == Some(amount)))
+        .filter(|line| expected.is_some_and(|(amount, currency)| line.amount_in(currency) == Some(amount)))
         .count();
     let comment = refund.comment.as_str();
     let with_comment = |sale: Option<&Sale>| count_comments(sale, |c| c.contains(comment));
@@ -129,44 +130,6 @@ fn refund_evidence(
             ))
         }
     }
-}
-
-/// A line's amount in a refund currency (refund lines may carry it signed).
-fn amount_in(line: &LineItem, currency: RefundCurrency) -> Option<Amount> {
-    let amount = match currency {
-        RefundCurrency::Usd => line.usd_amount,
-        RefundCurrency::Vendor => line.vendor_amount,
-        RefundCurrency::Customer => line.customer_amount,
-    };
-    amount.map(|a| Amount::from_minor_units(a.minor_units().abs()))
-}
-
-fn vendor_minor_units(line: &LineItem) -> Option<i64> {
-    amount_in(line, RefundCurrency::Vendor).map(Amount::minor_units)
-}
-
-/// What remains to refund on the invoice (`None`: the sale's only invoice, as
-/// the vendor picks it), in the vendor's currency.
-fn remaining_on_invoices(sale: &Sale, invoice_id: Option<&str>) -> Option<Amount> {
-    let mut invoices = sale.invoices.iter().filter(|i| invoice_id.is_none_or(|id| i.invoice_id.as_str() == id));
-    let invoice = invoices.next()?;
-    if invoices.next().is_some() {
-        return None;
-    }
-    let total = invoice.vendor_total?.minor_units();
-    let refunded = invoice.line_items.iter().filter(|l| l.is_refund()).map(vendor_minor_units).sum::<Option<i64>>()?;
-    Some(Amount::from_minor_units(total.checked_sub(refunded)?))
-}
-
-/// What remains to refund on one billed line, in the vendor's currency.
-fn remaining_on_line(sale: &Sale, line_item_id: &str) -> Option<Amount> {
-    let line = sale.line_items().find(|l| l.line_item_id == line_item_id)?;
-    let refunded = sale
-        .line_items()
-        .filter(|l| l.is_refund() && l.linked_id.as_deref() == Some(line_item_id))
-        .map(vendor_minor_units)
-        .sum::<Option<i64>>()?;
-    Some(Amount::from_minor_units(vendor_minor_units(line)?.checked_sub(refunded)?))
 }
 
 fn count_comments(sale: Option<&Sale>, matches: impl Fn(&str) -> bool) -> usize {

@@ -3,6 +3,7 @@
 //! answer (`response`) or the error (`crate::grpc::status`, naming the
 //! request field behind a vendor parameter through `fields`).
 
+mod ceiling;
 mod fields;
 mod request;
 mod response;
@@ -15,7 +16,11 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
 use super::{call_context, proto, proto::sales_service_server::SalesService, status::to_status};
-use crate::domain::{CallContext, Error, ListSalesQuery, SaleLookup, SalesPort, SalesWritePort, WriteRequest};
+use crate::{
+    audit::{self, PendingAudit},
+    auth::RefundCeiling,
+    domain::{CallContext, Error, ListSalesQuery, Refund, SaleLookup, SaleWrite, SalesPort, SalesWritePort, WriteRequest},
+};
 
 /// SalesService over a sales port.
 #[derive(Debug)]
@@ -29,17 +34,87 @@ impl<P> SalesApi<P> {
     }
 }
 
-impl<P: SalesWritePort> SalesApi<P> {
-    /// Validates a write request, runs it, and returns 2Checkout's confirmation.
-    async fn write<R>(&self, request: Request<R>) -> Result<String, Status>
+impl<P: SalesPort + SalesWritePort> SalesApi<P> {
+    /// Validates a write request, checks a refund against the caller's
+    /// ceiling, runs it, and returns 2Checkout's confirmation; the audit trail
+    /// gets one record of it, whatever the outcome.
+    async fn write<R: AuditedWrite>(&self, request: Request<R>) -> Result<String, Status>
     where
         for<'a> WriteRequest: TryFrom<&'a R, Error = Error>,
     {
-        let ctx = call_context(&request);
+        let mut audit = PendingAudit::begin(&request, audit::Kind::Write, R::METHOD);
+        audit.set_raw_request_id(request.get_ref().raw_request_id());
+        let outcome = audit.replay_watch().run(self.audited_write(&request, &mut audit)).await;
+        audit.finish(&outcome);
+        outcome
+    }
+
+    async fn audited_write<R>(&self, request: &Request<R>, audit: &mut PendingAudit) -> Result<String, Status>
+    where
+        for<'a> WriteRequest: TryFrom<&'a R, Error = Error>,
+    {
+        let ctx = call_context(request);
         let write = WriteRequest::try_from(request.get_ref())?;
+        audit.record().describe_write(&write);
+        if let Some(ceiling) = request.extensions().get::<RefundCeiling>() {
+            self.check_ceiling(ctx, ceiling, &write.write).await?;
+        }
         let receipt = self.port.write(ctx, &write).await.map_err(|e| to_status(e, fields::write_field))?;
         Ok(receipt.message)
     }
+
+    /// Refuses a refund over `ceiling` before anything is sent, reading the
+    /// sale (fresh, past the cache) when the request alone cannot tell.
+    async fn check_ceiling(&self, ctx: CallContext, ceiling: &RefundCeiling, write: &SaleWrite) -> Result<(), Status> {
+        let refund: &Refund = match write {
+            SaleWrite::RefundInvoice { refund, .. } | SaleWrite::RefundLineItem { refund, .. } => refund,
+            _ => return Ok(()),
+        };
+        let target = match ceiling::needs(ceiling, refund) {
+            ceiling::Needs::Nothing => None,
+            ceiling::Needs::Sale => {
+                let fresh = CallContext { fresh: true, ..ctx };
+                let sale = self
+                    .port
+                    .get_sale(fresh, &write.sale_lookup())
+                    .await
+                    .map_err(|e| to_status(e, fields::write_field))?;
+                match write {
+                    SaleWrite::RefundInvoice { target, .. } => sale.refundable_invoice(target.invoice_id()),
+                    SaleWrite::RefundLineItem { line_item_id, .. } => sale.refundable_line(line_item_id),
+                    _ => None,
+                }
+            }
+        };
+        ceiling::check(ceiling, refund, target.as_ref()).map_err(Status::from)
+    }
+}
+
+/// A write request as the audit trail names it: its method, and its raw
+/// request id (recorded even when the request fails validation, if valid).
+trait AuditedWrite {
+    const METHOD: &'static str;
+    fn raw_request_id(&self) -> &str;
+}
+
+macro_rules! audited_writes {
+    ($($message:ident => $method:literal,)+) => {$(
+        impl AuditedWrite for proto::$message {
+            const METHOD: &'static str = concat!("twocheckout.v1.SalesService/", $method);
+            fn raw_request_id(&self) -> &str {
+                &self.request_id
+            }
+        }
+    )+};
+}
+
+audited_writes! {
+    RefundInvoiceRequest => "RefundInvoice",
+    RefundLineItemRequest => "RefundLineItem",
+    ReauthorizeRequest => "Reauthorize",
+    StopLineItemRecurringRequest => "StopLineItemRecurring",
+    MarkShippedRequest => "MarkShipped",
+    CreateCommentRequest => "CreateComment",
 }
 
 type SalesStream = Pin<Box<dyn Stream<Item = Result<proto::StreamSalesResponse, Status>> + Send>>;
@@ -167,5 +242,26 @@ async fn walk_pages<P: SalesPort>(
             return;
         }
         query.page.page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audited_methods_are_the_services_own() {
+        let methods = [
+            <proto::RefundInvoiceRequest as AuditedWrite>::METHOD,
+            <proto::RefundLineItemRequest as AuditedWrite>::METHOD,
+            <proto::ReauthorizeRequest as AuditedWrite>::METHOD,
+            <proto::StopLineItemRecurringRequest as AuditedWrite>::METHOD,
+            <proto::MarkShippedRequest as AuditedWrite>::METHOD,
+            <proto::CreateCommentRequest as AuditedWrite>::METHOD,
+        ];
+        for method in methods {
+            let service = proto::sales_service_server::SERVICE_NAME;
+            assert!(method.strip_prefix(service).is_some_and(|m| m.starts_with('/')), "{method}");
+        }
     }
 }
