@@ -465,7 +465,10 @@ mod tests {
 
     #[test]
     fn methods_and_reasons_that_are_not_names_are_not_recorded() {
-        assert_eq!(bounded_method("twocheckout.v1.SalesService/RefundInvoice"), "twocheckout.v1.SalesService/RefundInvoice");
+        assert_eq!(
+            bounded_method("twocheckout.v1.SalesService/RefundInvoice"),
+            "twocheckout.v1.SalesService/RefundInvoice"
+        );
         for odd in ["", "a/b/c", "jane@example.com/x", "x y/z", &format!("a/{}", "b".repeat(200))] {
             assert_eq!(bounded_method(odd), "_OTHER", "{odd:?}");
         }

@@ -51,11 +51,8 @@ impl Sale {
         if invoices.next().is_some() {
             return None;
         }
-        let charged = InEachCurrency {
-            usd: invoice.usd_total,
-            vendor: invoice.vendor_total,
-            customer: invoice.customer_total,
-        };
+        let charged =
+            InEachCurrency { usd: invoice.usd_total, vendor: invoice.vendor_total, customer: invoice.customer_total };
         let refunds: Vec<&LineItem> = invoice.line_items.iter().filter(|l| l.is_refund()).collect();
         Some(Refundable { charged, remaining: charged.less(&refunds) })
     }

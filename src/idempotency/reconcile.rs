@@ -53,8 +53,7 @@ pub fn evidence(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> Evidenc
         }
         SaleWrite::RefundLineItem { line_item_id, refund, .. } => {
             let linked = |line: &LineItem| line.linked_id.as_deref() == Some(line_item_id.as_str());
-            let remaining =
-                before.and_then(|sale| sale.refundable_line(line_item_id)).and_then(|r| r.remaining.vendor);
+            let remaining = before.and_then(|sale| sale.refundable_line(line_item_id)).and_then(|r| r.remaining.vendor);
             refund_evidence(refund, before, now, &linked, remaining)
         }
         SaleWrite::StopLineItemRecurring { line_item_id, .. } => done_or_absent(now.line_items().any(|line| {

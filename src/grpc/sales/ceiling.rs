@@ -51,7 +51,8 @@ pub fn needs(ceiling: &RefundCeiling, refund: &Refund) -> Needs {
 /// line as the sale shows it (`None`: not read, or not found in the sale).
 pub fn check(ceiling: &RefundCeiling, refund: &Refund, target: Option<&Refundable>) -> Result<(), Error> {
     let limit = format!("{} {}", ceiling.amount, ceiling.currency);
-    let unverifiable = |detail: &str| Error::RefundAmountUnverifiable { limit: limit.clone(), detail: detail.to_owned() };
+    let unverifiable =
+        |detail: &str| Error::RefundAmountUnverifiable { limit: limit.clone(), detail: detail.to_owned() };
     if !is_usd(ceiling) {
         return Err(unverifiable(
             "only a USD limit can be checked: 2Checkout's sale record does not name the vendor's or the buyer's currency",
@@ -67,10 +68,9 @@ pub fn check(ceiling: &RefundCeiling, refund: &Refund, target: Option<&Refundabl
                 _ => return Err(unverifiable("the sale does not show the USD rate of the refunded amount")),
             }
         }
-        (None, Some(target)) => target
-            .remaining
-            .usd
-            .ok_or_else(|| unverifiable("the sale does not show what remains to refund in USD"))?,
+        (None, Some(target)) => {
+            target.remaining.usd.ok_or_else(|| unverifiable("the sale does not show what remains to refund in USD"))?
+        }
         (_, None) => {
             return Err(unverifiable(
                 "the sale does not show the refunded invoice or line (name the invoice when the sale has several)",

@@ -19,7 +19,9 @@ use super::{call_context, proto, proto::sales_service_server::SalesService, stat
 use crate::{
     audit::{self, PendingAudit},
     auth::RefundCeiling,
-    domain::{CallContext, Error, ListSalesQuery, Refund, SaleLookup, SaleWrite, SalesPort, SalesWritePort, WriteRequest},
+    domain::{
+        CallContext, Error, ListSalesQuery, Refund, SaleLookup, SaleWrite, SalesPort, SalesWritePort, WriteRequest,
+    },
 };
 
 /// SalesService over a sales port.
