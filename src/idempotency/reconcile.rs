@@ -321,6 +321,24 @@ mod tests {
     }
 
     #[test]
+    fn what_remains_to_refund_is_known_in_each_currency_of_the_invoice_and_of_a_line() {
+        // Sale::refundable_* (shared with the refund ceilings): USD is twice the vendor's currency here.
+        let sale = refunded(refunded(sale(), "900", "4.00", "12", "Earlier"), "901", "1.00", "11", "Earlier");
+        let invoice = sale.refundable_invoice(None).unwrap();
+        assert_eq!(invoice.charged.usd, Some(amount("60.00")));
+        assert_eq!(invoice.remaining.usd, Some(amount("50.00")), "60.00 less 8.00 and 2.00");
+        assert_eq!(invoice.remaining.vendor, Some(amount("25.00")));
+        assert_eq!(invoice.remaining.get(RefundCurrency::Customer), Some(amount("25.00")));
+        let line = sale.refundable_line(&"12".parse().unwrap()).unwrap();
+        assert_eq!((line.charged.usd, line.remaining.usd), (Some(amount("40.00")), Some(amount("32.00"))));
+        assert!(sale.refundable_line(&"13".parse().unwrap()).is_none(), "no such line");
+        assert!(sale.refundable_invoice(Some(&"101".parse().unwrap())).is_none(), "no such invoice");
+        let mut unknown = sale.clone();
+        unknown.invoices[0].line_items[2].usd_amount = None;
+        assert_eq!(unknown.refundable_invoice(None).unwrap().remaining.usd, None, "a refund line without USD");
+    }
+
+    #[test]
     fn a_line_refund_looks_only_at_refunds_linked_to_its_line() {
         let write = refund_line(Some(("4.00", RefundCurrency::Vendor)));
         let other_line = refunded(sale(), "900", "4.00", "11", "Another line's refund");
