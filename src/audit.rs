@@ -475,4 +475,69 @@ mod tests {
         assert_eq!(bounded_reason("REFUND_OVER_CEILING"), "REFUND_OVER_CEILING");
         assert_eq!(bounded_reason("jane@example.com"), "_OTHER");
     }
+
+    /// The fields of every audit record emitted while `f` runs.
+    fn captured(f: impl FnOnce()) -> Vec<std::collections::BTreeMap<String, String>> {
+        use std::sync::Mutex;
+        use tracing_subscriber::layer::SubscriberExt as _;
+
+        type Records = Arc<Mutex<Vec<std::collections::BTreeMap<String, String>>>>;
+        struct Capture(Records);
+        struct Fields<'a>(&'a mut std::collections::BTreeMap<String, String>);
+        impl tracing::field::Visit for Fields<'_> {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.0.insert(field.name().into(), value.into());
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.insert(field.name().into(), format!("{value:?}"));
+            }
+        }
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+            fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+                if event.metadata().target() == TARGET {
+                    let mut fields = std::collections::BTreeMap::new();
+                    event.record(&mut Fields(&mut fields));
+                    self.0.lock().unwrap().push(fields);
+                }
+            }
+        }
+        let records = Records::default();
+        let subscriber = tracing_subscriber::registry().with(Capture(Arc::clone(&records)));
+        tracing::subscriber::with_default(subscriber, f);
+        records.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_denied_call_is_recorded_with_who_which_method_and_the_status_but_no_ids() {
+        let caller = Caller { identity: Some(Identity::parse("spiffe://a/tool").unwrap()), proof: Proof::BearerToken };
+        let details = tonic_types::ErrorDetails::with_error_info(
+            "METHOD_NOT_ALLOWED",
+            crate::grpc::status::ERROR_DOMAIN,
+            std::collections::HashMap::new(),
+        );
+        let status = Status::with_error_details(Code::PermissionDenied, "not allowed", details);
+        let records = captured(|| {
+            record_denied(Some(&caller), "/twocheckout.v1.SalesService/RefundInvoice", &status);
+            record_denied(None, "/jane@example.com/x", &Status::unauthenticated("no identity"));
+        });
+        assert_eq!(records.len(), 2);
+        let denied = &records[0];
+        let field = |record: &std::collections::BTreeMap<String, String>, key: &str| record.get(key).cloned();
+        assert_eq!(field(denied, "audit").as_deref(), Some("denied"));
+        assert_eq!(field(denied, "identity").as_deref(), Some("spiffe://a/tool"));
+        assert_eq!(field(denied, "proof").as_deref(), Some("bearer_token"));
+        assert_eq!(field(denied, "method").as_deref(), Some("twocheckout.v1.SalesService/RefundInvoice"));
+        assert_eq!(field(denied, "code").as_deref(), Some("PERMISSION_DENIED"));
+        assert_eq!(field(denied, "reason").as_deref(), Some("METHOD_NOT_ALLOWED"));
+        assert_eq!(field(denied, "effect").as_deref(), Some("not_applied"));
+        assert_eq!(field(denied, "message").as_deref(), Some(EVENT));
+        for absent in ["request_id", "sale_id", "amount", "trace_id"] {
+            assert_eq!(field(denied, absent), None, "{absent}: {denied:?}");
+        }
+        let unknown = &records[1];
+        assert_eq!(field(unknown, "identity").as_deref(), Some(ANONYMOUS));
+        assert_eq!(field(unknown, "method").as_deref(), Some("_OTHER"), "a made-up path is not recorded");
+        assert_eq!(field(unknown, "code").as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(field(unknown, "reason"), None);
+    }
 }
