@@ -12,9 +12,12 @@
 #   server.crt, server.key          the gateway's certificate: DNS localhost, IP 127.0.0.1
 #   support-tool.crt, .key          a client with the SPIFFE URI SAN
 #                                   spiffe://payments.internal/support-tool (its identity)
+#   example-client.crt, .key        a client with the DNS SAN example-client.payments.internal
 #   reporting-job.crt, .key         a client with only a CN, "reporting-job" (its identity)
 #   policy.toml                     a gateway policy: support-tool may GetSale and RefundInvoice
-#                                   (refunds up to 100.00 USD), reporting-job may only ListSales
+#                                   (refunds up to 100.00 USD); example-client may Authorize,
+#                                   GetSale and RefundInvoice (up to 250.00 USD: what the example
+#                                   clients in clients/ do); reporting-job may only ListSales
 #
 # Start a gateway with them (see the README's "TLS and client certificates"):
 #   TCO_SERVER__TLS__CERT_FILE=<dir>/server.crt TCO_SERVER__TLS__KEY_FILE=<dir>/server.key \
@@ -61,6 +64,8 @@ issue server "/O=tco-gateway demo/CN=localhost" "${leaf[@]}" "extendedKeyUsage=s
   "subjectAltName=DNS:localhost,IP:127.0.0.1"
 issue support-tool "/O=tco-gateway demo/CN=support-tool" "${leaf[@]}" "extendedKeyUsage=clientAuth" \
   "subjectAltName=URI:spiffe://payments.internal/support-tool"
+issue example-client "/O=tco-gateway demo/CN=example-client" "${leaf[@]}" "extendedKeyUsage=clientAuth" \
+  "subjectAltName=DNS:example-client.payments.internal"
 issue reporting-job "/O=tco-gateway demo/CN=reporting-job" "${leaf[@]}" "extendedKeyUsage=clientAuth"
 
 cat >"$dir/policy.toml" <<'EOF'
@@ -72,6 +77,16 @@ identity = "spiffe://payments.internal/support-tool"
 methods = ["twocheckout.v1.SalesService/GetSale", "twocheckout.v1.SalesService/RefundInvoice"]
 max_refund = { amount = "100.00", currency = "USD" }
 
+# The example clients in clients/ (card payment, lookup, refunds): identified by their DNS SAN.
+[[caller]]
+identity = "example-client.payments.internal"
+methods = [
+  "twocheckout.v1.AuthorizationService/Authorize",
+  "twocheckout.v1.SalesService/GetSale",
+  "twocheckout.v1.SalesService/RefundInvoice",
+]
+max_refund = { amount = "250.00", currency = "USD" }
+
 # A reporting job: its certificate has no SAN, so its identity is its CN.
 [[caller]]
 identity = "reporting-job"
@@ -80,4 +95,5 @@ EOF
 chmod 644 "$dir"/*.crt "$dir/policy.toml"
 
 echo "demo CA in $dir (valid $days days): ca.crt, server.crt/.key (localhost, 127.0.0.1),"
-echo "support-tool.crt/.key (spiffe://payments.internal/support-tool), reporting-job.crt/.key (CN only), policy.toml"
+echo "support-tool.crt/.key (spiffe://payments.internal/support-tool), example-client.crt/.key"
+echo "(example-client.payments.internal), reporting-job.crt/.key (CN only), policy.toml"
