@@ -8,16 +8,23 @@ defaults; every optional feature on; credentials given as values):
 1. Helm's own lint (strict) and template rendering, through helm-python-sdk
    (Helm v4's Go engine as a library): helm_python.lint, Chart.render.
 2. What the chart promises, asserted on the rendered objects: the hardened pod,
-   gRPC probes, terminationGracePeriodSeconds above drain + shutdown timeout,
-   credentials only through secretKeyRef, the checksum annotation, ...
+   gRPC probes on the plaintext health-only port, terminationGracePeriodSeconds
+   above drain + shutdown timeout, credentials only through secretKeyRef, the
+   checksum annotation, TLS / client CA / policy / JWKS files as read-only
+   volumes (never subPath) named by TCO_* paths, the policy parsed back as
+   TOML, no secret material in any ConfigMap, the NetworkPolicy by default, ...
 3. Every rendered manifest validated against the Kubernetes OpenAPI schemas
    with kubernetes-validate (strict: unknown fields fail). CRD kinds
-   (ServiceMonitor) have no schema there and are skipped, and say so.
+   (ServiceMonitor, cert-manager's Certificate) have no schema there and are
+   skipped, and say so.
 4. checkov (framework kubernetes) on the rendered manifests: no failed check;
    every skip must carry its reason in the chart (checkov.io/skip annotations).
 
 Then cases proving values.schema.json rejects bad values (render and lint must
-both fail, naming the schema) and the templates refuse inconsistent settings.
+both fail, naming the schema), other renders (plaintext with insecure: true,
+NetworkPolicy off, every source an existing object) and the templates refusing
+inconsistent settings (TLS off without insecure: true, a Certificate without
+an issuer, ...).
 Ends with "N passed, M failed"; exits 1 on any failure.
 """
 
