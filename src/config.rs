@@ -370,11 +370,15 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing` filter directive, e.g. `info,tco_gateway=debug`. `RUST_LOG` wins when set.
     pub filter: String,
+    /// Whether the audit trail (`tco_gateway::audit`) is logged whatever `filter` and
+    /// `RUST_LOG` say. Default `true`: quieting the log must never silently drop the record
+    /// of who moved money; `false` leaves the trail to the filter like any other target.
+    pub audit: bool,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: LogFormat::Text, filter: "info".into() }
+        Self { format: LogFormat::Text, filter: "info".into(), audit: true }
     }
 }
 

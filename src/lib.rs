@@ -36,6 +36,10 @@
 //!   and what each proved about its peer.
 //! - [`reload`]: values loaded from files operators change under a running
 //!   gateway (certificates, policy, JWKS), re-read and swapped in safely.
+//! - [`audit`]: the audit trail, one record per write, authorization and
+//!   denied call on its own log target (`tco_gateway::audit`) and as an
+//!   OpenTelemetry span event; the refund ceilings are checked in
+//!   `grpc/sales/ceiling.rs`.
 //! - [`config`]: layered typed settings with wrapped secrets.
 //! - [`app`]: wires it all together and serves (with health and reflection);
 //!   [`cli`]: the binary's command line and start-up.
@@ -72,6 +76,7 @@
 //!    parameter). `telemetry/rpc.rs` records the outcome from the trailers.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod cli;

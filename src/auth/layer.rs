@@ -171,6 +171,19 @@ struct Admission {
     ceiling: Option<RefundCeiling>,
 }
 
+/// A refused call: the status, and the caller as far as it was established (for the audit trail).
+#[derive(Debug)]
+struct Refusal {
+    caller: Option<Caller>,
+    status: tonic::Status,
+}
+
+impl Refusal {
+    fn anonymous(status: tonic::Status) -> Self {
+        Self { caller: None, status }
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Auth<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
@@ -185,7 +198,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let method = request.uri().path().trim_start_matches('/');
+        let path = request.uri().path();
+        let method = path.trim_start_matches('/');
         let decision = match &self.enforcer {
             None => Ok(Some(Admission { caller: Caller::anonymous(), ceiling: None })),
             Some(enforcer) => enforcer.decide(method, request.headers(), request.extensions()),
@@ -198,7 +212,12 @@ where
                 }
             }
             Ok(None) => {}
-            Err(status) => return AuthFuture::Refused { response: Some(status.into_http()) },
+            Err(Refusal { caller, status }) => {
+                // Inside the telemetry layer's span (it calls this layer in scope): the record
+                // carries the call's trace id.
+                crate::audit::record_denied(caller.as_ref(), path, &status);
+                return AuthFuture::Refused { response: Some(status.into_http()) };
+            }
         }
         AuthFuture::Called { inner: self.inner.call(request) }
     }
@@ -212,18 +231,18 @@ impl Enforcer {
         method: &str,
         headers: &http::HeaderMap,
         extensions: &http::Extensions,
-    ) -> Result<Option<Admission>, tonic::Status> {
+    ) -> Result<Option<Admission>, Refusal> {
         let service = method.split_once('/').map_or(method, |(service, _)| service);
         if OPEN_SERVICES.contains(&service) {
             return Ok(None);
         }
-        let (identity, proof) = self.identify(headers, extensions)?;
+        let (identity, proof) = self.identify(headers, extensions).map_err(Refusal::anonymous)?;
+        let caller = Caller { identity: Some(identity.clone()), proof };
+        let refuse = |status| Refusal { caller: Some(caller.clone()), status };
         let policy = (self.policy)();
         let Some(entry) = policy.caller(&identity) else {
-            return Err(unauthenticated(
-                reason::UNAUTHENTICATED_CALLER,
-                format!("caller {identity} is not in the gateway's policy"),
-            ));
+            let message = format!("caller {identity} is not in the gateway's policy");
+            return Err(refuse(unauthenticated(reason::UNAUTHENTICATED_CALLER, message)));
         };
         if !entry.allows(method) {
             let mut details = ErrorDetails::new();
@@ -233,17 +252,16 @@ impl Enforcer {
                 [("method".to_owned(), method.to_owned()), ("identity".to_owned(), identity.to_string())],
             );
             let message = format!("caller {identity} may not call {method}");
-            return Err(tonic::Status::with_error_details(Code::PermissionDenied, message, details));
+            return Err(refuse(tonic::Status::with_error_details(Code::PermissionDenied, message, details)));
         }
         let still_limited =
             |identity: &Identity, limit| policy.caller(identity).and_then(|c| c.rate_limit) == Some(limit);
         if let Some(limit) = entry.rate_limit
             && let Err(wait) = self.limiter.check(&identity, limit, still_limited)
         {
-            return Err(rate_limited(&identity, limit, wait));
+            return Err(refuse(rate_limited(&identity, limit, wait)));
         }
-        let caller = Caller { identity: Some(identity), proof };
-        Ok(Some(Admission { caller, ceiling: entry.max_refund.clone() }))
+        Ok(Some(Admission { ceiling: entry.max_refund.clone(), caller }))
     }
 
     /// The caller's identity: its client certificate's, else its bearer token's.
@@ -390,7 +408,9 @@ rate_limit = { per_second = 1, burst = 1 }
     }
 
     fn decide(enforcer: &Enforcer, request: &http::Request<()>) -> Result<Option<Admission>, tonic::Status> {
-        enforcer.decide(request.uri().path().trim_start_matches('/'), request.headers(), request.extensions())
+        enforcer
+            .decide(request.uri().path().trim_start_matches('/'), request.headers(), request.extensions())
+            .map_err(|refusal| refusal.status)
     }
 
     fn reason_of(status: &tonic::Status) -> String {

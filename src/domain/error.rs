@@ -27,6 +27,8 @@ pub mod reason {
     pub const IDEMPOTENCY_STORE_UNAVAILABLE: &str = "IDEMPOTENCY_STORE_UNAVAILABLE";
     pub const IDEMPOTENCY_STORE_FULL: &str = "IDEMPOTENCY_STORE_FULL";
     pub const REQUEST_IN_PROGRESS: &str = "REQUEST_IN_PROGRESS";
+    pub const REFUND_OVER_CEILING: &str = "REFUND_OVER_CEILING";
+    pub const REFUND_AMOUNT_UNVERIFIABLE: &str = "REFUND_AMOUNT_UNVERIFIABLE";
 }
 
 /// Declares a vendor code enum from one list of `Variant => "wire text"`:
@@ -257,6 +259,12 @@ pub enum Error {
     /// A duplicate waited for the call running the same request id until its deadline.
     #[error("request_id {request_id} is still being processed by another call; retry with the same request_id")]
     RequestInProgress { request_id: String },
+    /// A refund above the caller's per-refund ceiling (the policy's `max_refund`).
+    #[error("this refund ({asked}) is over this caller's limit of {limit} per refund; nothing was sent")]
+    RefundOverCeiling { limit: String, asked: String },
+    /// A refund whose amount in the ceiling's currency cannot be established, so the ceiling cannot be checked.
+    #[error("this caller's limit is {limit} per refund, and {detail}; nothing was sent")]
+    RefundAmountUnverifiable { limit: String, detail: String },
 }
 
 impl Error {
@@ -291,6 +299,8 @@ impl Error {
             Self::IdempotencyStoreUnavailable { .. } => reason::IDEMPOTENCY_STORE_UNAVAILABLE,
             Self::IdempotencyStoreFull { .. } => reason::IDEMPOTENCY_STORE_FULL,
             Self::RequestInProgress { .. } => reason::REQUEST_IN_PROGRESS,
+            Self::RefundOverCeiling { .. } => reason::REFUND_OVER_CEILING,
+            Self::RefundAmountUnverifiable { .. } => reason::REFUND_AMOUNT_UNVERIFIABLE,
         }
     }
 
@@ -311,7 +321,9 @@ impl Error {
             | Self::RequestIdReused { .. }
             | Self::IdempotencyStoreUnavailable { .. }
             | Self::IdempotencyStoreFull { .. }
-            | Self::RequestInProgress { .. } => None,
+            | Self::RequestInProgress { .. }
+            | Self::RefundOverCeiling { .. }
+            | Self::RefundAmountUnverifiable { .. } => None,
         }
     }
 
@@ -332,7 +344,9 @@ impl Error {
             | Self::PaymentApiNotConfigured
             | Self::IdempotencyStoreUnavailable { .. }
             | Self::IdempotencyStoreFull { .. }
-            | Self::RequestInProgress { .. } => None,
+            | Self::RequestInProgress { .. }
+            | Self::RefundOverCeiling { .. }
+            | Self::RefundAmountUnverifiable { .. } => None,
         }
     }
 }

@@ -135,6 +135,8 @@ rows! {
     RequestInProgress,
     IdempotencyStoreFull,
     IdempotencyStoreUnavailable,
+    RefundOverCeiling,
+    RefundAmountUnverifiable,
     UnknownVendorCode,
 }
 
@@ -179,6 +181,8 @@ impl Row {
             Error::RequestInProgress { .. } => Self::RequestInProgress,
             Error::IdempotencyStoreFull { .. } => Self::IdempotencyStoreFull,
             Error::IdempotencyStoreUnavailable { .. } => Self::IdempotencyStoreUnavailable,
+            Error::RefundOverCeiling { .. } => Self::RefundOverCeiling,
+            Error::RefundAmountUnverifiable { .. } => Self::RefundAmountUnverifiable,
         }
     }
 
@@ -373,6 +377,18 @@ impl Row {
                 "Transient; writes fail closed rather than risk running twice. Retry after RetryInfo.",
             )
             .retry(Retry::After(UNAVAILABLE_RETRY_DELAY)),
+            Self::RefundOverCeiling => Mapping::new(
+                reason::REFUND_OVER_CEILING,
+                Code::PermissionDenied,
+                "The refund is over the caller's per-refund ceiling (`max_refund` in the policy file; ErrorInfo `limit` and `amount`, both with their currency); nothing was sent to 2Checkout.",
+                "The caller may not do this, whatever the sale's state; a caller with a higher ceiling may.",
+            ),
+            Self::RefundAmountUnverifiable => Mapping::new(
+                reason::REFUND_AMOUNT_UNVERIFIABLE,
+                Code::PermissionDenied,
+                "The caller has a refund ceiling and the refund's amount in the ceiling's currency cannot be established (a ceiling in a currency other than USD, or a sale that does not show the amounts); nothing was sent to 2Checkout.",
+                "Safe default: a ceiling that cannot be checked refuses. Refunding in USD (or asking an operator) can succeed.",
+            ),
             Self::UnknownVendorCode => Mapping::new(
                 "(any other vendor code)",
                 Code::Unknown,
@@ -439,6 +455,13 @@ pub fn to_status(error: Error, field_of: fn(&str) -> Option<&'static str>) -> to
         | Error::PaymentApiNotConfigured => {}
         Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store } => {
             metadata.insert("store".to_owned(), store.clone());
+        }
+        Error::RefundOverCeiling { limit, asked } => {
+            metadata.insert("limit".to_owned(), limit.clone());
+            metadata.insert("amount".to_owned(), asked.clone());
+        }
+        Error::RefundAmountUnverifiable { limit, .. } => {
+            metadata.insert("limit".to_owned(), limit.clone());
         }
     }
     match mapping.retry {
@@ -557,6 +580,12 @@ mod tests {
             Row::IdempotencyStoreFull => Error::IdempotencyStoreFull { store: "memory".into() },
             Row::IdempotencyStoreUnavailable => {
                 Error::IdempotencyStoreUnavailable { store: "redis".into(), detail: "connection refused".into() }
+            }
+            Row::RefundOverCeiling => {
+                Error::RefundOverCeiling { limit: "100.00 USD".into(), asked: "150.00 USD".into() }
+            }
+            Row::RefundAmountUnverifiable => {
+                Error::RefundAmountUnverifiable { limit: "100.00 EUR".into(), detail: "no EUR amount".into() }
             }
             Row::UnknownVendorCode => vendor("SOMETHING_NEW", None),
         }

@@ -279,7 +279,11 @@ where
         };
         match claim {
             Claim::Conflict => return Err(Error::RequestIdReused { request_id: id.to_string() }),
-            Claim::Settled(outcome) => return outcome,
+            Claim::Settled(outcome) => {
+                // The audit record of this call says it repeats an earlier outcome.
+                crate::audit::note_replay();
+                return outcome;
+            }
             Claim::Wait => {
                 let change = store.changed(id, waited);
                 waited = waited.saturating_add(1);

@@ -368,14 +368,9 @@ async fn wait_until_ok<T, F: Future<Output = Result<T, Status>>>(what: &str, mut
     }
 }
 
-#[tokio::test]
-async fn a_bad_new_policy_keeps_the_old_one_and_the_warning_names_the_line() {
-    let files = Files::new("bad-reload");
-    let signer = Signer::es256("ec-1");
-    files.write("policy.toml", &policy());
-    files.write("jwks.json", &jwks_of(&[&signer]));
-    let simulator = RunningSimulator::start(SimulatorConfig::default()).await.unwrap();
-    let env: Vec<(&str, String)> = auth_settings(&files)
+/// The auth settings of [`auth_settings`] as the binary's environment variables.
+fn auth_env(files: &Files) -> Vec<(&'static str, String)> {
+    auth_settings(files)
         .into_iter()
         .map(|(key, value)| match key {
             "auth.policy_file" => ("TCO_AUTH__POLICY_FILE", value),
@@ -384,8 +379,17 @@ async fn a_bad_new_policy_keeps_the_old_one_and_the_warning_names_the_line() {
             "auth.audience" => ("TCO_AUTH__AUDIENCE", value),
             _ => ("TCO_SERVER__RELOAD_INTERVAL", value),
         })
-        .collect();
-    let gateway = spawn_gateway_process(&simulator, &env).await;
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bad_new_policy_keeps_the_old_one_and_the_warning_names_the_line() {
+    let files = Files::new("bad-reload");
+    let signer = Signer::es256("ec-1");
+    files.write("policy.toml", &policy());
+    files.write("jwks.json", &jwks_of(&[&signer]));
+    let simulator = RunningSimulator::start(SimulatorConfig::default()).await.unwrap();
+    let gateway = spawn_gateway_process(&simulator, &auth_env(&files)).await;
     let mut sales = sales_service_client::SalesServiceClient::new(gateway.channel.clone());
     let token = signer.token("svc-reader");
     sales.get_sale(bearer(get_sale(), Some(&token))).await.unwrap();
@@ -421,4 +425,55 @@ async fn a_bad_policy_at_start_stops_start_up_naming_the_file_and_line() {
 async fn without_a_policy_every_call_is_allowed() {
     let app = spawn_gateway(&spawn_simulator().await, &[]).await;
     get_sale_as(&app, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_refusal_is_in_the_audit_trail_with_the_caller_as_far_as_known() {
+    let files = Files::new("audited");
+    let signer = Signer::es256("ec-1");
+    files.write("policy.toml", &policy());
+    files.write("jwks.json", &jwks_of(&[&signer]));
+    let simulator = RunningSimulator::start(SimulatorConfig::default()).await.unwrap();
+    let mut env = auth_env(&files);
+    env.extend([("TCO_LOG__FORMAT", "json".to_owned()), ("TCO_LOG__FILTER", "warn".to_owned())]);
+    let gateway = spawn_gateway_process(&simulator, &env).await;
+    let mut sales = sales_service_client::SalesServiceClient::new(gateway.channel.clone());
+    let denied = sales.list_sales(bearer(list_sales(), Some(&signer.token("svc-reader")))).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let unknown = sales.get_sale(bearer(get_sale(), None)).await.unwrap_err();
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+
+    let denials = || -> Vec<Value> {
+        gateway
+            .output()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["target"] == "tco_gateway::audit" && line["audit"] == "denied")
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    while denials().len() < 2 {
+        assert!(started.elapsed() < PATIENCE, "two denials audited:\n{}", gateway.output());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let records = denials();
+    let (first, second) = (&records[0], &records[1]);
+    assert_eq!(
+        (&first["identity"], &first["proof"], &first["method"], &first["code"], &first["reason"]),
+        (
+            &json!("svc-reader"),
+            &json!("bearer_token"),
+            &json!(LIST_SALES),
+            &json!("PERMISSION_DENIED"),
+            &json!("METHOD_NOT_ALLOWED")
+        ),
+        "{first}"
+    );
+    let trace_id = first["trace_id"].as_str().unwrap_or_default();
+    assert_eq!(trace_id.len(), 32, "recorded inside the call's span: {first}");
+    assert_eq!(
+        (&second["identity"], &second["method"], &second["code"], &second["reason"]),
+        (&json!("anonymous"), &json!(GET_SALE), &json!("UNAUTHENTICATED"), &json!("UNAUTHENTICATED_CALLER")),
+        "{second}"
+    );
 }

@@ -3,6 +3,7 @@
 //! answer (`response`) or the error (`crate::grpc::status`, naming the
 //! request field behind a vendor parameter through `fields`).
 
+mod ceiling;
 mod fields;
 mod request;
 mod response;
@@ -15,7 +16,13 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
 use super::{call_context, proto, proto::sales_service_server::SalesService, status::to_status};
-use crate::domain::{CallContext, Error, ListSalesQuery, SaleLookup, SalesPort, SalesWritePort, WriteRequest};
+use crate::{
+    audit::{self, PendingAudit},
+    auth::RefundCeiling,
+    domain::{
+        CallContext, Error, ListSalesQuery, Refund, SaleLookup, SaleWrite, SalesPort, SalesWritePort, WriteRequest,
+    },
+};
 
 /// SalesService over a sales port.
 #[derive(Debug)]
@@ -29,17 +36,87 @@ impl<P> SalesApi<P> {
     }
 }
 
-impl<P: SalesWritePort> SalesApi<P> {
-    /// Validates a write request, runs it, and returns 2Checkout's confirmation.
-    async fn write<R>(&self, request: Request<R>) -> Result<String, Status>
+impl<P: SalesPort + SalesWritePort> SalesApi<P> {
+    /// Validates a write request, checks a refund against the caller's
+    /// ceiling, runs it, and returns 2Checkout's confirmation; the audit trail
+    /// gets one record of it, whatever the outcome.
+    async fn write<R: AuditedWrite>(&self, request: Request<R>) -> Result<String, Status>
     where
         for<'a> WriteRequest: TryFrom<&'a R, Error = Error>,
     {
-        let ctx = call_context(&request);
+        let mut audit = PendingAudit::begin(&request, audit::Kind::Write, R::METHOD);
+        audit.set_raw_request_id(request.get_ref().raw_request_id());
+        let outcome = audit.replay_watch().run(self.audited_write(&request, &mut audit)).await;
+        audit.finish(&outcome);
+        outcome
+    }
+
+    async fn audited_write<R>(&self, request: &Request<R>, audit: &mut PendingAudit) -> Result<String, Status>
+    where
+        for<'a> WriteRequest: TryFrom<&'a R, Error = Error>,
+    {
+        let ctx = call_context(request);
         let write = WriteRequest::try_from(request.get_ref())?;
+        audit.record().describe_write(&write);
+        if let Some(ceiling) = request.extensions().get::<RefundCeiling>() {
+            self.check_ceiling(ctx, ceiling, &write.write).await?;
+        }
         let receipt = self.port.write(ctx, &write).await.map_err(|e| to_status(e, fields::write_field))?;
         Ok(receipt.message)
     }
+
+    /// Refuses a refund over `ceiling` before anything is sent, reading the
+    /// sale (fresh, past the cache) when the request alone cannot tell.
+    async fn check_ceiling(&self, ctx: CallContext, ceiling: &RefundCeiling, write: &SaleWrite) -> Result<(), Status> {
+        let refund: &Refund = match write {
+            SaleWrite::RefundInvoice { refund, .. } | SaleWrite::RefundLineItem { refund, .. } => refund,
+            _ => return Ok(()),
+        };
+        let target = match ceiling::needs(ceiling, refund) {
+            ceiling::Needs::Nothing => None,
+            ceiling::Needs::Sale => {
+                let fresh = CallContext { fresh: true, ..ctx };
+                let sale = self
+                    .port
+                    .get_sale(fresh, &write.sale_lookup())
+                    .await
+                    .map_err(|e| to_status(e, fields::write_field))?;
+                match write {
+                    SaleWrite::RefundInvoice { target, .. } => sale.refundable_invoice(target.invoice_id()),
+                    SaleWrite::RefundLineItem { line_item_id, .. } => sale.refundable_line(line_item_id),
+                    _ => None,
+                }
+            }
+        };
+        ceiling::check(ceiling, refund, target.as_ref()).map_err(Status::from)
+    }
+}
+
+/// A write request as the audit trail names it: its method, and its raw
+/// request id (recorded even when the request fails validation, if valid).
+trait AuditedWrite {
+    const METHOD: &'static str;
+    fn raw_request_id(&self) -> &str;
+}
+
+macro_rules! audited_writes {
+    ($($message:ident => $method:literal,)+) => {$(
+        impl AuditedWrite for proto::$message {
+            const METHOD: &'static str = concat!("twocheckout.v1.SalesService/", $method);
+            fn raw_request_id(&self) -> &str {
+                &self.request_id
+            }
+        }
+    )+};
+}
+
+audited_writes! {
+    RefundInvoiceRequest => "RefundInvoice",
+    RefundLineItemRequest => "RefundLineItem",
+    ReauthorizeRequest => "Reauthorize",
+    StopLineItemRecurringRequest => "StopLineItemRecurring",
+    MarkShippedRequest => "MarkShipped",
+    CreateCommentRequest => "CreateComment",
 }
 
 type SalesStream = Pin<Box<dyn Stream<Item = Result<proto::StreamSalesResponse, Status>> + Send>>;
@@ -167,5 +244,190 @@ async fn walk_pages<P: SalesPort>(
             return;
         }
         query.page.page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tonic::Code;
+    use tonic_types::StatusExt as _;
+
+    use super::*;
+    use crate::domain::{Amount, Sale, SalesPage, WriteReceipt};
+
+    #[test]
+    fn audited_methods_are_the_services_own() {
+        let methods = [
+            <proto::RefundInvoiceRequest as AuditedWrite>::METHOD,
+            <proto::RefundLineItemRequest as AuditedWrite>::METHOD,
+            <proto::ReauthorizeRequest as AuditedWrite>::METHOD,
+            <proto::StopLineItemRecurringRequest as AuditedWrite>::METHOD,
+            <proto::MarkShippedRequest as AuditedWrite>::METHOD,
+            <proto::CreateCommentRequest as AuditedWrite>::METHOD,
+        ];
+        for method in methods {
+            let service = proto::sales_service_server::SERVICE_NAME;
+            assert!(method.strip_prefix(service).is_some_and(|m| m.starts_with('/')), "{method}");
+        }
+    }
+
+    /// A sales port that serves one sale and records what it was asked.
+    struct FakePort {
+        sale: Sale,
+        /// Each read's `fresh` flag.
+        reads: Mutex<Vec<bool>>,
+        writes: Mutex<Vec<WriteRequest>>,
+    }
+
+    impl SalesPort for FakePort {
+        async fn get_sale(&self, ctx: CallContext, _lookup: &SaleLookup) -> Result<Sale, Error> {
+            self.reads.lock().unwrap().push(ctx.fresh);
+            Ok(self.sale.clone())
+        }
+
+        async fn list_sales(&self, _ctx: CallContext, _query: &ListSalesQuery) -> Result<SalesPage, Error> {
+            unreachable!("no spec here lists")
+        }
+    }
+
+    impl SalesWritePort for FakePort {
+        async fn write(&self, _ctx: CallContext, request: &WriteRequest) -> Result<WriteReceipt, Error> {
+            self.writes.lock().unwrap().push(request.clone());
+            Ok(WriteReceipt { message: request.write.confirmation().to_owned() })
+        }
+    }
+
+    /// Sale 1, invoice 100: 200.00 USD = 100.00 in the vendor's currency; line 11
+    /// (all of it), of which a refund line took 40.00 USD (20.00 vendor).
+    fn sale() -> Sale {
+        let amount = |cents: i64| serde_json::json!({ "minor_units": cents });
+        let line = |id: &str, status: &str, usd: i64, linked: Option<&str>| {
+            serde_json::json!({
+                "line_item_id": id, "invoice_id": "100", "product_tangible": false, "line_type": {},
+                "status": { "known": status }, "usd_amount": amount(usd), "vendor_amount": amount(usd / 2),
+                "customer_amount": amount(usd / 2), "linked_id": linked, "options": [],
+            })
+        };
+        serde_json::from_value(serde_json::json!({
+            "sale_id": "1", "comments": [],
+            "invoices": [{
+                "invoice_id": "100", "status": {}, "recurring": false,
+                "usd_total": amount(20_000), "vendor_total": amount(10_000), "customer_total": amount(10_000),
+                "line_items": [line("11", "Bill", 20_000, None), line("12", "Refund", -4_000, Some("11"))],
+            }],
+        }))
+        .unwrap()
+    }
+
+    fn api() -> (SalesApi<FakePort>, Arc<FakePort>) {
+        let port = Arc::new(FakePort { sale: sale(), reads: Mutex::default(), writes: Mutex::default() });
+        (SalesApi::new(Arc::clone(&port)), port)
+    }
+
+    fn with_ceiling<T>(message: T, limit: Option<&str>) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(limit) = limit {
+            let amount: Amount = limit.parse().unwrap();
+            request.extensions_mut().insert(RefundCeiling { amount, currency: "USD".into() });
+        }
+        request
+    }
+
+    fn refund_invoice(amount: &str, currency: proto::RefundCurrency) -> proto::RefundInvoiceRequest {
+        proto::RefundInvoiceRequest {
+            request_id: "3f2504e0-4f89-11d3-9a0c-0305e82c3301".into(),
+            sale_id: "1".into(),
+            amount: amount.into(),
+            currency: currency.into(),
+            comment: "Refund.".into(),
+            category: 5,
+            ..Default::default()
+        }
+    }
+
+    fn reason(status: &Status) -> String {
+        status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn without_a_ceiling_a_refund_is_sent_without_an_extra_read() {
+        let (api, port) = api();
+        api.refund_invoice(with_ceiling(refund_invoice("", proto::RefundCurrency::Unspecified), None)).await.unwrap();
+        assert_eq!((port.reads.lock().unwrap().len(), port.writes.lock().unwrap().len()), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn a_usd_refund_over_the_ceiling_is_refused_before_anything_is_read_or_sent() {
+        let (api, port) = api();
+        let request = with_ceiling(refund_invoice("100.01", proto::RefundCurrency::Usd), Some("100.00"));
+        let status = api.refund_invoice(request).await.unwrap_err();
+        assert_eq!((status.code(), reason(&status)), (Code::PermissionDenied, "REFUND_OVER_CEILING".to_owned()));
+        assert!(status.message().contains("100.00 USD"), "{status:?}");
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!((info.metadata["limit"].as_str(), info.metadata["amount"].as_str()), ("100.00 USD", "100.01 USD"));
+        assert_eq!((port.reads.lock().unwrap().len(), port.writes.lock().unwrap().len()), (0, 0));
+        let request = with_ceiling(refund_invoice("100.00", proto::RefundCurrency::Usd), Some("100.00"));
+        api.refund_invoice(request).await.unwrap();
+        assert_eq!(port.writes.lock().unwrap().len(), 1, "equal to the ceiling is allowed");
+    }
+
+    #[tokio::test]
+    async fn a_full_refund_is_checked_against_what_remains_read_fresh() {
+        let (api, port) = api();
+        // 160.00 USD remain.
+        let full = || refund_invoice("", proto::RefundCurrency::Unspecified);
+        let status = api.refund_invoice(with_ceiling(full(), Some("159.99"))).await.unwrap_err();
+        assert_eq!(reason(&status), "REFUND_OVER_CEILING");
+        assert_eq!(status.get_error_details().error_info().unwrap().metadata["amount"], "160.00 USD");
+        assert!(port.writes.lock().unwrap().is_empty());
+        api.refund_invoice(with_ceiling(full(), Some("160.00"))).await.unwrap();
+        assert_eq!(*port.reads.lock().unwrap(), [true, true], "read past the cache");
+        assert_eq!(port.writes.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_line_refund_in_the_vendors_currency_is_converted_at_the_sales_rate() {
+        let (api, port) = api();
+        let line = |amount: &str| proto::RefundLineItemRequest {
+            request_id: "3f2504e0-4f89-11d3-9a0c-0305e82c3301".into(),
+            sale_id: "1".into(),
+            line_item_id: "11".into(),
+            amount: amount.into(),
+            currency: proto::RefundCurrency::Vendor.into(),
+            comment: "Refund.".into(),
+            category: 5,
+        };
+        // 50.01 vendor = 100.02 USD.
+        let status = api.refund_line_item(with_ceiling(line("50.01"), Some("100.00"))).await.unwrap_err();
+        assert_eq!(reason(&status), "REFUND_OVER_CEILING");
+        api.refund_line_item(with_ceiling(line("50.00"), Some("100.00"))).await.unwrap();
+        assert_eq!(port.writes.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refund_whose_target_the_sale_does_not_show_is_refused_as_unverifiable() {
+        let (api, port) = api();
+        let request = proto::RefundInvoiceRequest {
+            invoice_id: "999".into(),
+            ..refund_invoice("", proto::RefundCurrency::Unspecified)
+        };
+        let status = api.refund_invoice(with_ceiling(request, Some("100.00"))).await.unwrap_err();
+        assert_eq!((status.code(), reason(&status)), (Code::PermissionDenied, "REFUND_AMOUNT_UNVERIFIABLE".to_owned()));
+        assert!(port.writes.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_ceiling_does_not_touch_other_writes() {
+        let (api, port) = api();
+        let comment = proto::CreateCommentRequest {
+            request_id: "3f2504e0-4f89-11d3-9a0c-0305e82c3301".into(),
+            sale_id: "1".into(),
+            comment: "Called the buyer.".into(),
+            ..Default::default()
+        };
+        api.create_comment(with_ceiling(comment, Some("0.01"))).await.unwrap();
+        assert_eq!((port.reads.lock().unwrap().len(), port.writes.lock().unwrap().len()), (0, 1));
     }
 }
