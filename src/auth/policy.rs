@@ -161,6 +161,19 @@ impl Policy {
                             format!("max_refund.currency must be an ISO 4217 code like \"USD\", not {currency:?}"),
                         ));
                     }
+                    if currency != "USD" {
+                        // detail_sale states each amount in USD, in the vendor's currency and in
+                        // the buyer's without naming the last two: only a USD ceiling can be
+                        // checked against what a refund moves, so any other is refused here
+                        // rather than refusing every refund later.
+                        return Err(error(
+                            Some(ceiling.currency.span()),
+                            format!(
+                                "max_refund.currency must be \"USD\", not {currency:?}: 2Checkout's sale records \
+                                 do not name the vendor's or the buyer's currency, so no other ceiling can be checked"
+                            ),
+                        ));
+                    }
                     Some(RefundCeiling { amount, currency: currency.clone() })
                 }
             };
@@ -309,6 +322,7 @@ rate_limit = { per_second = 50, burst = 100 }
             (format!("{head}methods = []\nmax_refund = {{ amount = 100.0, currency = \"USD\" }}\n"), 4, "string"),
             (format!("{head}methods = []\nmax_refund = {{ amount = \"0\", currency = \"USD\" }}\n"), 4, "0.01"),
             (format!("{head}methods = []\nmax_refund = {{ amount = \"5\", currency = \"usd\" }}\n"), 4, "ISO 4217"),
+            (format!("{head}methods = []\nmax_refund = {{ amount = \"5\", currency = \"EUR\" }}\n"), 4, "must be \"USD\""),
             (format!("{head}methods = []\nrate_limit = {{ per_second = 0 }}\n"), 4, "at least 1"),
             (format!("{head}methods = []\nmethod = []\n"), 4, "unknown field `method`"),
             (format!("{head}methods = []\n\n[[caller]]\nidentity = \"a\"\nmethods = []\n"), 6, "more than once"),
