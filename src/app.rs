@@ -17,8 +17,10 @@ use crate::{
     config::{ConfigError, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
-        AuthorizationApi, SalesApi,
+        AuthorizationApi, SalesApi, StreamLimits,
+        deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
+        overload::OverloadLayer,
         proto::{
             self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
         },
@@ -83,6 +85,9 @@ pub struct Application {
     drain_period: Duration,
     shutdown_timeout: Duration,
     limits: RequestLimitsLayer,
+    overload: OverloadLayer,
+    default_deadline: Duration,
+    stream_limits: StreamLimits,
 }
 
 impl Application {
@@ -184,6 +189,9 @@ impl Application {
                 max_metadata_bytes: settings.server.max_metadata_bytes,
                 max_message_bytes: settings.server.max_message_bytes,
             },
+            overload: OverloadLayer::new(settings.server.max_concurrent_calls),
+            default_deadline: settings.server.default_deadline,
+            stream_limits: StreamLimits::from(&settings.stream_sales),
         })
     }
 
@@ -267,16 +275,29 @@ impl Application {
         //   or twice the budget): below it the layer answers with a gRPC status; hyper's
         //   default (16 KiB) would have h2 answer a bare HTTP 431, and from about 80 KiB tear
         //   down the caller's whole connection (GOAWAY, h2's CONTINUATION-flood guard).
+        //
+        // Load (README, "Limits"; `grpc/overload.rs`, `grpc/deadline.rs`):
+        // - the overload layer admits `server.max_concurrent_calls` calls at once and sheds
+        //   the next at once with UNAVAILABLE (OVERLOADED) rather than queue it; it sits
+        //   inside telemetry, so shed calls are counted and traced with their status, and
+        //   outside everything else, so a shed call costs no more work; health is exempt;
+        // - every request is marked with `server.default_deadline`, which `call_context`
+        //   uses when the caller sent no grpc-timeout.
         let limits = self.limits;
         let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
         let server = Server::builder()
             .http2_max_header_list_size(http2_max_header_list_bytes(limits.max_metadata_bytes))
             .layer(RpcTelemetryLayer)
+            .layer(self.overload)
+            .layer(DefaultDeadlineLayer(self.default_deadline))
             .layer(limits)
             .add_service(health.max_decoding_message_size(max_message))
             .add_service(reflection_v1.max_decoding_message_size(max_message))
             .add_service(reflection_v1alpha.max_decoding_message_size(max_message))
-            .add_service(SalesServiceServer::new(SalesApi::new(self.sales)).max_decoding_message_size(max_message))
+            .add_service(
+                SalesServiceServer::new(SalesApi::new(self.sales).with_stream_limits(self.stream_limits))
+                    .max_decoding_message_size(max_message),
+            )
             .add_service(
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),
