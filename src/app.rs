@@ -109,14 +109,15 @@ impl Application {
             }
         };
         let payment = match payment {
-            Some((url, credentials)) => PaymentBackend::Api(PaymentApiClient::new(PaymentApiConfig {
+            Some((url, credentials)) => PaymentBackend::Api(Box::new(PaymentApiClient::new(PaymentApiConfig {
                 base_url: url?,
                 seller_id: credentials.seller_id,
                 private_key: credentials.private_key,
                 connect_timeout: settings.admin_api.connect_timeout,
                 request_timeout: settings.admin_api.request_timeout,
                 max_body_bytes: byte_cap(settings.payment_api.max_body_bytes),
-            })?),
+                max_concurrent_requests: settings.payment_api.max_concurrent_requests,
+            })?)),
             None => {
                 tracing::warn!(
                     "no Payment API credentials configured (payment_api.seller_id, payment_api.private_key): Authorize answers UNIMPLEMENTED"
@@ -132,6 +133,7 @@ impl Application {
             connect_timeout: settings.admin_api.connect_timeout,
             request_timeout: settings.admin_api.request_timeout,
             max_body_bytes: byte_cap(settings.admin_api.max_body_bytes),
+            max_concurrent_requests: settings.admin_api.max_concurrent_requests,
         })?;
 
         // One connection for the process; every user of the shared state gets a clone.
