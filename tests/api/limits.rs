@@ -212,7 +212,9 @@ async fn a_call_without_a_deadline_gets_the_default_deadline_against_a_hung_upst
     let app =
         spawn_gateway(&simulator, &[("server.default_deadline", "1s"), ("admin_api.request_timeout", "600s")]).await;
     simulator.inject_fault(Endpoint::DetailSale, Fault::delay(NEVER));
-    let status = app.sales.clone().get_sale(by_sale(REFUNDABLE_SALE_ID)).await.unwrap_err();
+    let mut sales = app.sales.clone();
+    let call = sales.get_sale(by_sale(REFUNDABLE_SALE_ID));
+    let status = tokio::time::timeout(PATIENCE, call).await.expect("the default deadline ends the call").unwrap_err();
     expect_error(&status, Code::DeadlineExceeded, "UPSTREAM_TIMEOUT");
 }
 
@@ -278,7 +280,7 @@ async fn a_stream_ends_with_deadline_exceeded_after_max_duration_and_stops_pagin
     // The first page never comes: only the stream's own bound ends it.
     simulator.inject_fault(Endpoint::ListSales, Fault::delay(NEVER));
     let stream = app.sales.clone().stream_sales(StreamSalesRequest::default()).await.unwrap().into_inner();
-    let (rows, end) = drain(stream).await;
+    let (rows, end) = tokio::time::timeout(PATIENCE, drain(stream)).await.expect("max_duration ends the stream");
     assert_eq!(rows, 0);
     let details = expect_error(&end.expect("a status, not OK"), Code::DeadlineExceeded, "STREAM_DURATION_LIMIT");
     assert_eq!(details.error_info().unwrap().metadata["maxDurationMs"], "500");
