@@ -22,7 +22,8 @@
 //! Run with `cargo bench --bench stuck_streams` after `cargo build --release -p
 //! tco-simulator` (Linux only). `TCO_GATEWAY_BIN=/path/to/tco-gateway` measures
 //! another build (e.g. main's, for the figures before these limits);
-//! `TCO_STUCK_STREAMS=1000` sets the number of callers.
+//! `TCO_STUCK_STREAMS=1000` sets the number of callers, and
+//! `TCO_STUCK_STREAMS_ONLY=jemalloc` runs only the scenarios whose label has that word.
 
 // Test code: a failed unwrap is a failed measurement, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -125,6 +126,9 @@ async fn round(gateway: &Gateway, simulator: &Simulator, callers: usize, stall_t
 }
 
 async fn scenario(label: &str, env: &[(&str, &str)], callers: usize, stall_timeout: Duration) {
+    if std::env::var("TCO_STUCK_STREAMS_ONLY").is_ok_and(|only| !label.contains(&only)) {
+        return;
+    }
     let simulator = Simulator::start(3000);
     let gateway = Gateway::start(&simulator, env);
     // Warm-up: one stream read to its end.

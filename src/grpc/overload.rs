@@ -9,14 +9,18 @@
 //! balancer) to go elsewhere while this replica finishes what it has.
 //!
 //! A call holds its slot until its response body is dropped, so a server
-//! stream (StreamSales) counts for as long as it is open. Health checks are
+//! stream (StreamSales) counts for as long as it is open, unless the handler
+//! gives it back earlier through the [`CallSlot`] in the request's extensions
+//! (StreamSales does when it ends a stream whose caller stopped reading: the
+//! stream's work is over, though its body stays until the caller reads or
+//! leaves, and a caller that never reads must not keep a slot). Health checks are
 //! never counted nor refused, so probes keep answering while the gateway is
 //! saturated: a saturated replica is busy, not dead.
 
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     task::{Context, Poll, ready},
 };
 
@@ -29,6 +33,23 @@ use crate::domain::Error;
 
 /// The path prefix of the standard health service, which is never shed.
 const HEALTH_PATH_PREFIX: &str = "/grpc.health.v1.Health/";
+
+/// A call's slot among the admitted calls, in its request's extensions: freed
+/// when every copy is dropped (the response body holds one), or at once by
+/// [`CallSlot::release`].
+#[derive(Clone, Debug)]
+pub struct CallSlot(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl CallSlot {
+    fn new(permit: Option<OwnedSemaphorePermit>) -> Self {
+        Self(Arc::new(Mutex::new(permit)))
+    }
+
+    /// Gives the slot back now: the call's work is over, whatever its body still holds.
+    pub fn release(&self) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+}
 
 /// Admits at most `limit` calls at once; see the module docs.
 #[derive(Clone, Debug)]
@@ -79,12 +100,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         if request.uri().path().starts_with(HEALTH_PATH_PREFIX) {
-            return OverloadFuture::Admitted { inner: self.inner.call(request), permit: None };
+            return OverloadFuture::Admitted { inner: self.inner.call(request), slot: None };
         }
         match Arc::clone(&self.layer.slots).try_acquire_owned() {
-            Ok(permit) => OverloadFuture::Admitted { inner: self.inner.call(request), permit: Some(permit) },
+            Ok(permit) => {
+                let slot = CallSlot::new(Some(permit));
+                request.extensions_mut().insert(slot.clone());
+                OverloadFuture::Admitted { inner: self.inner.call(request), slot: Some(slot) }
+            }
             Err(_) => {
                 tracing::debug!(limit = self.layer.limit, "shedding a call: server.max_concurrent_calls reached");
                 let refusal = tonic::Status::from(Error::Overloaded { limit: self.layer.limit }).into_http();
@@ -99,7 +124,7 @@ pin_project! {
     #[project = OverloadProjection]
     pub enum OverloadFuture<F, B> {
         Shed { response: Option<http::Response<B>> },
-        Admitted { #[pin] inner: F, permit: Option<OwnedSemaphorePermit> },
+        Admitted { #[pin] inner: F, slot: Option<CallSlot> },
     }
 }
 
@@ -115,13 +140,13 @@ where
             // Polled again after Ready only by a broken executor; an empty answer beats a panic.
             OverloadProjection::Shed { response } => {
                 let response = response.take().unwrap_or_default();
-                Poll::Ready(Ok(response.map(|inner| AdmittedBody { inner, _permit: None })))
+                Poll::Ready(Ok(response.map(|inner| AdmittedBody { inner, _slot: None })))
             }
-            OverloadProjection::Admitted { inner, permit } => {
+            OverloadProjection::Admitted { inner, slot } => {
                 let response = ready!(inner.poll(cx))?;
                 // The slot moves into the body: a stream holds it until it is dropped.
-                let permit = permit.take();
-                Poll::Ready(Ok(response.map(|inner| AdmittedBody { inner, _permit: permit })))
+                let slot = slot.take();
+                Poll::Ready(Ok(response.map(|inner| AdmittedBody { inner, _slot: slot })))
             }
         }
     }
@@ -132,7 +157,7 @@ pin_project! {
     pub struct AdmittedBody<B> {
         #[pin]
         inner: B,
-        _permit: Option<OwnedSemaphorePermit>,
+        _slot: Option<CallSlot>,
     }
 }
 
@@ -203,5 +228,19 @@ mod tests {
         let admitted = service.oneshot(call_to("/twocheckout.v1.SalesService/GetSale")).await.unwrap();
         assert_eq!(status_of(&admitted), Code::Ok);
         drop(second);
+    }
+
+    #[tokio::test]
+    async fn a_handler_may_give_its_slot_back_before_its_body_ends() {
+        let layer = OverloadLayer::new(1);
+        let releasing = tower::service_fn(|request: http::Request<()>| {
+            request.extensions().get::<CallSlot>().expect("the call's slot").release();
+            std::future::ready(Ok::<_, Infallible>(http::Response::new(String::new())))
+        });
+        let open_body = layer.layer(releasing).oneshot(call_to("/twocheckout.v1.SalesService/StreamSales")).await;
+        assert_eq!(layer.in_progress(), 0, "released while its body is still open");
+        let admitted = layer.layer(ok_service()).oneshot(call_to("/twocheckout.v1.SalesService/GetSale")).await;
+        assert_eq!(status_of(&admitted.unwrap()), Code::Ok);
+        drop(open_body);
     }
 }

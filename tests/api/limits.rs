@@ -206,6 +206,24 @@ async fn an_open_stream_holds_its_slot_until_it_ends() {
 }
 
 #[tokio::test]
+async fn a_stream_whose_reader_stalled_gives_its_slot_back_though_its_caller_stays() {
+    let simulator = spawn_simulator_with(SimulatorConfig { generated_sales: 3000, ..Default::default() }).await;
+    let app =
+        spawn_gateway(&simulator, &[("server.max_concurrent_calls", "1"), ("stream_sales.stall_timeout", "300ms")])
+            .await;
+    let idle = idle_holders(&app).await;
+    let mut sales = SalesServiceClient::new(connect_with_window(app.addr, Some(4096)).await);
+    let mut stream = sales.stream_sales(StreamSalesRequest::default()).await.unwrap().into_inner();
+    stream.next().await.unwrap().unwrap();
+    let status = app.sales.clone().list_sales(ListSalesRequest::default()).await.unwrap_err();
+    expect_error(&status, Code::Unavailable, "OVERLOADED");
+
+    until_the_walk_ends(&app, idle).await;
+    app.sales.clone().list_sales(ListSalesRequest::default()).await.expect("the stalled stream's slot is free");
+    drop(stream);
+}
+
+#[tokio::test]
 async fn a_call_without_a_deadline_gets_the_default_deadline_against_a_hung_upstream() {
     let simulator = spawn_simulator().await;
     // No request timeout cuts the hung request: only the default deadline can.

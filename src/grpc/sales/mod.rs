@@ -13,6 +13,10 @@
 //! - no row taken by the caller for `stall_timeout`: ABORTED
 //!   (`STREAM_READER_STALLED`), and the rows waiting for it are dropped then,
 //!   not when the caller finally reads or leaves.
+//!
+//! A walk cut short by its duration or a stalled reader also gives back its
+//! call's slot among the admitted calls (`grpc/overload.rs`) at once: a caller
+//! that never reads again would otherwise hold it for as long as it stays connected.
 
 mod fields;
 mod request;
@@ -30,7 +34,10 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use super::{call_context, caller_timeout, proto, proto::sales_service_server::SalesService, status::to_status};
+use super::{
+    call_context, caller_timeout, overload::CallSlot, proto, proto::sales_service_server::SalesService,
+    status::to_status,
+};
 use crate::{
     config::StreamSalesSettings,
     domain::{CallContext, Error, ListSalesQuery, SaleLookup, SalesPort, SalesWritePort, WriteRequest},
@@ -135,7 +142,8 @@ impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
         // taken all but a page's worth of rows, so a slow reader slows paging.
         let (tx, rx) = mpsc::channel(first_page.page.page_size as usize);
         let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
-        let walk = Walk { ctx, limits: self.stream_limits, tx, outlet: Arc::downgrade(&outlet) };
+        let slot = request.extensions().get::<CallSlot>().cloned();
+        let walk = Walk { ctx, limits: self.stream_limits, tx, outlet: Arc::downgrade(&outlet), slot };
         // In the call's span: every page's request is a child of the StreamSales call.
         tokio::spawn(walk.run(Arc::clone(&self.port), first_page).in_current_span());
         Ok(Response::new(Box::pin(RowStream { outlet })))
@@ -234,6 +242,8 @@ struct Walk {
     limits: StreamLimits,
     tx: mpsc::Sender<Row>,
     outlet: Weak<Mutex<Outlet>>,
+    /// The call's slot among the admitted calls (`grpc/overload.rs`), when it has one.
+    slot: Option<CallSlot>,
 }
 
 impl Walk {
@@ -251,6 +261,10 @@ impl Walk {
         };
         let Some(error) = cut else { return };
         tracing::info!(reason = error.reason(), "StreamSales ended by its bound; its buffered rows are dropped");
+        // The walk's work is over: a caller that never reads again must not keep the slot.
+        if let Some(slot) = &self.slot {
+            slot.release();
+        }
         if let Some(outlet) = self.outlet.upgrade() {
             let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
             outlet.rows = None;
