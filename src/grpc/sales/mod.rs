@@ -265,14 +265,41 @@ impl Walk {
         if let Some(slot) = &self.slot {
             slot.release();
         }
-        if let Some(outlet) = self.outlet.upgrade() {
-            let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
-            outlet.rows = None;
-            outlet.last = Some(to_status(error, fields::list_sales_field));
-            if let Some(waker) = outlet.waker.take() {
-                waker.wake();
-            }
+        end_early(&self.outlet, to_status(error, fields::list_sales_field));
+    }
+}
+
+/// Ends a stream before its caller took every row: the rows waiting for it are
+/// dropped now, and the caller's next read gets `status`.
+fn end_early(outlet: &Weak<Mutex<Outlet>>, status: Status) {
+    let Some(outlet) = outlet.upgrade() else { return };
+    let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
+    outlet.rows = None;
+    outlet.last = Some(status);
+    if let Some(waker) = outlet.waker.take() {
+        waker.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ending_a_stream_early_drops_its_buffered_rows_and_ends_with_the_status() {
+        let (tx, rx) = mpsc::channel(10);
+        for _ in 0..3 {
+            tx.send(Ok(proto::StreamSalesResponse::default())).await.unwrap();
         }
+        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let mut stream = RowStream { outlet: Arc::clone(&outlet) };
+        assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
+
+        end_early(&Arc::downgrade(&outlet), Status::aborted("stalled"));
+        assert!(tx.is_closed(), "the receiver and the two rows it held are gone");
+        let last = tokio_stream::StreamExt::next(&mut stream).await.unwrap().unwrap_err();
+        assert_eq!(last.code(), tonic::Code::Aborted);
+        assert!(tokio_stream::StreamExt::next(&mut stream).await.is_none());
     }
 }
 
