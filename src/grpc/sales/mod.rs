@@ -281,28 +281,6 @@ fn end_early(outlet: &Weak<Mutex<Outlet>>, status: Status) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn ending_a_stream_early_drops_its_buffered_rows_and_ends_with_the_status() {
-        let (tx, rx) = mpsc::channel(10);
-        for _ in 0..3 {
-            tx.send(Ok(proto::StreamSalesResponse::default())).await.unwrap();
-        }
-        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
-        let mut stream = RowStream { outlet: Arc::clone(&outlet) };
-        assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
-
-        end_early(&Arc::downgrade(&outlet), Status::aborted("stalled"));
-        assert!(tx.is_closed(), "the receiver and the two rows it held are gone");
-        let last = tokio_stream::StreamExt::next(&mut stream).await.unwrap().unwrap_err();
-        assert_eq!(last.code(), tonic::Code::Aborted);
-        assert!(tokio_stream::StreamExt::next(&mut stream).await.is_none());
-    }
-}
-
 /// A duration in whole milliseconds, as an error names a limit.
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -354,5 +332,27 @@ async fn walk_pages<P: SalesPort>(
             return send(Err(to_status(limit, fields::list_sales_field))).await.is_err().then(stalled).flatten();
         }
         query.page.page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ending_a_stream_early_drops_its_buffered_rows_and_ends_with_the_status() {
+        let (tx, rx) = mpsc::channel(10);
+        for _ in 0..3 {
+            tx.send(Ok(proto::StreamSalesResponse::default())).await.unwrap();
+        }
+        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let mut stream = RowStream { outlet: Arc::clone(&outlet) };
+        assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
+
+        end_early(&Arc::downgrade(&outlet), Status::aborted("stalled"));
+        assert!(tx.is_closed(), "the receiver and the two rows it held are gone");
+        let last = tokio_stream::StreamExt::next(&mut stream).await.unwrap().unwrap_err();
+        assert_eq!(last.code(), tonic::Code::Aborted);
+        assert!(tokio_stream::StreamExt::next(&mut stream).await.is_none());
     }
 }
