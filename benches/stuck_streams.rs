@@ -13,11 +13,12 @@
 //!
 //! Scenarios: this build with its defaults (`server.max_concurrent_calls`
 //! sheds what is over 512), the same with the shedding limit raised above
-//! 1,000 (like for like with a build without it), and the same again with
-//! glibc told to give freed memory back promptly (`MALLOC_ARENA_MAX=2`,
-//! `MALLOC_TRIM_THRESHOLD_=131072`), and with jemalloc preloaded in its place
-//! (when Debian's `libjemalloc2` is installed), which together tell memory the
-//! gateway still holds from memory the allocator keeps.
+//! 1,000 (like for like with a build without it), and, for a build on glibc's
+//! malloc (`TCO_GATEWAY_BIN`; this one allocates with jemalloc, which ignores
+//! both), the same again with glibc told to give freed memory back promptly
+//! (`MALLOC_ARENA_MAX=2`, `MALLOC_TRIM_THRESHOLD_=131072`) and with Debian's
+//! `libjemalloc2` preloaded in its place (when installed): together they tell
+//! memory the gateway still holds from memory the allocator keeps.
 //!
 //! Run with `cargo bench --bench stuck_streams` after `cargo build --release -p
 //! tco-simulator` (Linux only). `TCO_GATEWAY_BIN=/path/to/tco-gateway` measures
