@@ -45,17 +45,13 @@ impl UpstreamLimiter {
 
     /// A slot, at once or within the caller's time; UPSTREAM_BUSY when none came free,
     /// UPSTREAM_TIMEOUT when the caller had no time left to wait at all.
-    pub(crate) async fn acquire(
-        &self,
-        ctx: CallContext,
-        request_timeout: Duration,
-    ) -> Result<OwnedSemaphorePermit, Error> {
-        if let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() {
-            return Ok(slot);
+    pub(crate) async fn acquire(&self, ctx: CallContext, request_timeout: Duration) -> Result<Slot, Error> {
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(Slot(Some(permit)));
         }
         let wait = time_budget(ctx, request_timeout)?;
         match tokio::time::timeout(wait, Arc::clone(&self.slots).acquire_owned()).await {
-            Ok(Ok(slot)) => Ok(slot),
+            Ok(Ok(permit)) => Ok(Slot(Some(permit))),
             // The semaphore is never closed; a closed one would mean no slot ever.
             Ok(Err(_)) | Err(_) => {
                 tracing::warn!(api = self.api, limit = self.limit, "no upstream request slot came free in time");
@@ -64,6 +60,31 @@ impl UpstreamLimiter {
         }
     }
 }
+
+/// A request's slot. Dropped, it comes free a moment later: the connection
+/// of the request that just ended goes back to the pool in a task of hyper's
+/// own, woken as the answer's last bytes arrive, and a request that found no
+/// idle connection would start a new one (hyper's pool keeps both). Letting
+/// that task run first keeps the connections near the number of slots.
+#[derive(Debug)]
+pub(crate) struct Slot(Option<OwnedSemaphorePermit>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(permit) = self.0.take() else { return };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for _ in 0..RELEASE_YIELDS {
+                    tokio::task::yield_now().await;
+                }
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// How many times a freed slot lets other tasks run before it comes free.
+const RELEASE_YIELDS: usize = 3;
 
 #[cfg(test)]
 mod tests {
@@ -81,7 +102,7 @@ mod tests {
         let held = limiter.acquire(within(Duration::from_secs(5)), Duration::from_secs(15)).await.unwrap();
         let waiting = tokio::spawn({
             let limiter = limiter.clone();
-            async move { limiter.acquire(within(Duration::from_secs(5)), Duration::from_secs(15)).await.map(drop) }
+            async move { limiter.acquire(within(Duration::from_secs(5)), Duration::from_secs(15)).await.map(|_| ()) }
         });
         tokio::time::sleep(Duration::from_secs(1)).await;
         assert!(!waiting.is_finished(), "it waits while the slot is held");
