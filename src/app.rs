@@ -18,8 +18,10 @@ use crate::{
     config::{ConfigError, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
-        AuthorizationApi, SalesApi,
+        AuthorizationApi, SalesApi, StreamLimits,
+        deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
+        overload::OverloadLayer,
         proto::{
             self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
         },
@@ -88,6 +90,9 @@ pub struct Application {
     limits: RequestLimitsLayer,
     auth: AuthLayer,
     reflection: bool,
+    overload: OverloadLayer,
+    default_deadline: Duration,
+    stream_limits: StreamLimits,
 }
 
 impl Application {
@@ -109,14 +114,15 @@ impl Application {
             }
         };
         let payment = match payment {
-            Some((url, credentials)) => PaymentBackend::Api(PaymentApiClient::new(PaymentApiConfig {
+            Some((url, credentials)) => PaymentBackend::Api(Box::new(PaymentApiClient::new(PaymentApiConfig {
                 base_url: url?,
                 seller_id: credentials.seller_id,
                 private_key: credentials.private_key,
                 connect_timeout: settings.admin_api.connect_timeout,
                 request_timeout: settings.admin_api.request_timeout,
                 max_body_bytes: byte_cap(settings.payment_api.max_body_bytes),
-            })?),
+                max_concurrent_requests: settings.payment_api.max_concurrent_requests,
+            })?)),
             None => {
                 tracing::warn!(
                     "no Payment API credentials configured (payment_api.seller_id, payment_api.private_key): Authorize answers UNIMPLEMENTED"
@@ -132,6 +138,7 @@ impl Application {
             connect_timeout: settings.admin_api.connect_timeout,
             request_timeout: settings.admin_api.request_timeout,
             max_body_bytes: byte_cap(settings.admin_api.max_body_bytes),
+            max_concurrent_requests: settings.admin_api.max_concurrent_requests,
         })?;
 
         // One connection for the process; every user of the shared state gets a clone.
@@ -194,6 +201,9 @@ impl Application {
             },
             auth,
             reflection: settings.server.reflection,
+            overload: OverloadLayer::new(settings.server.max_concurrent_calls),
+            default_deadline: settings.server.default_deadline,
+            stream_limits: StreamLimits::from(&settings.stream_sales),
         })
     }
 
@@ -282,6 +292,15 @@ impl Application {
         //   default (16 KiB) would have h2 answer a bare HTTP 431, and from about 80 KiB tear
         //   down the caller's whole connection (GOAWAY, h2's CONTINUATION-flood guard).
         //
+        // Load (README, "Load limits"; `grpc/overload.rs`, `grpc/deadline.rs`):
+        // - the overload layer admits `server.max_concurrent_calls` calls at once and sheds
+        //   the next at once with UNAVAILABLE (OVERLOADED) rather than queue it; it sits
+        //   inside telemetry, so shed calls are counted and traced with their status, and
+        //   outside everything else, so a shed call costs no more work (not even a token's
+        //   signature check); health is exempt;
+        // - every request is marked with `server.default_deadline`, which `call_context`
+        //   uses when the caller sent no grpc-timeout.
+        //
         // The auth layer (`auth/layer.rs`: identity, policy, per-caller rate limit) sits inside
         // telemetry, so spans and metrics record its UNAUTHENTICATED, PERMISSION_DENIED and
         // RESOURCE_EXHAUSTED like any other status; inside the limits layer, so a token is only
@@ -292,12 +311,17 @@ impl Application {
         let server = Server::builder()
             .http2_max_header_list_size(http2_max_header_list_bytes(limits.max_metadata_bytes))
             .layer(RpcTelemetryLayer)
+            .layer(self.overload)
+            .layer(DefaultDeadlineLayer(self.default_deadline))
             .layer(limits)
             .layer(self.auth)
             .add_service(health.max_decoding_message_size(max_message))
             .add_optional_service(reflection_v1.map(|service| service.max_decoding_message_size(max_message)))
             .add_optional_service(reflection_v1alpha.map(|service| service.max_decoding_message_size(max_message)))
-            .add_service(SalesServiceServer::new(SalesApi::new(self.sales)).max_decoding_message_size(max_message))
+            .add_service(
+                SalesServiceServer::new(SalesApi::new(self.sales).with_stream_limits(self.stream_limits))
+                    .max_decoding_message_size(max_message),
+            )
             .add_service(
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),

@@ -56,16 +56,20 @@
 //!
 //! GetSale, from proto to the wire and back:
 //!
+//! 0. `grpc/overload.rs` admits the call (or sheds it at once with
+//!    UNAVAILABLE when `server.max_concurrent_calls` are in progress), and
+//!    `grpc/deadline.rs` marks it with `server.default_deadline`.
 //! 1. `grpc/sales/mod.rs`: `SalesApi::get_sale` takes the caller's deadline
-//!    from `grpc-timeout` (`grpc/mod.rs`, `call_context`) and converts the
+//!    from `grpc-timeout`, or the default one (`grpc/mod.rs`, `call_context`) and converts the
 //!    request with `grpc/sales/request.rs` (`SaleLookup::try_from`: a numeric
 //!    sale or invoice id, or INVALID_ARGUMENT naming the field; nothing is
 //!    sent).
 //! 2. `cache.rs`: `CachedSales::get_sale` serves a current entry, or fetches
 //!    once for all concurrent callers of the same lookup.
 //! 3. `idempotency.rs`: `IdempotentWrites` passes reads straight through.
-//! 4. `twocheckout/admin.rs`: `AdminApiClient::get_sale` sends
-//!    `sales/detail_sale` within the deadline (its client span from
+//! 4. `twocheckout/admin.rs`: `AdminApiClient::get_sale` takes one of the
+//!    `admin_api.max_concurrent_requests` slots (`twocheckout/limiter.rs`,
+//!    waiting within the deadline), sends `sales/detail_sale` within the deadline (its client span from
 //!    `telemetry/upstream.rs`), reads JSON or XML (`twocheckout/xml.rs`),
 //!    parses an `errors` element into a domain `Error` with an `AdminCode`,
 //!    or decodes the sale strictly (`twocheckout/wire.rs`) into a

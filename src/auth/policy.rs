@@ -322,7 +322,11 @@ rate_limit = { per_second = 50, burst = 100 }
             (format!("{head}methods = []\nmax_refund = {{ amount = 100.0, currency = \"USD\" }}\n"), 4, "string"),
             (format!("{head}methods = []\nmax_refund = {{ amount = \"0\", currency = \"USD\" }}\n"), 4, "0.01"),
             (format!("{head}methods = []\nmax_refund = {{ amount = \"5\", currency = \"usd\" }}\n"), 4, "ISO 4217"),
-            (format!("{head}methods = []\nmax_refund = {{ amount = \"5\", currency = \"EUR\" }}\n"), 4, "must be \"USD\""),
+            (
+                format!("{head}methods = []\nmax_refund = {{ amount = \"5\", currency = \"EUR\" }}\n"),
+                4,
+                "must be \"USD\"",
+            ),
             (format!("{head}methods = []\nrate_limit = {{ per_second = 0 }}\n"), 4, "at least 1"),
             (format!("{head}methods = []\nmethod = []\n"), 4, "unknown field `method`"),
             (format!("{head}methods = []\n\n[[caller]]\nidentity = \"a\"\nmethods = []\n"), 6, "more than once"),

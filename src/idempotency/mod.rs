@@ -418,6 +418,8 @@ impl<P: SalesPort + SalesWritePort> Attempt<P> {
         let disposition = match &outcome {
             Ok(_) | Err(Error::Vendor(_)) => Disposition::Settled,
             Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => Disposition::Unknown(baseline),
+            // Never sent (no upstream slot came free in time, among others): a retry runs it.
+            Err(Error::UpstreamBusy { .. }) => Disposition::NotExecuted,
             Err(_) => Disposition::NotExecuted,
         };
         (outcome, disposition)

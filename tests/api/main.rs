@@ -18,6 +18,7 @@ mod helpers;
 mod hostile;
 mod hostile_bodies;
 mod idempotency;
+mod limits;
 mod list_sales;
 mod redis_server;
 mod server;

@@ -2,37 +2,91 @@
 //! (`request`), calls the port with the caller's deadline, and converts the
 //! answer (`response`) or the error (`crate::grpc::status`, naming the
 //! request field behind a vendor parameter through `fields`).
+//!
+//! StreamSales walks the pages in a task of its own ([`walk_pages`]), bounded
+//! by [`StreamLimits`] (`stream_sales.*`); each bound ends the stream with its
+//! own status and stops the paging at once:
+//! - `max_pages` pages sent and more to come: RESOURCE_EXHAUSTED
+//!   (`STREAM_PAGE_LIMIT`), after every row of those pages;
+//! - `max_duration` since the call began: DEADLINE_EXCEEDED
+//!   (`STREAM_DURATION_LIMIT`), a page request in flight abandoned;
+//! - no row taken by the caller for `stall_timeout`: ABORTED
+//!   (`STREAM_READER_STALLED`), and the rows waiting for it are dropped then,
+//!   not when the caller finally reads or leaves.
+//!
+//! A walk cut short by its duration or a stalled reader also gives back its
+//! call's slot among the admitted calls (`grpc/overload.rs`) at once: a caller
+//! that never reads again would otherwise hold it for as long as it stays connected.
 
 mod ceiling;
 mod fields;
 mod request;
 mod response;
 
-use std::{pin::Pin, sync::Arc};
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex, PoisonError, Weak},
+    task::{Context, Poll, Waker},
+    time::{Duration, Instant},
+};
 
 use tokio::sync::mpsc;
-use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use super::{call_context, proto, proto::sales_service_server::SalesService, status::to_status};
+use super::{
+    call_context, caller_timeout, overload::CallSlot, proto, proto::sales_service_server::SalesService,
+    status::to_status,
+};
 use crate::{
     audit::{self, PendingAudit},
     auth::RefundCeiling,
+    config::StreamSalesSettings,
     domain::{
         CallContext, Error, ListSalesQuery, Refund, SaleLookup, SaleWrite, SalesPort, SalesWritePort, WriteRequest,
     },
 };
 
+/// The bounds of one StreamSales call (the `stream_sales.*` settings; see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub max_duration: Duration,
+    pub max_pages: u32,
+    pub stall_timeout: Duration,
+}
+
+impl From<&StreamSalesSettings> for StreamLimits {
+    fn from(settings: &StreamSalesSettings) -> Self {
+        Self {
+            max_duration: settings.max_duration,
+            max_pages: settings.max_pages,
+            stall_timeout: settings.stall_timeout,
+        }
+    }
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self::from(&StreamSalesSettings::default())
+    }
+}
+
 /// SalesService over a sales port.
 #[derive(Debug)]
 pub struct SalesApi<P> {
     port: Arc<P>,
+    stream_limits: StreamLimits,
 }
 
 impl<P> SalesApi<P> {
     pub fn new(port: Arc<P>) -> Self {
-        Self { port }
+        Self { port, stream_limits: StreamLimits::default() }
+    }
+
+    /// The same service with these StreamSales bounds.
+    pub fn with_stream_limits(self, stream_limits: StreamLimits) -> Self {
+        Self { stream_limits, ..self }
     }
 }
 
@@ -153,14 +207,21 @@ impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
         &self,
         request: Request<proto::StreamSalesRequest>,
     ) -> Result<Response<Self::StreamSalesStream>, Status> {
-        let ctx = call_context(&request);
+        // Not `call_context`: the default deadline bounds one call's work, and a walk
+        // is bounded by `stream_sales.max_duration` instead. Each page request still
+        // gets the caller's deadline, when it sent one, or the upstream request timeout.
+        let deadline = caller_timeout(&request).and_then(|timeout| Instant::now().checked_add(timeout));
+        let ctx = CallContext { deadline, fresh: false };
         let first_page = ListSalesQuery::try_from(request.get_ref())?;
         // One page of buffer: the next page is fetched only once the caller has
         // taken all but a page's worth of rows, so a slow reader slows paging.
         let (tx, rx) = mpsc::channel(first_page.page.page_size as usize);
+        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let slot = request.extensions().get::<CallSlot>().cloned();
+        let walk = Walk { ctx, limits: self.stream_limits, tx, outlet: Arc::downgrade(&outlet), slot };
         // In the call's span: every page's request is a child of the StreamSales call.
-        tokio::spawn(walk_pages(Arc::clone(&self.port), ctx, first_page, tx).in_current_span());
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        tokio::spawn(walk.run(Arc::clone(&self.port), first_page).in_current_span());
+        Ok(Response::new(Box::pin(RowStream { outlet })))
     }
 
     async fn refund_invoice(
@@ -212,36 +273,138 @@ impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
     }
 }
 
+type Row = Result<proto::StreamSalesResponse, Status>;
+
+/// Where a walk's rows wait for the caller. The walk holds it weakly, so a
+/// caller that leaves drops it (and the walk sees its channel close); the
+/// walk empties it when it ends the stream before the caller took every row.
+struct Outlet {
+    /// The rows not yet taken; `None` once the walk dropped them.
+    rows: Option<mpsc::Receiver<Row>>,
+    /// The status that ends the stream once `rows` is gone.
+    last: Option<Status>,
+    /// The caller's task, to wake when the walk ends the stream.
+    waker: Option<Waker>,
+}
+
+/// The response stream: the outlet's rows, then its last status, if any.
+struct RowStream {
+    outlet: Arc<Mutex<Outlet>>,
+}
+
+impl Stream for RowStream {
+    type Item = Row;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Row>> {
+        let mut outlet = self.outlet.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(rows) = outlet.rows.as_mut() {
+            match rows.poll_recv(cx) {
+                Poll::Ready(Some(row)) => return Poll::Ready(Some(row)),
+                Poll::Ready(None) => outlet.rows = None,
+                Poll::Pending => {
+                    outlet.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
+        }
+        Poll::Ready(outlet.last.take().map(Err))
+    }
+}
+
+/// One StreamSales walk: its context, its bounds and where its rows go.
+struct Walk {
+    ctx: CallContext,
+    limits: StreamLimits,
+    tx: mpsc::Sender<Row>,
+    outlet: Weak<Mutex<Outlet>>,
+    /// The call's slot among the admitted calls (`grpc/overload.rs`), when it has one.
+    slot: Option<CallSlot>,
+}
+
+impl Walk {
+    /// Walks the pages until the end, an error, the caller leaving or a bound;
+    /// a bound that ends the walk before the caller took every row (the
+    /// duration, a stalled reader) drops those rows and ends the stream with
+    /// its status at once.
+    async fn run<P: SalesPort>(self, port: Arc<P>, first_page: ListSalesQuery) {
+        let max_duration = self.limits.max_duration;
+        let cut = tokio::select! {
+            cut = walk_pages(&*port, self.ctx, first_page, self.limits, &self.tx) => cut,
+            () = tokio::time::sleep(max_duration) => {
+                Some(Error::StreamDurationLimit { max_duration_ms: millis(max_duration) })
+            }
+        };
+        let Some(error) = cut else { return };
+        tracing::info!(reason = error.reason(), "StreamSales ended by its bound; its buffered rows are dropped");
+        // The walk's work is over: a caller that never reads again must not keep the slot.
+        if let Some(slot) = &self.slot {
+            slot.release();
+        }
+        end_early(&self.outlet, to_status(error, fields::list_sales_field));
+    }
+}
+
+/// Ends a stream before its caller took every row: the rows waiting for it are
+/// dropped now, and the caller's next read gets `status`.
+fn end_early(outlet: &Weak<Mutex<Outlet>>, status: Status) {
+    let Some(outlet) = outlet.upgrade() else { return };
+    let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
+    outlet.rows = None;
+    outlet.last = Some(status);
+    if let Some(waker) = outlet.waker.take() {
+        waker.wake();
+    }
+}
+
+/// A duration in whole milliseconds, as an error names a limit.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Sends every row of every page to `tx`, stopping at the last page, at the
-/// first error, or as soon as the caller goes away (even mid-request).
+/// first error, at `max_pages` (its status after the rows), or as soon as the
+/// caller goes away (even mid-request); returns the error that must cut the
+/// stream short when the caller took no row for `stall_timeout`.
 async fn walk_pages<P: SalesPort>(
-    port: Arc<P>,
+    port: &P,
     ctx: CallContext,
     mut query: ListSalesQuery,
-    tx: mpsc::Sender<Result<proto::StreamSalesResponse, Status>>,
-) {
+    limits: StreamLimits,
+    tx: &mpsc::Sender<Row>,
+) -> Option<Error> {
+    let stall_timeout = limits.stall_timeout;
+    let stalled = || Some(Error::StreamReaderStalled { stall_timeout_ms: millis(stall_timeout) });
+    // Nothing else in flight for this stream: a status after the last row is sent in order.
+    let send = |row: Row| tokio::time::timeout(stall_timeout, tx.send(row));
+    let mut pages = 0;
     loop {
         let page = tokio::select! {
             page = port.list_sales(ctx, &query) => page,
-            () = tx.closed() => return,
+            () = tx.closed() => return None,
         };
+        pages += 1;
         let page = match page {
             Ok(page) => page,
             Err(error) => {
-                let _ = tx.send(Err(to_status(error, fields::list_sales_field))).await;
-                return;
+                return send(Err(to_status(error, fields::list_sales_field))).await.is_err().then(stalled).flatten();
             }
         };
         let total_entries = i32::try_from(page.total_entries).unwrap_or(i32::MAX);
         let has_next = page.has_next_page();
         for sale in page.sales {
             let row = proto::StreamSalesResponse { sale: Some(sale.into()), total_entries };
-            if tx.send(Ok(row)).await.is_err() {
-                return;
+            match send(Ok(row)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return None,
+                Err(_) => return stalled(),
             }
         }
         if !has_next {
-            return;
+            return None;
+        }
+        if pages >= limits.max_pages {
+            let limit = Error::StreamPageLimit { max_pages: limits.max_pages };
+            return send(Err(to_status(limit, fields::list_sales_field))).await.is_err().then(stalled).flatten();
         }
         query.page.page += 1;
     }
@@ -429,5 +592,22 @@ mod tests {
         };
         api.create_comment(with_ceiling(comment, Some("0.01"))).await.unwrap();
         assert_eq!((port.reads.lock().unwrap().len(), port.writes.lock().unwrap().len()), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn ending_a_stream_early_drops_its_buffered_rows_and_ends_with_the_status() {
+        let (tx, rx) = mpsc::channel(10);
+        for _ in 0..3 {
+            tx.send(Ok(proto::StreamSalesResponse::default())).await.unwrap();
+        }
+        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let mut stream = RowStream { outlet: Arc::clone(&outlet) };
+        assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
+
+        end_early(&Arc::downgrade(&outlet), Status::aborted("stalled"));
+        assert!(tx.is_closed(), "the receiver and the two rows it held are gone");
+        let last = tokio_stream::StreamExt::next(&mut stream).await.unwrap().unwrap_err();
+        assert_eq!(last.code(), tonic::Code::Aborted);
+        assert!(tokio_stream::StreamExt::next(&mut stream).await.is_none());
     }
 }
