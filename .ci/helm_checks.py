@@ -8,16 +8,23 @@ defaults; every optional feature on; credentials given as values):
 1. Helm's own lint (strict) and template rendering, through helm-python-sdk
    (Helm v4's Go engine as a library): helm_python.lint, Chart.render.
 2. What the chart promises, asserted on the rendered objects: the hardened pod,
-   gRPC probes, terminationGracePeriodSeconds above drain + shutdown timeout,
-   credentials only through secretKeyRef, the checksum annotation, ...
+   gRPC probes on the plaintext health-only port, terminationGracePeriodSeconds
+   above drain + shutdown timeout, credentials only through secretKeyRef, the
+   checksum annotation, TLS / client CA / policy / JWKS files as read-only
+   volumes (never subPath) named by TCO_* paths, the policy parsed back as
+   TOML, no secret material in any ConfigMap, the NetworkPolicy by default, ...
 3. Every rendered manifest validated against the Kubernetes OpenAPI schemas
    with kubernetes-validate (strict: unknown fields fail). CRD kinds
-   (ServiceMonitor) have no schema there and are skipped, and say so.
+   (ServiceMonitor, cert-manager's Certificate) have no schema there and are
+   skipped, and say so.
 4. checkov (framework kubernetes) on the rendered manifests: no failed check;
    every skip must carry its reason in the chart (checkov.io/skip annotations).
 
 Then cases proving values.schema.json rejects bad values (render and lint must
-both fail, naming the schema) and the templates refuse inconsistent settings.
+both fail, naming the schema), other renders (plaintext with insecure: true,
+NetworkPolicy off, every source an existing object) and the templates refusing
+inconsistent settings (TLS off without insecure: true, a Certificate without
+an issuer, ...).
 Ends with "N passed, M failed"; exits 1 on any failure.
 """
 
@@ -30,6 +37,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -45,7 +53,7 @@ NAMESPACE = "payments"
 # The Kubernetes release manifests are validated against (shipped by the pinned kubernetes-validate).
 KUBE_VERSION = "1.35.0"
 # API groups of custom resources: kubernetes-validate ships no schema for them.
-CRD_GROUPS = {"monitoring.coreos.com"}
+CRD_GROUPS = {"monitoring.coreos.com", "cert-manager.io"}
 SECRET_ENV = {
     "TCO_ADMIN_API__USERNAME",
     "TCO_ADMIN_API__PASSWORD",
@@ -54,6 +62,13 @@ SECRET_ENV = {
     "TCO_REDIS__URL",
 }
 PER_REPLICA_WARNING = "SEVERAL PODS WITHOUT REDIS"
+EMPTY_POLICY_WARNING = "EVERY CALL IS UNAUTHENTICATED"
+PLAINTEXT_WARNING = "WARNING: PLAINTEXT"
+# Where the chart mounts what the gateway re-reads (templates/_helpers.tpl).
+TLS_DIR, CLIENT_CA_DIR, POLICY_DIR, JWKS_DIR = (
+    "/etc/tco-gateway/tls", "/etc/tco-gateway/client-ca", "/etc/tco-gateway/policy", "/etc/tco-gateway/jwks")
+# Secret material that must never be in a ConfigMap (PEM private keys, and the credentials of ci/*-values.yaml).
+SECRET_MARKERS = ("PRIVATE KEY", "ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY", "ci-not-a-real-redis-password")
 
 passed = 0
 failed: list[str] = []
@@ -112,6 +127,21 @@ def one(objs: list[tuple[str, dict[str, Any]]], kind: str) -> dict[str, Any]:
     return found[0]
 
 
+def env_config(objs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The ConfigMap of TCO_* settings (envFrom); the policy has a ConfigMap of its own."""
+    found = [o for o in by_kind(objs, "ConfigMap") if o["metadata"]["name"] == RELEASE]
+    assert len(found) == 1, f"expected one ConfigMap named {RELEASE}, found {len(found)}"
+    return found[0]
+
+
+def volumes_of(objs: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(volumes by name, the gateway container's mounts by name)."""
+    pod = one(objs, "Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["name"]: m for m in pod["containers"][0].get("volumeMounts", [])}
+    return volumes, mounts
+
+
 # --- what the chart promises --------------------------------------------------------------------
 
 
@@ -138,11 +168,18 @@ def assert_common(objs: list[tuple[str, dict[str, Any]]], values: dict[str, Any]
     assert container["imagePullPolicy"] == "IfNotPresent"
     assert "requests" in container["resources"] and "limits" in container["resources"]
 
-    # Native gRPC probes on the gRPC port, readiness on the SalesService health entry.
-    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+    # Native gRPC probes on the plaintext health-only port (the kubelet can do neither TLS nor client
+    # certificates), readiness on the SalesService health entry; the gRPC Service port is unchanged.
+    v = helm_values(values)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    port, health_port = ports["grpc"], ports["health"]
+    assert health_port == v["health"]["port"] and health_port != port, ports
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert container[probe]["grpc"]["port"] == port, f"{probe} is not a gRPC probe on {port}"
+        assert container[probe]["grpc"]["port"] == health_port, f"{probe} is not a gRPC probe on the health port {health_port}"
     assert container["readinessProbe"]["grpc"].get("service") == "twocheckout.v1.SalesService"
+    svc_ports = {p["name"]: p for p in one(objs, "Service")["spec"]["ports"]}
+    assert svc_ports["grpc"]["port"] == v["service"]["port"] and svc_ports["grpc"]["targetPort"] == "grpc", svc_ports
+    assert "health" not in svc_ports, "the plaintext health port must not be in the Service"
 
     # The kubelet's SIGKILL must not land before drain + in-flight deadline.
     shutdown = helm_values(values)["shutdown"]
@@ -151,9 +188,13 @@ def assert_common(objs: list[tuple[str, dict[str, Any]]], values: dict[str, Any]
         f"terminationGracePeriodSeconds {pod['terminationGracePeriodSeconds']} <= drain + timeout {need}")
 
     # Configuration through the ConfigMap (envFrom); a change rolls the pods.
-    cm = one(objs, "ConfigMap")
+    cm = env_config(objs)
     assert container["envFrom"] == [{"configMapRef": {"name": cm["metadata"]["name"]}}]
     assert cm["data"]["TCO_SERVER__LISTEN_ADDR"] == f"0.0.0.0:{port}"
+    assert cm["data"]["TCO_SERVER__HEALTH_LISTEN_ADDR"] == f"0.0.0.0:{health_port}"
+    assert cm["data"]["TCO_SERVER__INSECURE"] == str(v["insecure"]).lower()
+    assert cm["data"]["TCO_SERVER__REFLECTION"] == str(v["reflection"]).lower()
+    assert_tls_and_auth(objs, v)
     assert cm["data"]["TCO_SERVER__DRAIN_PERIOD"] == f"{shutdown['drainPeriodSeconds']}s"
     assert cm["data"]["TCO_SERVER__SHUTDOWN_TIMEOUT"] == f"{shutdown['timeoutSeconds']}s"
     # Never the built-in simulator in a cluster: missing credentials stop the pod instead.
@@ -179,25 +220,107 @@ def helm_values(values: dict[str, Any] | None) -> dict[str, Any]:
         return chart.merge_values(values)
 
 
+def assert_tls_and_auth(objs: list[tuple[str, dict[str, Any]]], v: dict[str, Any]) -> None:
+    """TLS files and the policy (and JWKS) reach the gateway as read-only volumes (never subPath, so
+    rotations reach the running pod), by paths in the ConfigMap; no secret material in any ConfigMap."""
+    cm = env_config(objs)["data"]
+    volumes, mounts = volumes_of(objs)
+    for name, mount in mounts.items():
+        assert mount.get("readOnly") is True, f"volume {name} is mounted writable"
+        assert "subPath" not in mount, f"volume {name} is mounted with subPath: updates would never reach the pod"
+    tls = v["tls"]
+    if tls["enabled"]:
+        secret_name = tls["secretName"] or f"{RELEASE}-tls"
+        assert volumes["tls"]["secret"]["secretName"] == secret_name, volumes["tls"]
+        assert volumes["tls"]["secret"]["defaultMode"] == 0o440, "the TLS key must be readable by fsGroup only"
+        pod = one(objs, "Deployment")["spec"]["template"]["spec"]
+        assert pod["securityContext"].get("fsGroup"), "fsGroup unset: the gateway could not read its 0440 key"
+        assert mounts["tls"]["mountPath"] == TLS_DIR
+        assert (cm["TCO_SERVER__TLS__CERT_FILE"], cm["TCO_SERVER__TLS__KEY_FILE"]) == (f"{TLS_DIR}/tls.crt", f"{TLS_DIR}/tls.key")
+        ca = tls["clientCa"]
+        if not ca["enabled"]:
+            assert "TCO_SERVER__TLS__CLIENT_CA_FILE" not in cm and "client-ca" not in volumes
+        elif ca["source"] == "tlsSecret":
+            assert cm["TCO_SERVER__TLS__CLIENT_CA_FILE"] == f"{TLS_DIR}/ca.crt" and "client-ca" not in volumes
+        else:
+            assert cm["TCO_SERVER__TLS__CLIENT_CA_FILE"] == f"{CLIENT_CA_DIR}/ca.crt"
+            source = volumes["client-ca"][ca["source"]]
+            assert source.get("secretName", source.get("name")) == ca["name"], source
+            assert source["items"] == [{"key": ca["key"], "path": "ca.crt"}], source
+            assert mounts["client-ca"]["mountPath"] == CLIENT_CA_DIR
+    else:
+        assert not [k for k in cm if k.startswith("TCO_SERVER__TLS__")] and "tls" not in volumes, "TLS wired although disabled"
+        assert cm["TCO_SERVER__INSECURE"] == "true", "plaintext without TCO_SERVER__INSECURE=true would not start"
+    # The policy, always: the chart's ConfigMap or one the operator manages.
+    policy = v["auth"]["policy"]
+    want = policy["existingConfigMap"] if policy["existingConfigMap"]["name"] else {"name": f"{RELEASE}-policy", "key": "policy.toml"}
+    assert volumes["policy"]["configMap"]["name"] == want["name"], volumes["policy"]
+    assert volumes["policy"]["configMap"]["items"] == [{"key": want["key"], "path": "policy.toml"}]
+    assert mounts["policy"]["mountPath"] == POLICY_DIR and cm["TCO_AUTH__POLICY_FILE"] == f"{POLICY_DIR}/policy.toml"
+    policy_maps = [o for o in by_kind(objs, "ConfigMap") if o["metadata"]["name"] == f"{RELEASE}-policy"]
+    assert len(policy_maps) == (0 if policy["existingConfigMap"]["name"] else 1), policy_maps
+    for o in policy_maps:
+        parsed = tomllib.loads(o["data"]["policy.toml"])
+        callers = parsed.get("caller", [])
+        assert [c["identity"] for c in callers] == [c["identity"] for c in policy["callers"]], parsed
+        for got, given in zip(callers, policy["callers"]):
+            assert got["methods"] == given["methods"], got
+            if "maxRefund" in given:
+                assert got["max_refund"] == given["maxRefund"] and isinstance(got["max_refund"]["amount"], str), got
+    # JWKS: only when a source is named, with issuer and audience.
+    jwks = v["auth"]["jwks"]
+    source = next((s for s in ("existingSecret", "existingConfigMap") if jwks[s]["name"]), None)
+    if source is None:
+        assert "jwks" not in volumes and not {"TCO_AUTH__JWKS_FILE", "TCO_AUTH__ISSUER", "TCO_AUTH__AUDIENCE"} & set(cm)
+    else:
+        kind = "secret" if source == "existingSecret" else "configMap"
+        vol = volumes["jwks"][kind]
+        assert vol.get("secretName", vol.get("name")) == jwks[source]["name"], vol
+        assert vol["items"] == [{"key": jwks[source]["key"], "path": "jwks.json"}], vol
+        assert cm["TCO_AUTH__JWKS_FILE"] == f"{JWKS_DIR}/jwks.json" and mounts["jwks"]["mountPath"] == JWKS_DIR
+        assert (cm["TCO_AUTH__ISSUER"], cm["TCO_AUTH__AUDIENCE"]) == (v["auth"]["issuer"], v["auth"]["audience"])
+    # No secret material in any ConfigMap.
+    for o in by_kind(objs, "ConfigMap"):
+        text = json.dumps(o["data"])
+        leaked = [m for m in SECRET_MARKERS if m in text]
+        assert not leaked, f"secret material in ConfigMap {o['metadata']['name']}: {leaked}"
+
+
 def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
     kinds = sorted(o["kind"] for _, o in objs)
-    assert kinds == ["ConfigMap", "Deployment", "Service", "ServiceAccount"], kinds
+    assert kinds == ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"], kinds
     dep = one(objs, "Deployment")
     pod = dep["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert pod["terminationGracePeriodSeconds"] == 35, pod["terminationGracePeriodSeconds"]
-    assert one(objs, "ConfigMap")["data"]["TCO_LOG__FORMAT"] == "json"
-    assert one(objs, "ConfigMap")["data"]["TCO_UPSTREAM__MODE"] == "twocheckout", "the default render must not allow the simulator"
+    assert env_config(objs)["data"]["TCO_LOG__FORMAT"] == "json"
+    assert env_config(objs)["data"]["TCO_UPSTREAM__MODE"] == "twocheckout", "the default render must not allow the simulator"
     assert not [e for e in container["env"] if e["name"] in SECRET_ENV], "credentials wired although none are given"
     spread = pod["topologySpreadConstraints"]
     assert spread and all(c["whenUnsatisfiable"] == "ScheduleAnyway" for c in spread), spread
-    assert [p["name"] for p in container["ports"]] == ["grpc", "metrics"], container["ports"]
-    cm = one(objs, "ConfigMap")["data"]
+    assert [p["name"] for p in container["ports"]] == ["grpc", "health", "metrics"], container["ports"]
+    cm = env_config(objs)["data"]
+    # Secure defaults: TLS with mTLS (ca.crt of the TLS Secret), a policy, reflection on, never insecure.
+    assert cm["TCO_SERVER__TLS__CERT_FILE"] == f"{TLS_DIR}/tls.crt", "TLS is not on by default"
+    assert cm["TCO_SERVER__TLS__CLIENT_CA_FILE"] == f"{TLS_DIR}/ca.crt", "mTLS is not on by default"
+    assert cm["TCO_AUTH__POLICY_FILE"] == f"{POLICY_DIR}/policy.toml", "no policy by default"
+    assert (cm["TCO_SERVER__INSECURE"], cm["TCO_SERVER__REFLECTION"]) == ("false", "true")
+    assert container["readinessProbe"]["grpc"]["port"] == 8081
+    assert not by_kind(objs, "Certificate"), "cert-manager is opt-in"
+    # The NetworkPolicy is on by default, so checkov's NetworkPolicy check is not skipped.
+    np = one(objs, "NetworkPolicy")["spec"]
+    assert np["ingress"][0] == {"ports": [{"port": "grpc", "protocol": "TCP"}], "from": [{"podSelector": {}}]}, np["ingress"]
+    assert not [k for k, a in dep["metadata"].get("annotations", {}).items() if a.startswith("CKV2_K8S_6=")]
     assert cm["OTEL_METRICS_EXPORTER"] == "prometheus", "no OTLP endpoint: Prometheus only"
     assert (cm["OTEL_EXPORTER_PROMETHEUS_HOST"], cm["OTEL_EXPORTER_PROMETHEUS_PORT"]) == ("0.0.0.0", "9464")
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in cm, "nothing is exported over OTLP by default"
     notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
-    assert "kubectl --namespace payments port-forward" in notes and "grpcurl -plaintext localhost:50051 list" in notes
+    assert "kubectl --namespace payments port-forward" in notes, notes
+    assert "grpcurl -cacert ca.crt -cert client.crt -key client.key -servername tco-gateway.payments.svc localhost:50051 list" in notes
+    assert "grpcurl -plaintext" not in notes.split("Health (plaintext")[0], "NOTES.txt offers plaintext gRPC with TLS on"
+    assert "Secret tco-gateway-tls exists" in notes, "NOTES.txt does not say the TLS Secret must be created"
+    assert EMPTY_POLICY_WARNING in notes, "NOTES.txt does not warn that the empty default policy refuses every call"
+    assert PLAINTEXT_WARNING not in notes
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" in notes and "TCO_ADMIN_API__USERNAME" in notes, \
         "NOTES.txt does not warn that the pods will not start without credentials"
     assert dep["spec"]["replicas"] == 1, "without Redis the default is one pod (per-process state)"
@@ -206,7 +329,7 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
 
 def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
     kinds = sorted(o["kind"] for _, o in objs)
-    assert kinds == sorted(["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+    assert kinds == sorted(["Certificate", "ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
                             "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]), kinds
     dep = one(objs, "Deployment")
     pod = dep["spec"]["template"]["spec"]
@@ -221,7 +344,7 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert all(r["name"] == "tco-gateway-credentials" for r in refs.values()), refs
     assert refs["TCO_ADMIN_API__PASSWORD"]["key"] == "password"
     assert not by_kind(objs, "Secret"), "a Secret was created although existingSecret is set"
-    cm = one(objs, "ConfigMap")["data"]
+    cm = env_config(objs)["data"]
     assert cm["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability.svc:4317"
     assert cm["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio" and cm["OTEL_SERVICE_NAME"] == "tco-gateway-payments"
     assert cm["OTEL_METRICS_EXPORTER"] == "otlp,prometheus", cm["OTEL_METRICS_EXPORTER"]
@@ -237,10 +360,32 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6380, "TCP"), (4317, "TCP")} <= egress_ports, egress_ports
     assert np["ingress"][0]["ports"] == [{"port": "grpc", "protocol": "TCP"}]
     assert one(objs, "HorizontalPodAutoscaler")["apiVersion"] == "autoscaling/v2"
+    # cert-manager writes the TLS Secret the pod mounts; the default DNS names are the Service's.
+    cert = one(objs, "Certificate")
+    assert cert["apiVersion"] == "cert-manager.io/v1" and cert["spec"]["secretName"] == "tco-gateway-server-tls", cert
+    assert cert["spec"]["issuerRef"] == {"name": "payments-internal-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert cert["spec"]["dnsNames"] == ["tco-gateway", "tco-gateway.payments", "tco-gateway.payments.svc",
+                                        "tco-gateway.payments.svc.cluster.local"], cert["spec"]["dnsNames"]
+    assert cert["spec"]["privateKey"]["rotationPolicy"] == "Always"
+    assert (cm["TCO_SERVER__TLS__CLIENT_CA_FILE"], cm["TCO_AUTH__JWKS_FILE"]) == (
+        f"{CLIENT_CA_DIR}/ca.crt", f"{JWKS_DIR}/jwks.json"), cm
+    assert (cm["TCO_AUTH__ISSUER"], cm["TCO_AUTH__AUDIENCE"]) == ("https://kubernetes.default.svc.cluster.local", "tco-gateway-payments")
+    assert cm["TCO_SERVER__REFLECTION"] == "false" and cm["TCO_SERVER__HEALTH_LISTEN_ADDR"] == "0.0.0.0:8090"
+    policy = tomllib.loads(next(o for o in by_kind(objs, "ConfigMap") if o["metadata"]["name"] == "tco-gateway-policy")
+                           ["data"]["policy.toml"])
+    assert policy["caller"][0] == {
+        "identity": "spiffe://payments.internal/support-tool",
+        "methods": ["twocheckout.v1.SalesService/GetSale", "twocheckout.v1.SalesService/RefundInvoice"],
+        "max_refund": {"amount": "100.00", "currency": "USD"},
+        "rate_limit": {"per_second": 20, "burst": 40},
+    }, policy["caller"][0]
+    assert len(policy["caller"]) == 3 and "rate_limit" not in policy["caller"][1], policy
     assert one(objs, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
     notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" not in notes
     assert PER_REPLICA_WARNING not in notes and "Shared state: Redis" in notes, notes
+    assert EMPTY_POLICY_WARNING not in notes and "Policy: 3 caller(s)" in notes, notes
+    assert "cert-manager via ClusterIssuer/payments-internal-ca" in notes and "or a bearer token" in notes, notes
 
 
 def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -397,6 +542,17 @@ SCHEMA_REJECTS = [
     ("redis.url together with redis.existingSecret.name",
      {"redis": {"url": "redis://redis:6379", "existingSecret": {"name": "redis"}}}, "existingSecret"),
     ("a Redis URL that is not redis:// or rediss://", {"redis": {"url": "http://redis:6379"}}, "url"),
+    ("the TLS wiring overridden in config.extraEnv", {"config": {"extraEnv": {"TCO_SERVER__TLS__CERT_FILE": "/tmp/x"}}},
+     "TCO_SERVER__TLS__CERT_FILE"),
+    ("the policy file overridden in config.extraEnv", {"config": {"extraEnv": {"TCO_AUTH__POLICY_FILE": "/tmp/p"}}},
+     "TCO_AUTH__POLICY_FILE"),
+    ("a refund ceiling as a float", {"auth": {"policy": {"callers": [
+        {"identity": "x", "methods": ["twocheckout.v1.SalesService/GetSale"], "maxRefund": {"amount": 100.5, "currency": "USD"}}]}}},
+     "amount"),
+    ("a caller without methods", {"auth": {"policy": {"callers": [{"identity": "x", "methods": []}]}}}, "methods"),
+    ("a method that is not package.Service/Method", {"auth": {"policy": {"callers": [{"identity": "x", "methods": ["GetSale"]}]}}},
+     "methods"),
+    ("an unknown client CA source", {"tls": {"clientCa": {"source": "vault"}}}, "source"),
 ]
 
 # Several pods: accepted with Redis (no warning) or with allowPerReplicaState (NOTES.txt warns).
@@ -408,7 +564,7 @@ def several_pods(values: dict[str, Any], warned: bool) -> None:
     container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     redis = [e for e in container["env"] if e["name"] == "TCO_REDIS__URL"]
     assert bool(redis) != warned, container["env"]
-    assert "TCO_REDIS__URL" not in one(objs, "ConfigMap")["data"]
+    assert "TCO_REDIS__URL" not in env_config(objs)["data"]
 
 
 SEVERAL_PODS = [
@@ -434,7 +590,73 @@ TEMPLATE_REJECTS = [
     ("HPA with minReplicas above maxReplicas",
      {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}, "redis": {"url": "redis://redis:6379"}},
      "minReplicas"),
+    ("TLS disabled without insecure: true", {"tls": {"enabled": False}}, "tls.enabled is false but insecure is not true"),
+    ("a cert-manager Certificate without issuerRef.name", {"tls": {"certManager": {"enabled": True}}},
+     "set tls.certManager.issuerRef.name"),
+    ("a cert-manager Certificate with TLS off", {"tls": {"enabled": False, "certManager": {"enabled": True,
+     "issuerRef": {"name": "ca"}}}, "insecure": True}, "tls.certManager.enabled needs tls.enabled"),
+    ("a client CA Secret without a name", {"tls": {"clientCa": {"source": "secret"}}}, "set tls.clientCa.name"),
+    ("policy callers together with auth.policy.existingConfigMap",
+     {"auth": {"policy": {"callers": [{"identity": "x", "methods": ["twocheckout.v1.SalesService/*"]}],
+                          "existingConfigMap": {"name": "p"}}}}, "auth.policy: callers and existingConfigMap.name"),
+    ("a JWKS Secret and ConfigMap both", {"auth": {"issuer": "https://i", "jwks": {"existingSecret": {"name": "a"},
+     "existingConfigMap": {"name": "b"}}}}, "use one or the other"),
+    ("a JWKS without auth.issuer", {"auth": {"jwks": {"existingSecret": {"name": "a"}}}}, "set auth.issuer"),
+    ("health.port equal to containerPort", {"health": {"port": 50051}}, "health.port must differ"),
+    ("TLS with podSecurityContext.fsGroup unset (the 0440 key would be unreadable)", {"podSecurityContext": {"fsGroup": None}},
+     "podSecurityContext.fsGroup is unset"),
 ]
+
+
+# Other renders that must hold: (what, values, check of (manifests, objects)).
+def plaintext_insecure(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    cm = env_config(objs)["data"]
+    assert cm["TCO_SERVER__INSECURE"] == "true" and "TCO_SERVER__TLS__CERT_FILE" not in cm, cm
+    volumes, _ = volumes_of(objs)
+    assert set(volumes) == {"policy"}, volumes
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert PLAINTEXT_WARNING in notes and "grpcurl -plaintext localhost:50051 list" in notes, notes
+    container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["grpc"]["port"] == 8081, "the probes use the health port with TLS off too"
+
+
+def network_policy_off(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    assert not by_kind(objs, "NetworkPolicy")
+    annotations = one(objs, "Deployment")["metadata"]["annotations"]
+    assert any(a.startswith("CKV2_K8S_6=") and len(a) > 40 for a in annotations.values()), \
+        "switching the NetworkPolicy off must carry checkov's skip with its reason"
+
+
+def existing_sources(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    assert [o["metadata"]["name"] for o in by_kind(objs, "ConfigMap")] == [RELEASE], "the chart rendered a policy of its own"
+    volumes, _ = volumes_of(objs)
+    assert volumes["policy"]["configMap"] == {"name": "gateway-policy", "defaultMode": 0o444,
+                                              "items": [{"key": "policy.toml", "path": "policy.toml"}]}, volumes["policy"]
+    assert volumes["jwks"]["secret"]["secretName"] == "oidc-jwks", volumes["jwks"]
+    assert volumes["client-ca"]["secret"]["secretName"] == "callers-ca", volumes["client-ca"]
+    assert volumes["tls"]["secret"]["secretName"] == "my-server-tls"
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert EMPTY_POLICY_WARNING not in notes and "Policy: ConfigMap gateway-policy" in notes, notes
+
+
+OTHER_RENDERS = [
+    ("TLS off with insecure: true (NOTES.txt warns; probes still on the health port)",
+     {"tls": {"enabled": False}, "insecure": True}, plaintext_insecure),
+    ("NetworkPolicy switched off (checkov's skip carries its reason)", {"networkPolicy": {"enabled": False}}, network_policy_off),
+    ("policy, JWKS, client CA and server certificate all from existing objects",
+     {"tls": {"secretName": "my-server-tls", "clientCa": {"source": "secret", "name": "callers-ca"}},
+      "auth": {"policy": {"existingConfigMap": {"name": "gateway-policy"}}, "jwks": {"existingSecret": {"name": "oidc-jwks"}},
+               "issuer": "https://issuer.example"}},
+     existing_sources),
+]
+
+
+def other_render(values: dict[str, Any], specific: Callable[..., None]) -> None:
+    manifests = render(values)
+    objs = objects_of(manifests)
+    assert_common(objs, values)
+    specific(manifests, objs)
+    validate_kubernetes(objs)
 
 
 def expect_schema_rejection(values: dict[str, Any], needle: str) -> None:
@@ -511,6 +733,10 @@ def main() -> int:
     print("\n== several pods: with Redis, or explicitly without (NOTES.txt warns)")
     for what, values, warned in SEVERAL_PODS:
         check(f"renders {what}", lambda v=values, w=warned: several_pods(v, w))
+
+    print("\n== other renders: chart invariants, their specifics, kubernetes-validate")
+    for what, values, specific in OTHER_RENDERS:
+        check(f"renders {what}", lambda v=values, s=specific: other_render(v, s))
 
     print("\n== templates refuse inconsistent settings")
     for what, values, needle in TEMPLATE_REJECTS:

@@ -13,12 +13,15 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
+    auth::AuthLayer,
     cache::{CacheSettings, CachedSales, SharedTags},
     config::{ConfigError, ServerSettings, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
-        AuthorizationApi, SalesApi,
+        AuthorizationApi, SalesApi, StreamLimits,
+        deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
+        overload::OverloadLayer,
         proto::{
             self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
         },
@@ -47,8 +50,6 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot listen on {addr} (server.health_listen_addr / TCO_SERVER__HEALTH_LISTEN_ADDR): {source}")]
     HealthBind { addr: SocketAddr, source: std::io::Error },
-    #[error("cannot serve TLS: {0}")]
-    Tls(#[from] LoadError),
     #[cfg(feature = "simulator")]
     #[error("cannot listen on {addr} (simulator.listen_addr / TCO_SIMULATOR__LISTEN_ADDR): {source}")]
     SimulatorBind { addr: SocketAddr, source: std::io::Error },
@@ -63,6 +64,8 @@ pub enum StartupError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error(transparent)]
     SharedState(#[from] SharedStateError),
+    #[error("cannot load {0}")]
+    Auth(#[from] crate::reload::LoadError),
 }
 
 /// The sales ports as served, decorators included. Composed in one place
@@ -99,6 +102,11 @@ pub struct Application {
     drain_period: Duration,
     shutdown_timeout: Duration,
     limits: RequestLimitsLayer,
+    auth: AuthLayer,
+    reflection: bool,
+    overload: OverloadLayer,
+    default_deadline: Duration,
+    stream_limits: StreamLimits,
 }
 
 impl Application {
@@ -120,14 +128,15 @@ impl Application {
             }
         };
         let payment = match payment {
-            Some((url, credentials)) => PaymentBackend::Api(PaymentApiClient::new(PaymentApiConfig {
+            Some((url, credentials)) => PaymentBackend::Api(Box::new(PaymentApiClient::new(PaymentApiConfig {
                 base_url: url?,
                 seller_id: credentials.seller_id,
                 private_key: credentials.private_key,
                 connect_timeout: settings.admin_api.connect_timeout,
                 request_timeout: settings.admin_api.request_timeout,
                 max_body_bytes: byte_cap(settings.payment_api.max_body_bytes),
-            })?),
+                max_concurrent_requests: settings.payment_api.max_concurrent_requests,
+            })?)),
             None => {
                 tracing::warn!(
                     "no Payment API credentials configured (payment_api.seller_id, payment_api.private_key): Authorize answers UNIMPLEMENTED"
@@ -143,6 +152,7 @@ impl Application {
             connect_timeout: settings.admin_api.connect_timeout,
             request_timeout: settings.admin_api.request_timeout,
             max_body_bytes: byte_cap(settings.admin_api.max_body_bytes),
+            max_concurrent_requests: settings.admin_api.max_concurrent_requests,
         })?;
 
         // One connection for the process; every user of the shared state gets a clone.
@@ -184,6 +194,9 @@ impl Application {
         tokio::spawn(Sales::keep_settled(cache.clone(), CACHE_HOUSEKEEPING_PERIOD));
         telemetry::observe_cache(move || cache.upgrade().map(|sales| sales.stats()));
 
+        // Before binding: a bad policy or JWKS stops start-up, naming the file and line.
+        let auth = AuthLayer::from_settings(&settings.auth, settings.server.reload_interval).await?;
+
         let connections = listener_settings(&settings).await?;
         warn_about_exposure(&settings);
         let addr = settings.server.listen_addr;
@@ -214,6 +227,11 @@ impl Application {
                 max_metadata_bytes: settings.server.max_metadata_bytes,
                 max_message_bytes: settings.server.max_message_bytes,
             },
+            auth,
+            reflection: settings.server.reflection,
+            overload: OverloadLayer::new(settings.server.max_concurrent_calls),
+            default_deadline: settings.server.default_deadline,
+            stream_limits: StreamLimits::from(&settings.stream_sales),
         })
     }
 
@@ -264,8 +282,12 @@ impl Application {
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
         };
-        let reflection_v1 = reflection().build_v1()?;
-        let reflection_v1alpha = reflection().build_v1alpha()?;
+        // `server.reflection = false`: not served at all, so callers get UNIMPLEMENTED.
+        let (reflection_v1, reflection_v1alpha) = if self.reflection {
+            (Some(reflection().build_v1()?), Some(reflection().build_v1alpha()?))
+        } else {
+            (None, None)
+        };
 
         let (drained_tx, drained_rx) = watch::channel(false);
         let (drain_period, shutdown_timeout) = (self.drain_period, self.shutdown_timeout);
@@ -319,6 +341,21 @@ impl Application {
         //   or twice the budget): below it the layer answers with a gRPC status; hyper's
         //   default (16 KiB) would have h2 answer a bare HTTP 431, and from about 80 KiB tear
         //   down the caller's whole connection (GOAWAY, h2's CONTINUATION-flood guard).
+        //
+        // Load (README, "Load limits"; `grpc/overload.rs`, `grpc/deadline.rs`):
+        // - the overload layer admits `server.max_concurrent_calls` calls at once and sheds
+        //   the next at once with UNAVAILABLE (OVERLOADED) rather than queue it; it sits
+        //   inside telemetry, so shed calls are counted and traced with their status, and
+        //   outside everything else, so a shed call costs no more work (not even a token's
+        //   signature check); health is exempt;
+        // - every request is marked with `server.default_deadline`, which `call_context`
+        //   uses when the caller sent no grpc-timeout.
+        //
+        // The auth layer (`auth/layer.rs`: identity, policy, per-caller rate limit) sits inside
+        // telemetry, so spans and metrics record its UNAUTHENTICATED, PERMISSION_DENIED and
+        // RESOURCE_EXHAUSTED like any other status; inside the limits layer, so a token is only
+        // parsed once the metadata is within budget; and outside every service, so no handler
+        // runs for a refused call, and the handlers find the `Caller` in their request.
         let limits = self.limits;
         let max_message = usize::try_from(limits.max_message_bytes).unwrap_or(usize::MAX);
         //
@@ -337,11 +374,17 @@ impl Application {
             .max_connection_age_grace(http2.max_connection_age_grace)
             .layer(ConnectionActivityLayer)
             .layer(RpcTelemetryLayer)
+            .layer(self.overload)
+            .layer(DefaultDeadlineLayer(self.default_deadline))
             .layer(limits)
+            .layer(self.auth)
             .add_service(health.max_decoding_message_size(max_message))
-            .add_service(reflection_v1.max_decoding_message_size(max_message))
-            .add_service(reflection_v1alpha.max_decoding_message_size(max_message))
-            .add_service(SalesServiceServer::new(SalesApi::new(self.sales)).max_decoding_message_size(max_message))
+            .add_optional_service(reflection_v1.map(|service| service.max_decoding_message_size(max_message)))
+            .add_optional_service(reflection_v1alpha.map(|service| service.max_decoding_message_size(max_message)))
+            .add_service(
+                SalesServiceServer::new(SalesApi::new(self.sales).with_stream_limits(self.stream_limits))
+                    .max_decoding_message_size(max_message),
+            )
             .add_service(
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),

@@ -43,21 +43,83 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub log: LogSettings,
     pub auth: AuthSettings,
+    pub stream_sales: StreamSalesSettings,
+}
+
+/// The bounds of one StreamSales call (`grpc/sales/mod.rs`, `walk_pages`): a
+/// walk ends at the first one reached, with its own status, and its paging
+/// stops at once.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct StreamSalesSettings {
+    /// The longest a walk runs; a caller's shorter deadline wins. Then DEADLINE_EXCEEDED.
+    #[serde(with = "humantime_serde")]
+    pub max_duration: Duration,
+    /// The most pages (upstream list_sales requests) one walk fetches. Then RESOURCE_EXHAUSTED.
+    pub max_pages: u32,
+    /// How long a caller may take no row before the walk ends (ABORTED) and its buffered rows are dropped.
+    #[serde(with = "humantime_serde")]
+    pub stall_timeout: Duration,
+}
+
+impl Default for StreamSalesSettings {
+    fn default() -> Self {
+        // 1,000 pages are 100,000 sales at the largest page size, a full export of a
+        // busy account's quarter; at the Admin API's few hundred ms a page that is
+        // several minutes, so 10 min bounds a walk without cutting a real one short.
+        // 30 s is far longer than any reader that is working pauses between rows (a
+        // reader that processes rows in batches included), and short enough that a
+        // thousand abandoned readers give their memory back within half a minute.
+        Self { max_duration: Duration::from_secs(600), max_pages: 1000, stall_timeout: Duration::from_secs(30) }
+    }
 }
 
 /// Who may call what (`crate::auth`). Unset: no policy, every caller may call everything
 /// (zero-setup mode, loopback only unless `server.insecure`).
+///
+/// All unset by default: a policy names the operator's own callers, and keys and issuers
+/// are the operator's; there is no safe guess. Both files are re-read every
+/// `server.reload_interval` and swapped in when they change and still load.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
-    /// The policy file (TOML): callers, their methods and refund ceilings.
+    /// The policy file (TOML): callers, their methods, refund ceilings and rate limits.
+    /// A bad file stops start-up naming the line.
     pub policy_file: Option<PathBuf>,
-    /// The JWKS file bearer tokens are verified against.
+    /// The JWKS file bearer tokens are verified against. Needs `issuer`, `audience` and
+    /// `policy_file` (a verified identity is only useful to a policy).
     pub jwks_file: Option<PathBuf>,
-    /// The `iss` bearer tokens must carry.
+    /// The `iss` bearer tokens must carry (exactly).
     pub issuer: Option<String>,
-    /// The `aud` bearer tokens must carry.
+    /// The `aud` bearer tokens must carry (one of their audiences, exactly).
     pub audience: Option<String>,
+}
+
+impl AuthSettings {
+    /// Bearer tokens need both claims to check: a token for another issuer or another
+    /// service must not pass here.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.jwks_file.is_none() {
+            return Ok(());
+        }
+        for (setting, value) in [("auth.issuer", &self.issuer), ("auth.audience", &self.audience)] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    reason: "is required when auth.jwks_file is set (bearer tokens are checked against it)".into(),
+                });
+            }
+        }
+        if self.policy_file.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "auth.policy_file",
+                reason: "is required when auth.jwks_file is set: without a policy every caller is allowed \
+                         and verified tokens would be ignored"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The shared state of all replicas (idempotency records, cache coherence). Unset: per-process state.
@@ -134,6 +196,16 @@ pub struct ServerSettings {
     /// the policy, the JWKS) are re-read; a changed file is swapped in if it loads.
     #[serde(with = "humantime_serde")]
     pub reload_interval: Duration,
+    /// Whether server reflection (v1 and v1alpha) is served. Off: not served at all
+    /// (UNIMPLEMENTED). On, it is open to every caller even with a policy: it describes only
+    /// the public contract.
+    pub reflection: bool,
+    /// The most calls in progress at once (streams count while open; health is
+    /// never counted nor refused); one more is shed at once with UNAVAILABLE.
+    pub max_concurrent_calls: u32,
+    /// The deadline of a call that brings none (no `grpc-timeout`); a caller's own deadline wins.
+    #[serde(with = "humantime_serde")]
+    pub default_deadline: Duration,
     /// TLS (and mTLS) on the gRPC listener. Unset: plaintext.
     pub tls: TlsSettings,
     /// Serve a non-loopback `listen_addr` without TLS or without a policy anyway.
@@ -231,6 +303,20 @@ impl Default for ServerSettings {
             // Kubernetes takes up to a minute or so to update a mounted Secret or ConfigMap;
             // 10 s adds little to that, and reading a few small files costs nothing measurable.
             reload_interval: Duration::from_secs(10),
+            // On: grpcurl and similar tools need it, and it reveals nothing the published
+            // .proto files do not.
+            reflection: true,
+            // A call buffers up to a few MB at worst (a 1 MiB request, a 1 MiB upstream
+            // answer and its decoding), typically tens of KB: 512 bounds the worst case
+            // near 1 GiB, and is five times what one benchmark client drives on loopback
+            // (h2load or the benches with ~100 concurrent streams), so such a client is
+            // never shed. Beyond it, queueing would only add latency and memory: the
+            // upstream cap (`admin_api.max_concurrent_requests`) is far below it.
+            max_concurrent_calls: 512,
+            // Covers a write's two upstream requests (baseline read and write) at the
+            // default admin_api.request_timeout (15 s), and stays below the 60 s idle
+            // timeout of common load balancers, so a hung call ends with a status first.
+            default_deadline: Duration::from_secs(30),
             tls: TlsSettings::default(),
             insecure: false,
             health_listen_addr: None,
@@ -275,6 +361,12 @@ impl ServerSettings {
             return Err(ConfigError::Invalid {
                 setting: "server.reload_interval",
                 reason: "must be more than zero".into(),
+            });
+        }
+        if self.max_concurrent_calls == 0 {
+            return Err(ConfigError::Invalid {
+                setting: "server.max_concurrent_calls",
+                reason: "must be greater than zero".into(),
             });
         }
         self.validate_connections()
@@ -353,6 +445,9 @@ pub struct AdminApiSettings {
     /// The largest answer the gateway reads, in bytes; a larger one is refused
     /// while it streams in and never decoded (a read fails, a write is OUTCOME_UNKNOWN).
     pub max_body_bytes: u64,
+    /// The most requests to the Admin API in flight at once (and idle pooled connections
+    /// kept); more wait within their deadline, then get UNAVAILABLE (UPSTREAM_BUSY).
+    pub max_concurrent_requests: u32,
 }
 
 /// The default `admin_api.max_body_bytes`: 1 MiB. The largest answers the
@@ -382,6 +477,11 @@ impl Default for AdminApiSettings {
             // for callers that send no deadline.
             request_timeout: Duration::from_secs(15),
             max_body_bytes: DEFAULT_ADMIN_API_MAX_BODY_BYTES,
+            // At the Admin API's few hundred ms a request, 64 at once is over a hundred
+            // requests a second from one replica, more than 2Checkout's API is meant to
+            // take from one account; and at most 64 connections (64 TLS handshakes) however
+            // many callers arrive at once.
+            max_concurrent_requests: 64,
         }
     }
 }
@@ -401,6 +501,10 @@ pub struct PaymentApiSettings {
     /// The largest answer the gateway reads, in bytes; a larger one is refused
     /// while it streams in and never decoded (Authorize answers OUTCOME_UNKNOWN).
     pub max_body_bytes: u64,
+    /// The most authorizations in flight at once (and idle pooled connections kept);
+    /// more wait within their deadline, then get UNAVAILABLE (UPSTREAM_BUSY). Its own
+    /// cap, apart from the Admin API's, so a burst of reads never queues a checkout.
+    pub max_concurrent_requests: u32,
 }
 
 impl Default for PaymentApiSettings {
@@ -411,6 +515,9 @@ impl Default for PaymentApiSettings {
             seller_id: None,
             private_key: None,
             max_body_bytes: DEFAULT_PAYMENT_API_MAX_BODY_BYTES,
+            // An authorization takes about a second: 32 at once is some 30 checkouts a
+            // second from one replica, well above a shop's peak, and at most 32 connections.
+            max_concurrent_requests: 32,
         }
     }
 }
@@ -470,11 +577,15 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing` filter directive, e.g. `info,tco_gateway=debug`. `RUST_LOG` wins when set.
     pub filter: String,
+    /// Whether the audit trail (`tco_gateway::audit`) is logged whatever `filter` and
+    /// `RUST_LOG` say. Default `true`: quieting the log must never silently drop the record
+    /// of who moved money; `false` leaves the trail to the filter like any other target.
+    pub audit: bool,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: LogFormat::Text, filter: "info".into() }
+        Self { format: LogFormat::Text, filter: "info".into(), audit: true }
     }
 }
 
@@ -554,6 +665,7 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
         self.validate_exposure()?;
+        self.auth.validate()?;
         self.admin_api_base_url()?;
         self.payment_api_base_url()?;
         self.upstream()?;
@@ -563,6 +675,15 @@ impl Settings {
             ("payment_api.max_body_bytes", self.payment_api.max_body_bytes),
         ] {
             if bytes == 0 {
+                return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
+            }
+        }
+        for (setting, count) in [
+            ("admin_api.max_concurrent_requests", self.admin_api.max_concurrent_requests),
+            ("payment_api.max_concurrent_requests", self.payment_api.max_concurrent_requests),
+            ("stream_sales.max_pages", self.stream_sales.max_pages),
+        ] {
+            if count == 0 {
                 return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
             }
         }
@@ -577,6 +698,9 @@ impl Settings {
             ("admin_api.request_timeout", self.admin_api.request_timeout),
             ("idempotency.retention", self.idempotency.retention),
             ("cache.ttl", self.cache.ttl),
+            ("server.default_deadline", self.server.default_deadline),
+            ("stream_sales.max_duration", self.stream_sales.max_duration),
+            ("stream_sales.stall_timeout", self.stream_sales.stall_timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::Invalid { setting, reason: "must be greater than zero".into() });
@@ -978,6 +1102,65 @@ mod tests {
         }
         let s = settings(&[("server.idle_timeout", "90s")]).unwrap().server;
         assert_eq!(s.idle_timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn a_jwks_file_needs_an_issuer_an_audience_and_a_policy() {
+        let jwks = ("auth.jwks_file", "/etc/tco/jwks.json");
+        let policy = ("auth.policy_file", "/etc/tco/policy.toml");
+        let issuer = ("auth.issuer", "https://issuer.test");
+        let audience = ("auth.audience", "tco-gateway");
+        assert!(settings(&[jwks, policy, issuer, audience]).is_ok());
+        assert!(settings(&[policy]).is_ok(), "a policy alone: certificates only");
+        for (pairs, named) in [
+            (&[jwks, policy, audience][..], "auth.issuer"),
+            (&[jwks, policy, issuer], "auth.audience"),
+            (&[jwks, policy, issuer, ("auth.audience", " ")], "auth.audience"),
+            (&[jwks, issuer, audience], "auth.policy_file"),
+        ] {
+            let err = settings(pairs).unwrap_err().to_string();
+            assert!(err.contains(named), "{pairs:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn load_limits_have_documented_defaults_and_zero_is_refused() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.server.max_concurrent_calls, s.server.default_deadline), (512, Duration::from_secs(30)));
+        assert_eq!((s.admin_api.max_concurrent_requests, s.payment_api.max_concurrent_requests), (64, 32));
+        let streams = &s.stream_sales;
+        assert_eq!(
+            (streams.max_duration, streams.max_pages, streams.stall_timeout),
+            (Duration::from_secs(600), 1000, Duration::from_secs(30))
+        );
+        for setting in [
+            "server.max_concurrent_calls",
+            "admin_api.max_concurrent_requests",
+            "payment_api.max_concurrent_requests",
+            "stream_sales.max_pages",
+        ] {
+            let figment = Figment::new();
+            #[cfg(not(feature = "simulator"))]
+            let figment =
+                [USER, PASSWORD].into_iter().fold(figment, |f, (key, value)| f.merge(Serialized::global(key, value)));
+            let err = Settings::from_figment(figment.merge(Serialized::global(setting, 0u32))).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+        for setting in ["server.default_deadline", "stream_sales.max_duration", "stream_sales.stall_timeout"] {
+            let err = settings(&[(setting, "0s")]).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+    }
+
+    #[test]
+    fn reflection_is_served_unless_switched_off() {
+        assert!(settings(&[]).unwrap().server.reflection);
+        let figment = Figment::new();
+        #[cfg(not(feature = "simulator"))]
+        let figment =
+            [USER, PASSWORD].into_iter().fold(figment, |f, (key, value)| f.merge(Serialized::global(key, value)));
+        let off = Settings::from_figment(figment.merge(Serialized::global("server.reflection", false))).unwrap();
+        assert!(!off.server.reflection);
     }
 
     #[test]

@@ -36,6 +36,10 @@
 //!   and what each proved about its peer.
 //! - [`reload`]: values loaded from files operators change under a running
 //!   gateway (certificates, policy, JWKS), re-read and swapped in safely.
+//! - [`audit`]: the audit trail, one record per write, authorization and
+//!   denied call on its own log target (`tco_gateway::audit`) and as an
+//!   OpenTelemetry span event; the refund ceilings are checked in
+//!   `grpc/sales/ceiling.rs`.
 //! - [`config`]: layered typed settings with wrapped secrets.
 //! - [`app`]: wires it all together and serves (with health and reflection);
 //!   [`cli`]: the binary's command line and start-up.
@@ -52,16 +56,20 @@
 //!
 //! GetSale, from proto to the wire and back:
 //!
+//! 0. `grpc/overload.rs` admits the call (or sheds it at once with
+//!    UNAVAILABLE when `server.max_concurrent_calls` are in progress), and
+//!    `grpc/deadline.rs` marks it with `server.default_deadline`.
 //! 1. `grpc/sales/mod.rs`: `SalesApi::get_sale` takes the caller's deadline
-//!    from `grpc-timeout` (`grpc/mod.rs`, `call_context`) and converts the
+//!    from `grpc-timeout`, or the default one (`grpc/mod.rs`, `call_context`) and converts the
 //!    request with `grpc/sales/request.rs` (`SaleLookup::try_from`: a numeric
 //!    sale or invoice id, or INVALID_ARGUMENT naming the field; nothing is
 //!    sent).
 //! 2. `cache.rs`: `CachedSales::get_sale` serves a current entry, or fetches
 //!    once for all concurrent callers of the same lookup.
 //! 3. `idempotency.rs`: `IdempotentWrites` passes reads straight through.
-//! 4. `twocheckout/admin.rs`: `AdminApiClient::get_sale` sends
-//!    `sales/detail_sale` within the deadline (its client span from
+//! 4. `twocheckout/admin.rs`: `AdminApiClient::get_sale` takes one of the
+//!    `admin_api.max_concurrent_requests` slots (`twocheckout/limiter.rs`,
+//!    waiting within the deadline), sends `sales/detail_sale` within the deadline (its client span from
 //!    `telemetry/upstream.rs`), reads JSON or XML (`twocheckout/xml.rs`),
 //!    parses an `errors` element into a domain `Error` with an `AdminCode`,
 //!    or decodes the sale strictly (`twocheckout/wire.rs`) into a
@@ -72,6 +80,7 @@
 //!    parameter). `telemetry/rpc.rs` records the outcome from the trailers.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod cli;

@@ -8,8 +8,17 @@
 //
 // Env: GATEWAY_ADDR (default 127.0.0.1:50051), SIMULATOR_URL (default
 // http://127.0.0.1:50052).
+//
+// Credentials (all optional; with none set the channel is plaintext, what the
+// zero-setup gateway on loopback serves): TCO_CA_FILE (PEM roots the server
+// certificate must chain to; unset: Node's bundled roots), TCO_CERT_FILE and
+// TCO_KEY_FILE (a client certificate and its key, for mTLS; set both or
+// neither), TCO_BEARER_TOKEN (sent as `authorization: Bearer <token>` on every
+// call), TCO_SERVER_NAME (the name the server certificate is checked against
+// when it differs from GATEWAY_ADDR's host). Any of them switches to TLS.
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const grpc = require('@grpc/grpc-js');
@@ -130,11 +139,54 @@ async function getCardToken() {
   return token;
 }
 
+// --- the channel ----------------------------------------------------------------
+
+const CREDENTIAL_ENV = ['TCO_CA_FILE', 'TCO_CERT_FILE', 'TCO_KEY_FILE', 'TCO_BEARER_TOKEN', 'TCO_SERVER_NAME'];
+
+/** The contents of the file the environment variable names, or null when it is unset. */
+function readFileOf(variable) {
+  const file = process.env[variable];
+  return file ? fs.readFileSync(file) : null;
+}
+
+/** TLS credentials (mTLS with a client certificate, plus a bearer token) when any of
+ * CREDENTIAL_ENV is set, else plaintext; with the client options and a description. */
+function channelCredentials() {
+  if (!CREDENTIAL_ENV.some((name) => process.env[name])) {
+    return { credentials: grpc.credentials.createInsecure(), options: {}, transport: 'plaintext' };
+  }
+  if (Boolean(process.env.TCO_CERT_FILE) !== Boolean(process.env.TCO_KEY_FILE)) {
+    throw new Error('set both TCO_CERT_FILE and TCO_KEY_FILE (a client certificate and its key), or neither');
+  }
+  let credentials = grpc.credentials.createSsl(
+    readFileOf('TCO_CA_FILE'), readFileOf('TCO_KEY_FILE'), readFileOf('TCO_CERT_FILE'));
+  const transport = ['TLS'];
+  if (process.env.TCO_CERT_FILE) transport.push(`client certificate ${process.env.TCO_CERT_FILE}`);
+  const token = process.env.TCO_BEARER_TOKEN;
+  if (token) {
+    // Sent as `authorization: Bearer <token>` with every call (never printed).
+    const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+      const metadata = new grpc.Metadata();
+      metadata.add('authorization', `Bearer ${token}`);
+      callback(null, metadata);
+    });
+    credentials = grpc.credentials.combineChannelCredentials(credentials, bearer);
+    transport.push('bearer token');
+  }
+  const options = {};
+  if (process.env.TCO_SERVER_NAME) {
+    options['grpc.ssl_target_name_override'] = process.env.TCO_SERVER_NAME;
+    options['grpc.default_authority'] = process.env.TCO_SERVER_NAME;
+  }
+  return { credentials, options, transport: transport.join(', ') };
+}
+
 // --- the scenario -------------------------------------------------------------
 
 async function main() {
-  const auth = new v1.AuthorizationService(GATEWAY_ADDR, grpc.credentials.createInsecure());
-  const sales = new v1.SalesService(GATEWAY_ADDR, grpc.credentials.createInsecure());
+  const { credentials, options, transport } = channelCredentials();
+  const auth = new v1.AuthorizationService(GATEWAY_ADDR, credentials, options);
+  const sales = new v1.SalesService(GATEWAY_ADDR, credentials, options);
   const state = {};
 
   const refundRequest = (amount, comment) => ({
@@ -210,7 +262,7 @@ async function main() {
     }],
   ];
 
-  console.log(`tco-gateway Node example against ${GATEWAY_ADDR}`);
+  console.log(`tco-gateway Node example against ${GATEWAY_ADDR} (${transport})`);
   let passed = 0;
   let failed = 0;
   for (const [i, [name, fn]] of steps.entries()) {

@@ -2,7 +2,9 @@
 # Runs the Python example scenario against a running tco-gateway.
 # Usage (from anywhere): bash clients/python/run.sh
 # Env: GATEWAY_ADDR (default 127.0.0.1:50051), SIMULATOR_URL (default
-# http://127.0.0.1:50052), PYTHON (default python3; 3.11 is what is tested).
+# http://127.0.0.1:50052), PYTHON (default python3; 3.11 is what is tested);
+# TCO_CA_FILE, TCO_CERT_FILE, TCO_KEY_FILE, TCO_BEARER_TOKEN, TCO_SERVER_NAME for TLS
+# (see scenario.py; none set: plaintext).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -6,6 +6,14 @@ this) and a running gateway. Exits non-zero on any unexpected result.
 
 Env: GATEWAY_ADDR (default 127.0.0.1:50051), SIMULATOR_URL (default
 http://127.0.0.1:50052), GEN_DIR (where the stubs are; default ./gen).
+
+Credentials (all optional; with none set the channel is plaintext, what the
+zero-setup gateway on loopback serves): TCO_CA_FILE (PEM roots the server
+certificate must chain to; unset: the system's), TCO_CERT_FILE and
+TCO_KEY_FILE (a client certificate and its key, for mTLS; set both or
+neither), TCO_BEARER_TOKEN (sent as `authorization: Bearer <token>` on every
+call), TCO_SERVER_NAME (the name the server certificate is checked against
+when it differs from GATEWAY_ADDR's host). Any of them switches to TLS.
 """
 
 import json
@@ -32,6 +40,7 @@ SELLER_ID = "901248156"
 PUBLISHABLE_KEY = "E4D7B3C1-5A19-4C1F-8E92-6B1D2A7F0C33"
 ERROR_DOMAIN = "tco-gateway.twocheckout.v1"
 TIMEOUT = 10.0  # seconds, per call
+CREDENTIAL_ENV = ("TCO_CA_FILE", "TCO_CERT_FILE", "TCO_KEY_FILE", "TCO_BEARER_TOKEN", "TCO_SERVER_NAME")
 
 
 class StepFailed(Exception):
@@ -100,8 +109,45 @@ def expect_rpc_error(call, code, reason):
     raise StepFailed(f"expected {code.name} / {reason}, but the call succeeded: {result}")
 
 
+def read_file(variable):
+    """The bytes of the file the environment variable names, or None when it is unset."""
+    path = os.environ.get(variable)
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def open_channel():
+    """A TLS channel (mTLS with a client certificate, plus a bearer token) when any of
+    CREDENTIAL_ENV is set, else plaintext. Returns (channel, description)."""
+    if not any(os.environ.get(name) for name in CREDENTIAL_ENV):
+        return grpc.insecure_channel(GATEWAY_ADDR), "plaintext"
+    if bool(os.environ.get("TCO_CERT_FILE")) != bool(os.environ.get("TCO_KEY_FILE")):
+        raise SystemExit("set both TCO_CERT_FILE and TCO_KEY_FILE (a client certificate and its key), or neither")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read_file("TCO_CA_FILE"),
+        private_key=read_file("TCO_KEY_FILE"),
+        certificate_chain=read_file("TCO_CERT_FILE"),
+    )
+    what = ["TLS"]
+    if os.environ.get("TCO_CERT_FILE"):
+        what.append(f"client certificate {os.environ['TCO_CERT_FILE']}")
+    token = os.environ.get("TCO_BEARER_TOKEN")
+    if token:
+        # Sent as `authorization: Bearer <token>` with every call (never printed).
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token))
+        what.append("bearer token")
+    options = []
+    server_name = os.environ.get("TCO_SERVER_NAME")
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    return grpc.secure_channel(GATEWAY_ADDR, credentials, options=options), ", ".join(what)
+
+
 def main():
-    channel = grpc.insecure_channel(GATEWAY_ADDR)
+    channel, transport = open_channel()
     auth = auth_grpc.AuthorizationServiceStub(channel)
     sales = sales_grpc.SalesServiceStub(channel)
     state = {}
@@ -190,7 +236,7 @@ def main():
         ("refund 100.00 USD is refused (TOO_HIGH)", step_refund_too_high),
         ("refund with an empty comment is refused (INVALID_FIELD)", step_refund_empty_comment),
     ]
-    print(f"tco-gateway Python example against {GATEWAY_ADDR}")
+    print(f"tco-gateway Python example against {GATEWAY_ADDR} ({transport})")
     passed = failed = 0
     for i, (name, fn) in enumerate(steps, 1):
         print(f"[{i}/{len(steps)}] {name}")

@@ -27,6 +27,13 @@ pub mod reason {
     pub const IDEMPOTENCY_STORE_UNAVAILABLE: &str = "IDEMPOTENCY_STORE_UNAVAILABLE";
     pub const IDEMPOTENCY_STORE_FULL: &str = "IDEMPOTENCY_STORE_FULL";
     pub const REQUEST_IN_PROGRESS: &str = "REQUEST_IN_PROGRESS";
+    pub const REFUND_OVER_CEILING: &str = "REFUND_OVER_CEILING";
+    pub const REFUND_AMOUNT_UNVERIFIABLE: &str = "REFUND_AMOUNT_UNVERIFIABLE";
+    pub const OVERLOADED: &str = "OVERLOADED";
+    pub const UPSTREAM_BUSY: &str = "UPSTREAM_BUSY";
+    pub const STREAM_PAGE_LIMIT: &str = "STREAM_PAGE_LIMIT";
+    pub const STREAM_DURATION_LIMIT: &str = "STREAM_DURATION_LIMIT";
+    pub const STREAM_READER_STALLED: &str = "STREAM_READER_STALLED";
 }
 
 /// Declares a vendor code enum from one list of `Variant => "wire text"`:
@@ -257,6 +264,37 @@ pub enum Error {
     /// A duplicate waited for the call running the same request id until its deadline.
     #[error("request_id {request_id} is still being processed by another call; retry with the same request_id")]
     RequestInProgress { request_id: String },
+    /// A refund above the caller's per-refund ceiling (the policy's `max_refund`).
+    #[error("this refund ({asked}) is over this caller's limit of {limit} per refund; nothing was sent")]
+    RefundOverCeiling { limit: String, asked: String },
+    /// A refund whose amount in the ceiling's currency cannot be established, so the ceiling cannot be checked.
+    #[error("this caller's limit is {limit} per refund, and {detail}; nothing was sent")]
+    RefundAmountUnverifiable { limit: String, detail: String },
+    /// The gateway is already running as many calls as it admits at once
+    /// (`server.max_concurrent_calls`): this one was shed before any work.
+    #[error("the gateway is running its maximum of {limit} concurrent calls; retry after the RetryInfo delay")]
+    Overloaded { limit: u32 },
+    /// No slot among the `limit` concurrent requests to the 2Checkout `api`
+    /// came free within the call's deadline: the request was never sent.
+    #[error(
+        "all {limit} concurrent requests to the 2Checkout {api} are in use and none came free within the deadline; nothing was sent"
+    )]
+    UpstreamBusy { api: String, limit: u32 },
+    /// A StreamSales walk reached `stream_sales.max_pages`; more rows may match.
+    #[error(
+        "the stream ended after its maximum of {max_pages} pages; more sales may match: narrow the filter (for example the sale dates) and stream again"
+    )]
+    StreamPageLimit { max_pages: u32 },
+    /// A StreamSales walk ran for `stream_sales.max_duration`; more rows may match.
+    #[error(
+        "the stream ended after its maximum duration of {max_duration_ms} ms; more sales may match: narrow the filter and stream again"
+    )]
+    StreamDurationLimit { max_duration_ms: u64 },
+    /// The caller took no row of a StreamSales for `stream_sales.stall_timeout`.
+    #[error(
+        "the stream was ended because the caller took no row for {stall_timeout_ms} ms; its buffered rows were dropped"
+    )]
+    StreamReaderStalled { stall_timeout_ms: u64 },
 }
 
 impl Error {
@@ -291,6 +329,13 @@ impl Error {
             Self::IdempotencyStoreUnavailable { .. } => reason::IDEMPOTENCY_STORE_UNAVAILABLE,
             Self::IdempotencyStoreFull { .. } => reason::IDEMPOTENCY_STORE_FULL,
             Self::RequestInProgress { .. } => reason::REQUEST_IN_PROGRESS,
+            Self::RefundOverCeiling { .. } => reason::REFUND_OVER_CEILING,
+            Self::RefundAmountUnverifiable { .. } => reason::REFUND_AMOUNT_UNVERIFIABLE,
+            Self::Overloaded { .. } => reason::OVERLOADED,
+            Self::UpstreamBusy { .. } => reason::UPSTREAM_BUSY,
+            Self::StreamPageLimit { .. } => reason::STREAM_PAGE_LIMIT,
+            Self::StreamDurationLimit { .. } => reason::STREAM_DURATION_LIMIT,
+            Self::StreamReaderStalled { .. } => reason::STREAM_READER_STALLED,
         }
     }
 
@@ -311,7 +356,14 @@ impl Error {
             | Self::RequestIdReused { .. }
             | Self::IdempotencyStoreUnavailable { .. }
             | Self::IdempotencyStoreFull { .. }
-            | Self::RequestInProgress { .. } => None,
+            | Self::RequestInProgress { .. }
+            | Self::RefundOverCeiling { .. }
+            | Self::RefundAmountUnverifiable { .. }
+            | Self::Overloaded { .. }
+            | Self::UpstreamBusy { .. }
+            | Self::StreamPageLimit { .. }
+            | Self::StreamDurationLimit { .. }
+            | Self::StreamReaderStalled { .. } => None,
         }
     }
 
@@ -332,7 +384,14 @@ impl Error {
             | Self::PaymentApiNotConfigured
             | Self::IdempotencyStoreUnavailable { .. }
             | Self::IdempotencyStoreFull { .. }
-            | Self::RequestInProgress { .. } => None,
+            | Self::RequestInProgress { .. }
+            | Self::RefundOverCeiling { .. }
+            | Self::RefundAmountUnverifiable { .. }
+            | Self::Overloaded { .. }
+            | Self::UpstreamBusy { .. }
+            | Self::StreamPageLimit { .. }
+            | Self::StreamDurationLimit { .. }
+            | Self::StreamReaderStalled { .. } => None,
         }
     }
 }

@@ -30,8 +30,8 @@ pub use listing::{
     SortDirection, parse_sale_date,
 };
 pub use sale::{
-    Address, Billing, BillingStatus, Comment, Customer, Invoice, InvoiceStatus, IpDetail, LineItem, LineItemOption,
-    LineItemType, PayMethod, PaymentMethod, RecurringStatus, Sale, Shipping, VendorValue,
+    Address, Billing, BillingStatus, Comment, Customer, InEachCurrency, Invoice, InvoiceStatus, IpDetail, LineItem,
+    LineItemOption, LineItemType, PayMethod, PaymentMethod, RecurringStatus, Refundable, Sale, Shipping, VendorValue,
 };
 pub use values::{
     Amount, InvalidValue, InvoiceId, LineItemId, MAX_ECHOED_CHARS, MAX_ID, SaleId, Sign, Text, TextRules, echo,

@@ -2,7 +2,7 @@
 //! [`Amount`], statuses are enums that keep the vendor's raw string, and text
 //! the vendor may leave out is an `Option`.
 
-use super::{Amount, InvoiceId, SaleId};
+use super::{Amount, InvoiceId, LineItemId, RefundCurrency, SaleId};
 
 /// A vendor enumeration: the value the gateway recognised, if any, and the
 /// vendor's raw string. An unknown vendor value is kept, never an error.
@@ -41,6 +41,84 @@ impl Sale {
     pub fn line_items(&self) -> impl Iterator<Item = &LineItem> {
         self.invoices.iter().flat_map(|invoice| invoice.line_items.iter())
     }
+
+    /// What an invoice refund would act on: the invoice named (`None`: the
+    /// sale's only invoice, as the vendor picks it; several is `None`), its
+    /// total and what its refund lines leave of it.
+    pub fn refundable_invoice(&self, invoice_id: Option<&InvoiceId>) -> Option<Refundable> {
+        let mut invoices = self.invoices.iter().filter(|i| invoice_id.is_none_or(|id| &i.invoice_id == id));
+        let invoice = invoices.next()?;
+        if invoices.next().is_some() {
+            return None;
+        }
+        let charged =
+            InEachCurrency { usd: invoice.usd_total, vendor: invoice.vendor_total, customer: invoice.customer_total };
+        let refunds: Vec<&LineItem> = invoice.line_items.iter().filter(|l| l.is_refund()).collect();
+        Some(Refundable { charged, remaining: charged.less(&refunds) })
+    }
+
+    /// What a line refund would act on: the billed line, its amount and what
+    /// the refund lines linked to it leave of it. `None` when the sale has no such line.
+    pub fn refundable_line(&self, line_item_id: &LineItemId) -> Option<Refundable> {
+        let line = self.line_items().find(|l| l.line_item_id == line_item_id.as_str())?;
+        let charged = InEachCurrency::of(line);
+        let refunds: Vec<&LineItem> = self
+            .line_items()
+            .filter(|l| l.is_refund() && l.linked_id.as_deref() == Some(line_item_id.as_str()))
+            .collect();
+        Some(Refundable { charged, remaining: charged.less(&refunds) })
+    }
+}
+
+/// An amount in each of the three currencies 2Checkout books a sale in; `None`
+/// where the vendor did not say (or a sum could not be made).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InEachCurrency {
+    pub usd: Option<Amount>,
+    pub vendor: Option<Amount>,
+    pub customer: Option<Amount>,
+}
+
+impl InEachCurrency {
+    /// A line's amounts, unsigned (refund lines may carry them signed).
+    fn of(line: &LineItem) -> Self {
+        Self {
+            usd: line.amount_in(RefundCurrency::Usd),
+            vendor: line.amount_in(RefundCurrency::Vendor),
+            customer: line.amount_in(RefundCurrency::Customer),
+        }
+    }
+
+    /// The amount in `currency`.
+    pub fn get(&self, currency: RefundCurrency) -> Option<Amount> {
+        match currency {
+            RefundCurrency::Usd => self.usd,
+            RefundCurrency::Vendor => self.vendor,
+            RefundCurrency::Customer => self.customer,
+        }
+    }
+
+    /// These amounts less those of `lines`, currency by currency; `None` in a
+    /// currency where any of them is unknown.
+    fn less(&self, lines: &[&LineItem]) -> Self {
+        let less_in = |currency: RefundCurrency| {
+            let taken = lines.iter().map(|l| l.amount_in(currency).map(Amount::minor_units)).sum::<Option<i64>>()?;
+            Some(Amount::from_minor_units(self.get(currency)?.minor_units().checked_sub(taken)?))
+        };
+        Self {
+            usd: less_in(RefundCurrency::Usd),
+            vendor: less_in(RefundCurrency::Vendor),
+            customer: less_in(RefundCurrency::Customer),
+        }
+    }
+}
+
+/// What a refund target (an invoice or a billed line) was charged, and what
+/// remains of it to refund, in each currency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refundable {
+    pub charged: InEachCurrency,
+    pub remaining: InEachCurrency,
 }
 
 /// Geolocation of the buyer's IP address.
@@ -200,6 +278,16 @@ impl LineItem {
     /// Whether the line records a refund (status `refund`) rather than a charge.
     pub fn is_refund(&self) -> bool {
         self.status.known == Some(BillingStatus::Refund)
+    }
+
+    /// The line's amount in a refund currency, unsigned (refund lines may carry it signed).
+    pub fn amount_in(&self, currency: RefundCurrency) -> Option<Amount> {
+        let amount = match currency {
+            RefundCurrency::Usd => self.usd_amount,
+            RefundCurrency::Vendor => self.vendor_amount,
+            RefundCurrency::Customer => self.customer_amount,
+        };
+        amount.map(|a| Amount::from_minor_units(a.minor_units().abs()))
     }
 }
 

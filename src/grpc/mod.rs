@@ -2,8 +2,10 @@
 //! split by direction (`request`: proto into validated domain values,
 //! `response`: domain values into proto), plus [`status`], where every error
 //! becomes a gRPC status, and the edge below the handlers: [`codec`]
-//! (invalid protobuf is INVALID_ARGUMENT) and [`limits`] (oversized messages
-//! and metadata are RESOURCE_EXHAUSTED on that call).
+//! (invalid protobuf is INVALID_ARGUMENT), [`limits`] (oversized messages
+//! and metadata are RESOURCE_EXHAUSTED on that call), [`overload`] (load
+//! shedding past `server.max_concurrent_calls`) and [`deadline`] (the
+//! deadline of a call that brings none).
 //!
 //! A handler does three things and nothing else: convert the request into
 //! validated domain values (failing fast, before any upstream call), call the
@@ -13,12 +15,14 @@
 
 mod authorization;
 pub mod codec;
+pub mod deadline;
 pub mod limits;
+pub mod overload;
 mod sales;
 pub mod status;
 
 pub use authorization::AuthorizationApi;
-pub use sales::SalesApi;
+pub use sales::{SalesApi, StreamLimits};
 
 use std::time::{Duration, Instant};
 
@@ -34,15 +38,18 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("twocheckout_v1_descriptor");
 }
 
-/// The call context of a request: its deadline from the `grpc-timeout` header.
+/// The call context of a request: its deadline from the `grpc-timeout` header,
+/// or, when the caller sent none, `server.default_deadline` (the
+/// [`deadline::DefaultDeadline`] the layer marked the request with).
 fn call_context<T>(request: &Request<T>) -> CallContext {
-    let deadline = request
-        .metadata()
-        .get("grpc-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
-        .and_then(|timeout| Instant::now().checked_add(timeout));
-    CallContext { deadline, fresh: false }
+    let timeout = caller_timeout(request)
+        .or_else(|| request.extensions().get::<deadline::DefaultDeadline>().map(|default| default.0));
+    CallContext { deadline: timeout.and_then(|timeout| Instant::now().checked_add(timeout)), fresh: false }
+}
+
+/// The caller's own timeout, from its `grpc-timeout` header.
+fn caller_timeout<T>(request: &Request<T>) -> Option<Duration> {
+    request.metadata().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse_grpc_timeout)
 }
 
 /// Parses a `grpc-timeout` value: up to 8 digits and a unit (H, M, S, m, u, n).
@@ -81,6 +88,34 @@ fn amount(field: &str, value: &str, sign: Sign) -> Result<Amount, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request_with(timeout: Option<&str>, default: Option<Duration>) -> Request<()> {
+        let mut request = Request::new(());
+        if let Some(timeout) = timeout {
+            request.metadata_mut().insert("grpc-timeout", timeout.parse().unwrap());
+        }
+        if let Some(default) = default {
+            request.extensions_mut().insert(deadline::DefaultDeadline(default));
+        }
+        request
+    }
+
+    fn remaining(ctx: CallContext) -> Option<Duration> {
+        ctx.deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    #[test]
+    fn a_call_without_a_deadline_gets_the_default_and_the_callers_own_wins() {
+        let default = Some(Duration::from_secs(30));
+        let near = |remaining: Option<Duration>, expected: u64| {
+            let remaining = remaining.expect("a deadline");
+            assert!(remaining <= Duration::from_secs(expected) && remaining > Duration::from_secs(expected - 1));
+        };
+        near(remaining(call_context(&request_with(None, default))), 30);
+        near(remaining(call_context(&request_with(Some("5S"), default))), 5);
+        near(remaining(call_context(&request_with(Some("2M"), default))), 120);
+        assert_eq!(call_context(&request_with(None, None)).deadline, None);
+    }
 
     #[test]
     fn grpc_timeouts_parse_in_every_unit() {

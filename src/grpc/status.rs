@@ -44,6 +44,14 @@ const IN_PROGRESS_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// expire continuously, but a full store frees room slowly.
 const STORE_FULL_RETRY_DELAY: Duration = Duration::from_secs(30);
 
+/// How long a shed caller should wait: long enough for in-flight calls (hundreds of
+/// milliseconds upstream) to finish and free their slots, short enough not to idle a replica.
+const OVERLOADED_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// How long a caller that found every upstream request slot busy should wait: about one
+/// upstream round trip, by which time slots have usually come free.
+const UPSTREAM_BUSY_RETRY_DELAY: Duration = Duration::from_secs(1);
+
 /// When a caller may usefully retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retry {
@@ -135,6 +143,13 @@ rows! {
     RequestInProgress,
     IdempotencyStoreFull,
     IdempotencyStoreUnavailable,
+    RefundOverCeiling,
+    RefundAmountUnverifiable,
+    Overloaded,
+    UpstreamBusy,
+    StreamPageLimit,
+    StreamDurationLimit,
+    StreamReaderStalled,
     UnknownVendorCode,
 }
 
@@ -179,6 +194,13 @@ impl Row {
             Error::RequestInProgress { .. } => Self::RequestInProgress,
             Error::IdempotencyStoreFull { .. } => Self::IdempotencyStoreFull,
             Error::IdempotencyStoreUnavailable { .. } => Self::IdempotencyStoreUnavailable,
+            Error::RefundOverCeiling { .. } => Self::RefundOverCeiling,
+            Error::RefundAmountUnverifiable { .. } => Self::RefundAmountUnverifiable,
+            Error::Overloaded { .. } => Self::Overloaded,
+            Error::UpstreamBusy { .. } => Self::UpstreamBusy,
+            Error::StreamPageLimit { .. } => Self::StreamPageLimit,
+            Error::StreamDurationLimit { .. } => Self::StreamDurationLimit,
+            Error::StreamReaderStalled { .. } => Self::StreamReaderStalled,
         }
     }
 
@@ -373,6 +395,50 @@ impl Row {
                 "Transient; writes fail closed rather than risk running twice. Retry after RetryInfo.",
             )
             .retry(Retry::After(UNAVAILABLE_RETRY_DELAY)),
+            Self::RefundOverCeiling => Mapping::new(
+                reason::REFUND_OVER_CEILING,
+                Code::PermissionDenied,
+                "The refund is over the caller's per-refund ceiling (`max_refund` in the policy file; ErrorInfo `limit` and `amount`, both with their currency); nothing was sent to 2Checkout.",
+                "The caller may not do this, whatever the sale's state; a caller with a higher ceiling may.",
+            ),
+            Self::RefundAmountUnverifiable => Mapping::new(
+                reason::REFUND_AMOUNT_UNVERIFIABLE,
+                Code::PermissionDenied,
+                "The caller has a refund ceiling and the refund's amount in the ceiling's currency cannot be established (a ceiling in a currency other than USD, or a sale that does not show the amounts); nothing was sent to 2Checkout.",
+                "Safe default: a ceiling that cannot be checked refuses. Refunding in USD (or asking an operator) can succeed.",
+            ),
+            Self::Overloaded => Mapping::new(
+                reason::OVERLOADED,
+                Code::Unavailable,
+                "The gateway was already running `server.max_concurrent_calls` calls (ErrorInfo `limit`); this one was refused at once, before any work. Health is never refused.",
+                "Load shedding: transient and safe to retry (nothing ran), after RetryInfo, ideally on another replica.",
+            )
+            .retry(Retry::After(OVERLOADED_RETRY_DELAY)),
+            Self::UpstreamBusy => Mapping::new(
+                reason::UPSTREAM_BUSY,
+                Code::Unavailable,
+                "Every one of the `max_concurrent_requests` slots to the 2Checkout API was in use until the call's deadline (ErrorInfo `api`, `limit`); nothing was sent to 2Checkout.",
+                "Transient; a write that never got a slot was never sent, so it is a plain failure (never OUTCOME_UNKNOWN) and a retry with the same request_id runs it.",
+            )
+            .retry(Retry::After(UPSTREAM_BUSY_RETRY_DELAY)),
+            Self::StreamPageLimit => Mapping::new(
+                reason::STREAM_PAGE_LIMIT,
+                Code::ResourceExhausted,
+                "A StreamSales walk sent `stream_sales.max_pages` pages (ErrorInfo `maxPages`) and more may match; every row before it was delivered.",
+                "A per-call quota of the gateway's: the caller narrows the filter (for example the sale dates) and streams the rest.",
+            ),
+            Self::StreamDurationLimit => Mapping::new(
+                reason::STREAM_DURATION_LIMIT,
+                Code::DeadlineExceeded,
+                "A StreamSales walk ran for `stream_sales.max_duration` (ErrorInfo `maxDurationMs`); rows not yet taken were dropped.",
+                "The stream's own deadline passed, as if the caller had set it; narrow the filter and stream again.",
+            ),
+            Self::StreamReaderStalled => Mapping::new(
+                reason::STREAM_READER_STALLED,
+                Code::Aborted,
+                "The caller of a StreamSales took no row for `stream_sales.stall_timeout` (ErrorInfo `stallTimeoutMs`): paging stopped and the buffered rows were dropped.",
+                "The gateway gave up on the stream, not on the request: the caller reads again and restarts the stream.",
+            ),
             Self::UnknownVendorCode => Mapping::new(
                 "(any other vendor code)",
                 Code::Unknown,
@@ -437,8 +503,31 @@ pub fn to_status(error: Error, field_of: fn(&str) -> Option<&'static str>) -> to
         | Error::RequestInProgress { .. }
         | Error::MalformedRequest { .. }
         | Error::PaymentApiNotConfigured => {}
+        Error::Overloaded { limit } => {
+            metadata.insert("limit".to_owned(), limit.to_string());
+        }
+        Error::UpstreamBusy { api, limit } => {
+            metadata.insert("api".to_owned(), api.clone());
+            metadata.insert("limit".to_owned(), limit.to_string());
+        }
+        Error::StreamPageLimit { max_pages } => {
+            metadata.insert("maxPages".to_owned(), max_pages.to_string());
+        }
+        Error::StreamDurationLimit { max_duration_ms } => {
+            metadata.insert("maxDurationMs".to_owned(), max_duration_ms.to_string());
+        }
+        Error::StreamReaderStalled { stall_timeout_ms } => {
+            metadata.insert("stallTimeoutMs".to_owned(), stall_timeout_ms.to_string());
+        }
         Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store } => {
             metadata.insert("store".to_owned(), store.clone());
+        }
+        Error::RefundOverCeiling { limit, asked } => {
+            metadata.insert("limit".to_owned(), limit.clone());
+            metadata.insert("amount".to_owned(), asked.clone());
+        }
+        Error::RefundAmountUnverifiable { limit, .. } => {
+            metadata.insert("limit".to_owned(), limit.clone());
         }
     }
     match mapping.retry {
@@ -558,6 +647,17 @@ mod tests {
             Row::IdempotencyStoreUnavailable => {
                 Error::IdempotencyStoreUnavailable { store: "redis".into(), detail: "connection refused".into() }
             }
+            Row::RefundOverCeiling => {
+                Error::RefundOverCeiling { limit: "100.00 USD".into(), asked: "150.00 USD".into() }
+            }
+            Row::RefundAmountUnverifiable => {
+                Error::RefundAmountUnverifiable { limit: "100.00 EUR".into(), detail: "no EUR amount".into() }
+            }
+            Row::Overloaded => Error::Overloaded { limit: 2048 },
+            Row::UpstreamBusy => Error::UpstreamBusy { api: "Admin API".into(), limit: 64 },
+            Row::StreamPageLimit => Error::StreamPageLimit { max_pages: 1000 },
+            Row::StreamDurationLimit => Error::StreamDurationLimit { max_duration_ms: 600_000 },
+            Row::StreamReaderStalled => Error::StreamReaderStalled { stall_timeout_ms: 30_000 },
             Row::UnknownVendorCode => vendor("SOMETHING_NEW", None),
         }
     }
@@ -616,7 +716,7 @@ mod tests {
     }
 
     #[test]
-    fn only_too_soon_unavailable_and_idempotency_conflicts_say_when_to_retry() {
+    fn only_too_soon_unavailable_idempotency_conflicts_and_busy_limits_say_when_to_retry() {
         // The README does not show retries or fields, so they are pinned here.
         let retries: Vec<_> = Row::ALL
             .iter()
@@ -631,6 +731,8 @@ mod tests {
                 (Row::RequestInProgress, Retry::After(IN_PROGRESS_RETRY_DELAY)),
                 (Row::IdempotencyStoreFull, Retry::After(STORE_FULL_RETRY_DELAY)),
                 (Row::IdempotencyStoreUnavailable, Retry::After(UNAVAILABLE_RETRY_DELAY)),
+                (Row::Overloaded, Retry::After(OVERLOADED_RETRY_DELAY)),
+                (Row::UpstreamBusy, Retry::After(UPSTREAM_BUSY_RETRY_DELAY)),
             ]
         );
         let fields: Vec<_> = Row::ALL.iter().filter_map(|row| row.mapping().field.map(|field| (*row, field))).collect();
@@ -723,6 +825,37 @@ mod tests {
         let at = |h, m| chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap().and_hms_opt(h, m, 0).unwrap().and_utc();
         assert_eq!(until_next_utc_day(at(23, 30)), Duration::from_secs(30 * 60));
         assert_eq!(until_next_utc_day(at(0, 0)), Duration::from_secs(24 * 3600));
+    }
+
+    #[test]
+    fn shedding_and_a_busy_upstream_say_which_limit_and_when_to_retry() {
+        let shed = tonic::Status::from(Error::Overloaded { limit: 2048 });
+        assert_eq!(shed.code(), Code::Unavailable);
+        let details = shed.get_error_details();
+        assert_eq!(details.error_info().unwrap().metadata["limit"], "2048");
+        assert_eq!(details.retry_info().unwrap().retry_delay, Some(OVERLOADED_RETRY_DELAY));
+
+        let busy = tonic::Status::from(Error::UpstreamBusy { api: "Admin API".into(), limit: 64 });
+        assert_eq!(busy.code(), Code::Unavailable);
+        let details = busy.get_error_details();
+        let info = details.error_info().unwrap();
+        assert_eq!((info.reason.as_str(), info.metadata["api"].as_str()), ("UPSTREAM_BUSY", "Admin API"));
+        assert_eq!(details.retry_info().unwrap().retry_delay, Some(UPSTREAM_BUSY_RETRY_DELAY));
+        assert!(busy.message().contains("nothing was sent"), "{busy:?}");
+    }
+
+    #[test]
+    fn each_end_of_a_bounded_stream_has_its_own_code_and_names_its_limit() {
+        for (error, code, key, value) in [
+            (Error::StreamPageLimit { max_pages: 7 }, Code::ResourceExhausted, "maxPages", "7"),
+            (Error::StreamDurationLimit { max_duration_ms: 9 }, Code::DeadlineExceeded, "maxDurationMs", "9"),
+            (Error::StreamReaderStalled { stall_timeout_ms: 3 }, Code::Aborted, "stallTimeoutMs", "3"),
+        ] {
+            let status = tonic::Status::from(error);
+            assert_eq!(status.code(), code, "{status:?}");
+            assert_eq!(status.get_error_details().error_info().unwrap().metadata[key], value);
+            assert!(status.get_error_details().retry_info().is_none(), "{status:?}");
+        }
     }
 
     #[test]

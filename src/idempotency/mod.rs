@@ -279,7 +279,11 @@ where
         };
         match claim {
             Claim::Conflict => return Err(Error::RequestIdReused { request_id: id.to_string() }),
-            Claim::Settled(outcome) => return outcome,
+            Claim::Settled(outcome) => {
+                // The audit record of this call says it repeats an earlier outcome.
+                crate::audit::note_replay();
+                return outcome;
+            }
             Claim::Wait => {
                 let change = store.changed(id, waited);
                 waited = waited.saturating_add(1);
@@ -414,6 +418,8 @@ impl<P: SalesPort + SalesWritePort> Attempt<P> {
         let disposition = match &outcome {
             Ok(_) | Err(Error::Vendor(_)) => Disposition::Settled,
             Err(Error::OutcomeUnknown { .. } | Error::UpstreamResponseInvalid { .. }) => Disposition::Unknown(baseline),
+            // Never sent (no upstream slot came free in time, among others): a retry runs it.
+            Err(Error::UpstreamBusy { .. }) => Disposition::NotExecuted,
             Err(_) => Disposition::NotExecuted,
         };
         (outcome, disposition)

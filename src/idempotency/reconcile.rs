@@ -48,12 +48,12 @@ pub fn evidence(write: &SaleWrite, before: Option<&Sale>, now: &Sale) -> Evidenc
                 target.invoice_id().is_none_or(|invoice| line.invoice_id.as_deref() == Some(invoice.as_str()))
             };
             let remaining =
-                before.and_then(|sale| remaining_on_invoices(sale, target.invoice_id().map(|i| i.as_str())));
+                before.and_then(|sale| sale.refundable_invoice(target.invoice_id())).and_then(|r| r.remaining.vendor);
             refund_evidence(refund, before, now, &on_target, remaining)
         }
         SaleWrite::RefundLineItem { line_item_id, refund, .. } => {
             let linked = |line: &LineItem| line.linked_id.as_deref() == Some(line_item_id.as_str());
-            let remaining = before.and_then(|sale| remaining_on_line(sale, line_item_id.as_str()));
+            let remaining = before.and_then(|sale| sale.refundable_line(line_item_id)).and_then(|r| r.remaining.vendor);
             refund_evidence(refund, before, now, &linked, remaining)
         }
         SaleWrite::StopLineItemRecurring { line_item_id, .. } => done_or_absent(now.line_items().any(|line| {
@@ -105,7 +105,7 @@ fn refund_evidence(
     };
     let matching = new_lines
         .iter()
-        .filter(|line| expected.is_some_and(|(amount, currency)| amount_in(line, currency) == Some(amount)))
+        .filter(|line| expected.is_some_and(|(amount, currency)| line.amount_in(currency) == Some(amount)))
         .count();
     let comment = refund.comment.as_str();
     let with_comment = |sale: Option<&Sale>| count_comments(sale, |c| c.contains(comment));
@@ -129,44 +129,6 @@ fn refund_evidence(
             ))
         }
     }
-}
-
-/// A line's amount in a refund currency (refund lines may carry it signed).
-fn amount_in(line: &LineItem, currency: RefundCurrency) -> Option<Amount> {
-    let amount = match currency {
-        RefundCurrency::Usd => line.usd_amount,
-        RefundCurrency::Vendor => line.vendor_amount,
-        RefundCurrency::Customer => line.customer_amount,
-    };
-    amount.map(|a| Amount::from_minor_units(a.minor_units().abs()))
-}
-
-fn vendor_minor_units(line: &LineItem) -> Option<i64> {
-    amount_in(line, RefundCurrency::Vendor).map(Amount::minor_units)
-}
-
-/// What remains to refund on the invoice (`None`: the sale's only invoice, as
-/// the vendor picks it), in the vendor's currency.
-fn remaining_on_invoices(sale: &Sale, invoice_id: Option<&str>) -> Option<Amount> {
-    let mut invoices = sale.invoices.iter().filter(|i| invoice_id.is_none_or(|id| i.invoice_id.as_str() == id));
-    let invoice = invoices.next()?;
-    if invoices.next().is_some() {
-        return None;
-    }
-    let total = invoice.vendor_total?.minor_units();
-    let refunded = invoice.line_items.iter().filter(|l| l.is_refund()).map(vendor_minor_units).sum::<Option<i64>>()?;
-    Some(Amount::from_minor_units(total.checked_sub(refunded)?))
-}
-
-/// What remains to refund on one billed line, in the vendor's currency.
-fn remaining_on_line(sale: &Sale, line_item_id: &str) -> Option<Amount> {
-    let line = sale.line_items().find(|l| l.line_item_id == line_item_id)?;
-    let refunded = sale
-        .line_items()
-        .filter(|l| l.is_refund() && l.linked_id.as_deref() == Some(line_item_id))
-        .map(vendor_minor_units)
-        .sum::<Option<i64>>()?;
-    Some(Amount::from_minor_units(vendor_minor_units(line)?.checked_sub(refunded)?))
 }
 
 fn count_comments(sale: Option<&Sale>, matches: impl Fn(&str) -> bool) -> usize {
@@ -356,6 +318,24 @@ mod tests {
         // would show 22.00, not the 25.00 the baseline left, so it cannot be told apart.
         let now = refunded(refunded(before.clone(), "901", "3.00", "11", "Foreign"), "902", "22.00", "11", COMMENT);
         assert!(is_ambiguous(&evidence(&write, Some(&before), &now)));
+    }
+
+    #[test]
+    fn what_remains_to_refund_is_known_in_each_currency_of_the_invoice_and_of_a_line() {
+        // Sale::refundable_* (shared with the refund ceilings): USD is twice the vendor's currency here.
+        let sale = refunded(refunded(sale(), "900", "4.00", "12", "Earlier"), "901", "1.00", "11", "Earlier");
+        let invoice = sale.refundable_invoice(None).unwrap();
+        assert_eq!(invoice.charged.usd, Some(amount("60.00")));
+        assert_eq!(invoice.remaining.usd, Some(amount("50.00")), "60.00 less 8.00 and 2.00");
+        assert_eq!(invoice.remaining.vendor, Some(amount("25.00")));
+        assert_eq!(invoice.remaining.get(RefundCurrency::Customer), Some(amount("25.00")));
+        let line = sale.refundable_line(&"12".parse().unwrap()).unwrap();
+        assert_eq!((line.charged.usd, line.remaining.usd), (Some(amount("40.00")), Some(amount("32.00"))));
+        assert!(sale.refundable_line(&"13".parse().unwrap()).is_none(), "no such line");
+        assert!(sale.refundable_invoice(Some(&"101".parse().unwrap())).is_none(), "no such invoice");
+        let mut unknown = sale.clone();
+        unknown.invoices[0].line_items[2].usd_amount = None;
+        assert_eq!(unknown.refundable_invoice(None).unwrap().remaining.usd, None, "a refund line without USD");
     }
 
     #[test]

@@ -181,7 +181,10 @@ fn resource() -> Resource {
 fn install_subscriber(log: &LogSettings, tracer_provider: &SdkTracerProvider) {
     let env_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.filter));
     let throttle = Arc::new(OtelComplaintThrottle::default());
-    let log_filter = env_filter.and(filter::filter_fn(move |metadata| throttle.allows(metadata)));
+    // The audit trail passes whatever the filter says, unless `log.audit` is off.
+    let audit_level = if log.audit { LevelFilter::INFO } else { LevelFilter::OFF };
+    let audit_trail = filter::Targets::new().with_target(crate::audit::TARGET, audit_level);
+    let log_filter = env_filter.and(filter::filter_fn(move |metadata| throttle.allows(metadata))).or(audit_trail);
     // Colours only for a person at a terminal: a file or a log pipeline gets plain text.
     let ansi = std::io::stdout().is_terminal();
     let log_layer = match log.format {

@@ -39,6 +39,7 @@ use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::{
+    limiter::UpstreamLimiter,
     limits::{self, BodyError},
     wire::{DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
     xml,
@@ -73,25 +74,31 @@ pub struct AdminApiConfig {
     pub request_timeout: Duration,
     /// The largest answer read; a larger one is refused unread (see [`limits::read_capped`]).
     pub max_body_bytes: usize,
+    /// The most requests in flight at once (see `limiter.rs`).
+    pub max_concurrent_requests: u32,
 }
 
-/// A pooled client of the Admin API; cheap to clone.
+/// A pooled client of the Admin API; cheap to clone (clones share the pool and the slots).
 #[derive(Clone, Debug)]
 pub struct AdminApiClient {
     http: reqwest::Client,
     config: AdminApiConfig,
+    slots: UpstreamLimiter,
 }
 
 impl AdminApiClient {
     /// Builds the client (and its connection pool).
     pub fn new(config: AdminApiConfig) -> Result<Self, reqwest::Error> {
+        let slots = UpstreamLimiter::new("Admin API", config.max_concurrent_requests);
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("tco-gateway/", env!("CARGO_PKG_VERSION")))
             // A redirect would carry the Basic credentials and the form to another host.
             .redirect(reqwest::redirect::Policy::none())
+            // No more idle connections than requests can be in flight at once.
+            .pool_max_idle_per_host(slots.pool_size())
             .build()?;
-        Ok(Self { http, config })
+        Ok(Self { http, config, slots })
     }
 
     /// Calls one read endpoint (`sales/detail_sale`) with its parameters and decodes the success body.
@@ -116,6 +123,8 @@ impl AdminApiClient {
         params: &[(&str, String)],
         decode: impl FnOnce(StatusCode, &str, &[u8]) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        // Held until the answer is read; waiting for it counts against the caller's time.
+        let _slot = self.slots.acquire(ctx, self.config.request_timeout).await?;
         let timeout = time_budget(ctx, self.config.request_timeout)?;
         let url = self.config.base_url.join(endpoint).map_err(|e| Error::UpstreamResponseInvalid {
             detail: format!("cannot build the URL of {endpoint}: {e}"),

@@ -6,12 +6,15 @@
 //! - [`payment`]: the Payment API client (card authorization).
 //! - `wire`: the vendor's shapes, private to this module, and their strict
 //!   conversion into domain values.
+//! - `limiter`: the cap on concurrent requests to each API, and so on
+//!   its pooled connections.
 //! - `limits`: the byte cap on an answer, enforced while it streams in, and
 //!   the nesting-depth limit of both formats.
 //! - `xml`: reads XML answers into the same value JSON gives, so both formats
 //!   share one decoder.
 
 pub mod admin;
+mod limiter;
 mod limits;
 pub mod payment;
 mod wire;

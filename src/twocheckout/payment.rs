@@ -23,6 +23,7 @@ use tracing::Instrument as _;
 
 use super::{
     admin::{CallKind, over_cap, transport_error},
+    limiter::UpstreamLimiter,
     limits::{self, BodyError},
     wire::{Many, Text},
 };
@@ -45,6 +46,8 @@ pub struct PaymentApiConfig {
     pub request_timeout: Duration,
     /// The largest answer read; a larger one is refused unread (see [`limits::read_capped`]).
     pub max_body_bytes: usize,
+    /// The most authorizations in flight at once (see `limiter.rs`).
+    pub max_concurrent_requests: u32,
 }
 
 /// A pooled client of the Payment API.
@@ -52,17 +55,21 @@ pub struct PaymentApiConfig {
 pub struct PaymentApiClient {
     http: reqwest::Client,
     config: PaymentApiConfig,
+    slots: UpstreamLimiter,
 }
 
 impl PaymentApiClient {
     pub fn new(config: PaymentApiConfig) -> Result<Self, reqwest::Error> {
+        let slots = UpstreamLimiter::new("Payment API", config.max_concurrent_requests);
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("tco-gateway/", env!("CARGO_PKG_VERSION")))
             // A redirect (307/308 keep the body) would re-post the private key and the card token.
             .redirect(reqwest::redirect::Policy::none())
+            // No more idle connections than authorizations can be in flight at once.
+            .pool_max_idle_per_host(slots.pool_size())
             .build()?;
-        Ok(Self { http, config })
+        Ok(Self { http, config, slots })
     }
 }
 
@@ -360,7 +367,7 @@ impl WireResponse {
 /// The Payment API as this deployment has it: configured, or not at all.
 #[derive(Clone, Debug)]
 pub enum PaymentBackend {
-    Api(PaymentApiClient),
+    Api(Box<PaymentApiClient>),
     /// No seller id and private key: Authorize answers UNIMPLEMENTED.
     NotConfigured,
 }
@@ -368,7 +375,7 @@ pub enum PaymentBackend {
 impl PaymentPort for PaymentBackend {
     async fn authorize(&self, ctx: CallContext, request: &AuthorizationRequest) -> Result<Authorization, Error> {
         match self {
-            Self::Api(client) => client.authorize(ctx, request).await,
+            Self::Api(client) => client.as_ref().authorize(ctx, request).await,
             Self::NotConfigured => Err(Error::PaymentApiNotConfigured),
         }
     }
@@ -398,6 +405,8 @@ impl PaymentPort for PaymentApiClient {
             shipping_addr: request.shipping.as_ref().map(address_out),
             demo: request.demo,
         };
+        // Held until the answer is read; a caller that never gets one was never sent.
+        let _slot = self.slots.acquire(ctx, self.config.request_timeout).await?;
         let timeout = super::admin::time_budget(ctx, self.config.request_timeout)?;
         let url = self.config.base_url.join(&format!("{}/rs/authService", self.config.seller_id)).map_err(|e| {
             Error::UpstreamResponseInvalid { detail: format!("cannot build the authService URL: {e}"), http_status: 0 }

@@ -188,6 +188,8 @@ pub struct CollectedSpan {
     pub status_code: i32,
     /// Event names, in order.
     pub events: Vec<String>,
+    /// Each event's attributes, in the same order as `events`.
+    pub event_attributes: Vec<BTreeMap<String, AttrValue>>,
 }
 
 impl CollectedSpan {
@@ -202,6 +204,7 @@ impl CollectedSpan {
             resource: resource.clone(),
             status_code: span.status.as_ref().map_or(0, |status| status.code),
             events: span.events.iter().map(|event| event.name.clone()).collect(),
+            event_attributes: span.events.iter().map(|event| attributes(&event.attributes)).collect(),
         }
     }
 

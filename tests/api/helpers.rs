@@ -64,9 +64,14 @@ fn admin_settings(simulator: &RunningSimulator) -> Vec<(&'static str, String)> {
 async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<RunningSimulator>) -> TestApp {
     let mut figment = Figment::new();
     for (key, value) in settings {
-        // Byte budgets as numbers, the way the environment provider reads them.
+        // Byte budgets and counts as numbers, the way the environment provider reads them.
+        const NUMERIC: [&str; 4] = ["max_bytes", "max_concurrent_calls", "max_concurrent_requests", "max_pages"];
         figment = match value.parse::<u64>() {
-            Ok(number) if key.ends_with("max_bytes") => figment.merge(Serialized::global(key, number)),
+            Ok(number) if NUMERIC.iter().any(|suffix| key.ends_with(suffix)) => {
+                figment.merge(Serialized::global(key, number))
+            }
+            // Switches as booleans, the way the environment provider reads them.
+            _ if matches!(value.as_str(), "true" | "false") => figment.merge(Serialized::global(key, value == "true")),
             _ => figment.merge(Serialized::global(key, value)),
         };
     }

@@ -4,6 +4,8 @@
 // Test code: a failed unwrap is a failed spec, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
+mod auth;
 mod authorize;
 mod cache;
 mod cache_coherence;
@@ -18,6 +20,7 @@ mod helpers;
 mod hostile;
 mod hostile_bodies;
 mod idempotency;
+mod limits;
 mod list_sales;
 mod redis_server;
 mod server;

@@ -192,3 +192,97 @@ else the chart's own Secret (key redis-url) when redis.url is set; "" without Re
 {{- define "tco-gateway.perReplicaState" -}}
 {{- if and (not (include "tco-gateway.redisRef" .)) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}true{{ end }}
 {{- end }}
+
+{{/*
+The kubernetes.io/tls Secret the server certificate comes from: tls.secretName,
+else "<fullname>-tls" (where the cert-manager Certificate writes it).
+*/}}
+{{- define "tco-gateway.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "tco-gateway.fullname" .)) .Values.tls.secretName }}
+{{- end }}
+
+{{/*
+Where the files the gateway re-reads are mounted (read-only volumes, never
+subPath, so a rotated Secret or an edited ConfigMap reaches the running pod).
+*/}}
+{{- define "tco-gateway.tlsDir" -}}/etc/tco-gateway/tls{{- end }}
+{{- define "tco-gateway.clientCaDir" -}}/etc/tco-gateway/client-ca{{- end }}
+{{- define "tco-gateway.policyDir" -}}/etc/tco-gateway/policy{{- end }}
+{{- define "tco-gateway.jwksDir" -}}/etc/tco-gateway/jwks{{- end }}
+
+{{/*
+The client CA file the gateway reads, or "" without mTLS (or without TLS).
+*/}}
+{{- define "tco-gateway.clientCaFile" -}}
+{{- $ca := .Values.tls.clientCa }}
+{{- if and .Values.tls.enabled $ca.enabled }}
+{{- if eq $ca.source "tlsSecret" }}
+{{- printf "%s/ca.crt" (include "tco-gateway.tlsDir" .) }}
+{{- else }}
+{{- printf "%s/ca.crt" (include "tco-gateway.clientCaDir" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ConfigMap holding the policy, as JSON {name, key}: auth.policy.existingConfigMap,
+else the chart's own "<fullname>-policy" (key policy.toml).
+*/}}
+{{- define "tco-gateway.policyRef" -}}
+{{- $p := .Values.auth.policy }}
+{{- if $p.existingConfigMap.name }}
+{{- toJson (dict "name" $p.existingConfigMap.name "key" $p.existingConfigMap.key) }}
+{{- else }}
+{{- toJson (dict "name" (printf "%s-policy" (include "tco-gateway.fullname" .)) "key" "policy.toml") }}
+{{- end }}
+{{- end }}
+
+{{/*
+The JWKS volume source, as JSON {kind: secret|configMap, name, key}; "" without bearer tokens.
+*/}}
+{{- define "tco-gateway.jwksRef" -}}
+{{- $j := .Values.auth.jwks }}
+{{- if $j.existingSecret.name }}
+{{- toJson (dict "kind" "secret" "name" $j.existingSecret.name "key" $j.existingSecret.key) }}
+{{- else if $j.existingConfigMap.name }}
+{{- toJson (dict "kind" "configMap" "name" $j.existingConfigMap.name "key" $j.existingConfigMap.key) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses TLS and auth settings the gateway could not use safely: plaintext
+without saying so, a Certificate with no issuer, half-named sources.
+*/}}
+{{- define "tco-gateway.validateSecurity" -}}
+{{- $t := .Values.tls }}
+{{- if and (not $t.enabled) (not .Values.insecure) }}
+{{- fail "tls.enabled is false but insecure is not true: the gateway would serve refunds in plaintext to the network. Enable TLS (tls.enabled: true, the default) or set insecure: true explicitly" }}
+{{- end }}
+{{- if and $t.enabled (not .Values.podSecurityContext.fsGroup) }}
+{{- fail "podSecurityContext.fsGroup is unset: the TLS key is mounted with mode 0440 for that group, so the gateway could not read it (the default is 10001)" }}
+{{- end }}
+{{- if $t.certManager.enabled }}
+{{- if not $t.enabled }}
+{{- fail "tls.certManager.enabled needs tls.enabled: true (the Certificate would write a Secret nothing uses)" }}
+{{- end }}
+{{- if not $t.certManager.issuerRef.name }}
+{{- fail "tls.certManager.enabled: set tls.certManager.issuerRef.name (the Issuer or ClusterIssuer that signs the server certificate)" }}
+{{- end }}
+{{- end }}
+{{- if and $t.enabled $t.clientCa.enabled (ne $t.clientCa.source "tlsSecret") (not $t.clientCa.name) }}
+{{- fail (printf "tls.clientCa.source is %s: set tls.clientCa.name (the %s holding the CA bundle)" $t.clientCa.source $t.clientCa.source) }}
+{{- end }}
+{{- if or (eq (int .Values.health.port) (int .Values.containerPort)) (and .Values.metrics.enabled (eq (int .Values.health.port) (int .Values.metrics.port))) }}
+{{- fail "health.port must differ from containerPort and metrics.port (the health listener is a plaintext port of its own)" }}
+{{- end }}
+{{- $a := .Values.auth }}
+{{- if and $a.policy.callers $a.policy.existingConfigMap.name }}
+{{- fail "auth.policy: callers and existingConfigMap.name are both set: use one or the other" }}
+{{- end }}
+{{- if and $a.jwks.existingSecret.name $a.jwks.existingConfigMap.name }}
+{{- fail "auth.jwks: existingSecret.name and existingConfigMap.name are both set: use one or the other" }}
+{{- end }}
+{{- if and (include "tco-gateway.jwksRef" .) (not $a.issuer) }}
+{{- fail "auth.jwks is set: set auth.issuer too (the iss every bearer token must carry)" }}
+{{- end }}
+{{- end }}
