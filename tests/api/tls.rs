@@ -327,3 +327,42 @@ async fn zero_setup_serves_plaintext_on_loopback_and_warns_about_it() {
     assert!(warning.contains("WARN") && warning.contains("auth.policy_file"), "{warning}");
     get_sale(&connect(gateway.addr).await).await.expect("served");
 }
+
+#[tokio::test]
+async fn over_mtls_the_policy_knows_the_caller_by_its_certificate() {
+    let simulator = spawn_simulator().await;
+    let (ca, client_ca) = (TestCa::new("server CA"), TestCa::new("client CA"));
+    let dir = TlsDir::new(&ca, &ca.server(), Some(&client_ca));
+    let policy = dir.file("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[caller]]\nidentity = \"spiffe://payments.internal/support-tool\"\n\
+         methods = [\"twocheckout.v1.SalesService/GetSale\"]\n",
+    )
+    .unwrap();
+    let settings = with(dir.settings(true), &[("auth.policy_file", policy.to_str().unwrap())]);
+    let gateway = spawn_gateway_with(&simulator, &settings).await;
+
+    let support_tool = client_ca.client(
+        "support-tool",
+        vec![
+            SanType::DnsName("support.payments.internal".try_into().unwrap()),
+            SanType::URI("spiffe://payments.internal/support-tool".try_into().unwrap()),
+        ],
+    );
+    let known = tls_channel(gateway.addr, &ca, Some(&support_tool)).await.unwrap();
+    get_sale(&known.channel).await.expect("the SPIFFE ID in its certificate may call GetSale");
+    let listing = SalesServiceClient::new(known.channel.clone())
+        .list_sales(tco_gateway::grpc::proto::ListSalesRequest::default())
+        .await
+        .expect_err("ListSales is not in its methods");
+    assert_eq!(listing.code(), Code::PermissionDenied, "{listing:?}");
+
+    let stranger = tls_channel(gateway.addr, &ca, Some(&client_ca.client("reporting", vec![]))).await.unwrap();
+    let status = get_sale(&stranger.channel).await.expect_err("a CN the policy does not know");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
+    let anonymous = tls_channel(gateway.addr, &ca, None).await.unwrap();
+    let status = get_sale(&anonymous.channel).await.expect_err("neither a certificate nor a token");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+}
