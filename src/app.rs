@@ -198,10 +198,10 @@ impl Application {
         let auth = AuthLayer::from_settings(&settings.auth, settings.server.reload_interval).await?;
 
         let connections = listener_settings(&settings).await?;
-        warn_about_exposure(&settings);
         let addr = settings.server.listen_addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
+        warn_about_exposure(&settings, local_addr);
         let health_listener = match settings.server.health_listen_addr {
             Some(addr) => {
                 let listener =
@@ -460,8 +460,7 @@ async fn listener_settings(settings: &Settings) -> Result<ListenerSettings, Star
 
 /// Says loudly what the listener serves without: TLS, a policy, or both (the zero-setup mode
 /// on loopback, or `server.insecure` elsewhere).
-fn warn_about_exposure(settings: &Settings) {
-    let addr = settings.server.listen_addr;
+fn warn_about_exposure(settings: &Settings, addr: SocketAddr) {
     let missing: Vec<&str> = [
         (!settings.server.tls.enabled()).then_some("TLS (server.tls.cert_file)"),
         settings.auth.policy_file.is_none().then_some("a policy (auth.policy_file)"),
