@@ -1,7 +1,8 @@
 //! The listener's connection limits, on real sockets: the idle timeout (raw
 //! sockets that never speak, TLS handshakes that never finish, HTTP/2
 //! connections without a call, but never one with a call in flight), max
-//! concurrent streams as advertised, and max connection age.
+//! concurrent streams as advertised, max connection age, and the keepalive
+//! that closes a peer which stopped answering pings.
 //!
 //! Durations are short settings; each spec waits on what a client observes
 //! (the server closing the socket, a call's answer), never on a fixed sleep.
@@ -165,4 +166,25 @@ async fn a_connection_older_than_max_connection_age_is_sent_away() {
     .await;
     let (_send, connection) = h2_connection(gateway.addr).await;
     ends_within_patience(connection, "connection past its max age").await;
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_closed() {
+    use tokio::io::AsyncWriteExt;
+
+    let simulator = spawn_simulator().await;
+    let gateway = spawn_gateway_with(
+        &simulator,
+        &settings(&[
+            ("server.http2_keepalive_interval", "200ms"),
+            ("server.http2_keepalive_timeout", "200ms"),
+            ("server.idle_timeout", "1h"),
+        ]),
+    )
+    .await;
+    // An HTTP/2 client that opens its connection (preface and SETTINGS), then goes deaf:
+    // it never acknowledges the server's pings (the socket stays open on its side).
+    let mut socket = TcpStream::connect(gateway.addr).await.unwrap();
+    socket.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").await.unwrap();
+    closed_by_server(socket).await;
 }
