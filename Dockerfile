@@ -25,8 +25,13 @@ RUN groupadd --system --gid 10001 gateway \
  && useradd --system --uid 10001 --gid gateway --no-create-home --shell /usr/sbin/nologin gateway
 COPY --from=build /src/target/release/tco-gateway /usr/local/bin/tco-gateway
 USER 10001:10001
+# Every interface: the gateway then refuses to start without TLS (TCO_SERVER__TLS__CERT_FILE,
+# _KEY_FILE) and a policy (TCO_AUTH__POLICY_FILE) unless TCO_SERVER__INSECURE=true says otherwise
+# on purpose; the chart mounts both and points the probes at the plaintext health-only listener
+# (TCO_SERVER__HEALTH_LISTEN_ADDR, 8081).
 ENV TCO_SERVER__LISTEN_ADDR=0.0.0.0:50051 \
     TCO_LOG__FORMAT=json
-# gRPC; 9464 is the Prometheus scrape endpoint (when OTEL_METRICS_EXPORTER includes prometheus).
-EXPOSE 50051 9464
+# gRPC; 8081 the health-only listener, when configured; 9464 is the Prometheus scrape endpoint
+# (when OTEL_METRICS_EXPORTER includes prometheus).
+EXPOSE 50051 8081 9464
 ENTRYPOINT ["/usr/local/bin/tco-gateway"]

@@ -1,7 +1,7 @@
 //! Throwaway CAs and certificates for the TLS specs, made in-process (rcgen);
 //! the files the gateway reads them from; a TLS gRPC client that records the
-//! certificate each of its connections was served; and the real binary with
-//! TLS on, its log kept to wait on.
+//! certificate each of its connections was served; and in-process gateways
+//! built from settings, or the error start-up gives.
 
 use std::{
     net::SocketAddr,
@@ -23,8 +23,6 @@ use tco_simulator::{RunningSimulator, SimulatorConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
-
-use crate::helpers::{PATIENCE, loopback_addr_in};
 
 /// A certificate authority of its own.
 pub struct TestCa {
@@ -230,93 +228,6 @@ pub async fn tls_channel(
         .connect_with_connector(connector)
         .await?;
     Ok(TlsChannel { channel, served })
-}
-
-/// The real binary, configured by environment like a deployment, everything it prints kept.
-pub struct GatewayProcess {
-    pub child: std::process::Child,
-    pub addr: SocketAddr,
-    output: Arc<Mutex<String>>,
-}
-
-impl GatewayProcess {
-    pub fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// Waits until the output has a line containing `text` (fails the spec after [`PATIENCE`]).
-    pub async fn wait_for_line(&self, text: &str) -> String {
-        let started = std::time::Instant::now();
-        loop {
-            if let Some(line) = self.output.lock().unwrap().lines().find(|l| l.contains(text)) {
-                return line.to_owned();
-            }
-            assert!(started.elapsed() < PATIENCE, "no line with {text:?} in:\n{}", self.output());
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary against `simulator` as if it were the real 2Checkout, plus `env`;
-/// returns once it listens (on the address its own log line names).
-pub async fn spawn_process(simulator: &RunningSimulator, env: &[(&str, String)]) -> GatewayProcess {
-    use std::process::{Command, Stdio};
-
-    let defaults = SimulatorConfig::default();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tco-gateway"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TCO_SERVER__LISTEN_ADDR", "127.0.0.1:0")
-        .env("TCO_ADMIN_API__BASE_URL", simulator.admin_api_base_url())
-        .env("TCO_ADMIN_API__USERNAME", &defaults.api_username)
-        .env("TCO_ADMIN_API__PASSWORD", &defaults.api_password)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("the gateway binary starts");
-    let output = Arc::new(Mutex::new(String::new()));
-    for stream in [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as _),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let output = Arc::clone(&output);
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
-                let mut output = output.lock().unwrap();
-                output.push_str(&line);
-                output.push('\n');
-            }
-        });
-    }
-    let started = std::time::Instant::now();
-    loop {
-        let text = output.lock().unwrap().clone();
-        if let Some(line) = text.lines().find(|l| l.contains("gRPC server listening")) {
-            // A wildcard listener (0.0.0.0) is reached on loopback.
-            let addr = loopback_addr_in(line)
-                .or_else(|| loopback_addr_in(&line.replace("0.0.0.0:", "127.0.0.1:")))
-                .expect("an address in the listening line");
-            return GatewayProcess { child, addr, output };
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the gateway exited with {status}:\n{text}");
-        }
-        assert!(started.elapsed() < PATIENCE, "the gateway never listened:\n{text}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Builds a gateway in front of `simulator` (as the real 2Checkout) with these settings on

@@ -188,7 +188,8 @@ pub struct GatewayProcess {
 }
 
 /// Starts the binary against `simulator` as if it were the real 2Checkout
-/// (both APIs' credentials set), plus `env`; returns once it accepts calls.
+/// (both APIs' credentials set), plus `env`; returns once it listens, with a
+/// plaintext channel to it that connects on first use.
 ///
 /// The child binds port 0 and the address comes from its own `gRPC server
 /// listening` log line (so no port is picked here for it to take later,
@@ -239,7 +240,9 @@ pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, S
     }
     let started = std::time::Instant::now();
     let addr = loop {
-        let listening = output.lock().unwrap().lines().find(|l| l.contains(LISTENING_LINE)).map(loopback_addr_in);
+        // A wildcard listener (0.0.0.0) is reached on loopback.
+        let loopback = |line: &str| loopback_addr_in(&line.replace("0.0.0.0:", "127.0.0.1:"));
+        let listening = output.lock().unwrap().lines().find(|l| l.contains(LISTENING_LINE)).map(loopback);
         if let Some(addr) = listening {
             break addr.unwrap_or_else(|| panic!("no address in the {LISTENING_LINE:?} line"));
         }
@@ -249,7 +252,9 @@ pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, S
         assert!(started.elapsed() < PATIENCE, "the gateway never listened:\n{}", output.lock().unwrap());
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    GatewayProcess { child, channel: connect(addr).await, addr, output }
+    // Lazy: the gateway may serve TLS, which the spec then connects to itself.
+    let channel = Channel::from_shared(format!("http://{addr}")).expect("valid uri").connect_lazy();
+    GatewayProcess { child, channel, addr, output }
 }
 
 /// What the gateway logs (at INFO, from [`LISTENING_LINE_TARGET`]) once it serves.

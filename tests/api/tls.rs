@@ -19,11 +19,8 @@ use tonic::{Code, transport::Channel, transport::server::Connected};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::{
-    certs::{
-        GatewayProcess, Issued, TestCa, TlsDir, build_gateway, serial_of, served_certificate, spawn_gateway_with,
-        spawn_process, tls_channel,
-    },
-    helpers::{PATIENCE, connect, spawn_simulator},
+    certs::{Issued, TestCa, TlsDir, build_gateway, serial_of, served_certificate, spawn_gateway_with, tls_channel},
+    helpers::{GatewayProcess, PATIENCE, connect, spawn_gateway_process, spawn_simulator},
 };
 
 /// Files are re-read this often in these specs (the default is 10 s).
@@ -193,13 +190,13 @@ async fn a_bad_new_certificate_keeps_the_old_one_and_says_why() {
         ("TCO_SERVER__TLS__KEY_FILE", dir.file("key.pem").display().to_string()),
         ("TCO_SERVER__RELOAD_INTERVAL", RELOAD.into()),
     ];
-    let gateway: GatewayProcess = spawn_process(&simulator, &env).await;
+    let gateway: GatewayProcess = spawn_gateway_process(&simulator, &env).await;
 
     std::fs::write(dir.file("cert.pem"), "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
         .unwrap();
     let warning = gateway.wait_for_line("keeping the previous version").await;
     assert!(warning.contains("server.tls.cert_file") && warning.contains("cert.pem"), "{warning}");
-    let served = served_certificate(gateway.addr, &ca).await.expect("still serving TLS");
+    let served = served_certificate(gateway.addr(), &ca).await.expect("still serving TLS");
     assert_eq!(serial_of(&served), first.serial());
 }
 
@@ -313,19 +310,19 @@ async fn a_non_loopback_address_without_tls_and_a_policy_refuses_to_start_unless
         assert!(said.contains(setting), "{setting} not named in: {said}");
     }
 
-    let gateway = spawn_process(&simulator, &[everywhere, ("TCO_SERVER__INSECURE", "true".into())]).await;
+    let gateway = spawn_gateway_process(&simulator, &[everywhere, ("TCO_SERVER__INSECURE", "true".into())]).await;
     let warning = gateway.wait_for_line("server.insecure is set").await;
     assert!(warning.contains("WARN"), "{warning}");
-    get_sale(&connect(gateway.addr).await).await.expect("served, plaintext, as asked");
+    get_sale(&connect(gateway.addr()).await).await.expect("served, plaintext, as asked");
 }
 
 #[tokio::test]
 async fn zero_setup_serves_plaintext_on_loopback_and_warns_about_it() {
     let simulator = spawn_simulator().await;
-    let gateway = spawn_process(&simulator, &[]).await;
+    let gateway = spawn_gateway_process(&simulator, &[]).await;
     let warning = gateway.wait_for_line("serving on loopback without TLS").await;
     assert!(warning.contains("WARN") && warning.contains("auth.policy_file"), "{warning}");
-    get_sale(&connect(gateway.addr).await).await.expect("served");
+    get_sale(&connect(gateway.addr()).await).await.expect("served");
 }
 
 #[tokio::test]
