@@ -27,13 +27,13 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::helpers::{PATIENCE, TestApp, expect_error, spawn_gateway, spawn_gateway_process, spawn_simulator};
 
-const ISSUER: &str = "https://issuer.test";
-const AUDIENCE: &str = "tco-gateway";
+pub const ISSUER: &str = "https://issuer.test";
+pub const AUDIENCE: &str = "tco-gateway";
 const GET_SALE: &str = "twocheckout.v1.SalesService/GetSale";
 const LIST_SALES: &str = "twocheckout.v1.SalesService/ListSales";
 
 /// A signing key and its public JWK.
-struct Signer {
+pub struct Signer {
     kid: String,
     algorithm: Algorithm,
     key: EncodingKey,
@@ -45,7 +45,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 impl Signer {
-    fn rs256(kid: &str) -> Self {
+    pub fn rs256(kid: &str) -> Self {
         let der = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/auth/rsa-2048-pkcs1.der"))
             .unwrap();
         let pair = ring::rsa::KeyPair::from_der(&der).unwrap();
@@ -55,7 +55,7 @@ impl Signer {
         Self { kid: kid.into(), algorithm: Algorithm::RS256, key: EncodingKey::from_rsa_der(&der), jwk }
     }
 
-    fn es256(kid: &str) -> Self {
+    pub fn es256(kid: &str) -> Self {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
@@ -64,7 +64,7 @@ impl Signer {
         Self { kid: kid.into(), algorithm: Algorithm::ES256, key: EncodingKey::from_ec_der(pkcs8.as_ref()), jwk }
     }
 
-    fn ed25519(kid: &str) -> Self {
+    pub fn ed25519(kid: &str) -> Self {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": b64(pair.public_key().as_ref())});
@@ -72,26 +72,26 @@ impl Signer {
     }
 
     /// A token for `sub` with the gateway's issuer and audience, valid for ten minutes.
-    fn token(&self, sub: &str) -> String {
+    pub fn token(&self, sub: &str) -> String {
         self.token_with(claims(sub))
     }
 
-    fn token_with(&self, claims: Value) -> String {
+    pub fn token_with(&self, claims: Value) -> String {
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
     }
 }
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap()
 }
 
-fn claims(sub: &str) -> Value {
+pub fn claims(sub: &str) -> Value {
     json!({"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "iat": now(), "nbf": now(), "exp": now() + 600})
 }
 
-fn jwks_of(signers: &[&Signer]) -> String {
+pub fn jwks_of(signers: &[&Signer]) -> String {
     json!({"keys": signers.iter().map(|s| s.jwk.clone()).collect::<Vec<_>>()}).to_string()
 }
 
@@ -113,24 +113,24 @@ fn policy() -> String {
 }
 
 /// A directory of its own for one spec's files, removed at the end.
-struct Files {
+pub struct Files {
     dir: PathBuf,
 }
 
 impl Files {
-    fn new(name: &str) -> Self {
+    pub fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("tco-auth-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
     /// Replaces a file whole (write then rename), as Kubernetes swaps a mounted file: the
     /// gateway never reads half a file.
-    fn write(&self, name: &str, contents: &str) -> PathBuf {
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
         let (path, staged) = (self.path(name), self.path(&format!(".{name}.new")));
         std::fs::write(&staged, contents).unwrap();
         std::fs::rename(&staged, &path).unwrap();

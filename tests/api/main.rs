@@ -4,6 +4,7 @@
 // Test code: a failed unwrap is a failed spec, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod audit;
 mod auth;
 mod authorize;
