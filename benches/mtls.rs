@@ -1,6 +1,8 @@
-//! What mTLS costs per call: cached GetSale on the real binary over plaintext
-//! versus over mTLS (a client certificate from the configured client CA), on
-//! one reused connection each, as a ratio from one run.
+//! What mTLS and the policy cost per call: cached GetSale on the real binary
+//! over plaintext with no policy (zero-setup) versus over mTLS (a client
+//! certificate from the configured client CA) with a policy the caller's
+//! identity is checked against, on one reused connection each, as a ratio
+//! from one run.
 //!
 //! Two gateway processes (each with its embedded simulator) take turns under
 //! the same load, round after round, so drift on this shared machine hits
@@ -10,10 +12,11 @@
 //! counted: connections are made once and reused, as gRPC clients do.
 //!
 //! Run with `cargo bench --bench mtls`. Extra settings for the mTLS gateway
-//! only (a policy file, say) go after `--` as `KEY=VALUE` environment
+//! only (another policy file, say) go after `--` as `KEY=VALUE` environment
 //! variables: `cargo bench --bench mtls -- TCO_AUTH__POLICY_FILE=/tmp/policy.toml`.
 //! The client's certificate names `spiffe://bench.internal/client` (also its
-//! DNS SAN `client.bench.internal` and CN `bench-client`), for such a policy.
+//! DNS SAN `client.bench.internal` and CN `bench-client`); the built-in policy
+//! lets that SPIFFE ID call every SalesService method.
 
 // Test code: a failed unwrap is a failed spec, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -141,6 +144,15 @@ async fn main() {
         ("TCO_SERVER__TLS__KEY_FILE".into(), dir.file("key.pem").display().to_string()),
         ("TCO_SERVER__TLS__CLIENT_CA_FILE".into(), dir.file("client-ca.pem").display().to_string()),
     ];
+    // The policy a deployment runs with: the caller's identity checked against it on every
+    // call (the plaintext side runs without one, as the zero-setup gateway does).
+    let policy = dir.file("policy.toml");
+    std::fs::write(
+        &policy,
+        format!("[[caller]]\nidentity = \"{CLIENT_SPIFFE_ID}\"\nmethods = [\"twocheckout.v1.SalesService/*\"]\n"),
+    )
+    .unwrap();
+    mtls_env.push(("TCO_AUTH__POLICY_FILE".into(), policy.display().to_string()));
     let extra = extra_mtls_env();
     mtls_env.extend(extra.iter().cloned());
 
@@ -177,7 +189,7 @@ async fn main() {
         "  {CONCURRENT_CALLERS} callers       : plaintext {plain_rate:>7.0} calls/s   mTLS {mtls_rate:>7.0} calls/s"
     );
     println!(
-        "  cost per call, mTLS / plaintext: {:.3} (one caller), {:.3} ({CONCURRENT_CALLERS} callers)",
+        "  cost per call, mTLS + policy / plaintext: {:.3} (one caller), {:.3} ({CONCURRENT_CALLERS} callers)",
         mtls_latency / plain_latency,
         plain_rate / mtls_rate
     );
