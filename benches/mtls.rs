@@ -21,20 +21,18 @@
 // Test code: a failed unwrap is a failed spec, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use rcgen::SanType;
-use tco_gateway::grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient};
+use tco_gateway::grpc::proto::{GetSaleRequest, get_sale_request::Lookup};
 use tco_simulator::DOCUMENTED_SALE_ID;
-use tonic::transport::Channel;
 
 // The specs' throwaway CAs and TLS client; the bench uses only part of them.
 #[allow(dead_code)]
 #[path = "../tests/api/certs.rs"]
 mod certs;
+#[path = "support/gateway.rs"]
+mod gateway;
 #[allow(dead_code)]
 #[path = "../tests/api/helpers.rs"]
 mod helpers;
@@ -48,61 +46,12 @@ const ROUNDS: usize = 5;
 /// The identity in the benchmark client's certificate.
 const CLIENT_SPIFFE_ID: &str = "spiffe://bench.internal/client";
 
-struct Gateway {
-    child: Child,
-    client: SalesServiceClient<Channel>,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts the binary on a free port with `env`, and connects with `connect` once it listens.
-async fn start<F, Fut>(env: &[(String, String)], connect: F) -> Gateway
-where
-    F: Fn(std::net::SocketAddr) -> Fut,
-    Fut: std::future::Future<Output = Option<Channel>>,
-{
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tco-gateway"));
-    command
-        .env_clear()
-        .env("TCO_SERVER__LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("TCO_SIMULATOR__LISTEN_ADDR", "127.0.0.1:0")
-        .env("TCO_LOG__FILTER", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let child = command.spawn().expect("the gateway binary starts");
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let started = Instant::now();
-    let channel = loop {
-        match connect(addr).await {
-            Some(channel) => break channel,
-            None if started.elapsed() < Duration::from_secs(20) => tokio::time::sleep(Duration::from_millis(50)).await,
-            None => panic!("the gateway never listened on {addr}"),
-        }
-    };
-    let mut client = SalesServiceClient::new(channel);
-    client.get_sale(request()).await.expect("warm the cache");
-    Gateway { child, client }
-}
-
 fn request() -> GetSaleRequest {
     GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())), fresh: false }
 }
 
 /// Microseconds per call, one call at a time.
-async fn sequential_micros(gateway: &Gateway) -> f64 {
+async fn sequential_micros(gateway: &gateway::BenchGateway) -> f64 {
     let mut client = gateway.client.clone();
     let started = Instant::now();
     for _ in 0..SEQUENTIAL_CALLS {
@@ -156,10 +105,8 @@ async fn main() {
     let extra = extra_mtls_env();
     mtls_env.extend(extra.iter().cloned());
 
-    let plaintext =
-        start(&[], |addr| async move { Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.ok() })
-            .await;
-    let mtls = start(&mtls_env, |addr| {
+    let plaintext = gateway::start(&[], request, gateway::plaintext).await;
+    let mtls = gateway::start(&mtls_env, request, |addr| {
         let (ca, client) = (&ca, &client);
         async move { certs::tls_channel(addr, ca, Some(client)).await.ok().map(|tls| tls.channel) }
     })

@@ -12,77 +12,29 @@
 // Test code: a failed unwrap is a failed spec, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use tco_gateway::grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient};
+use tco_gateway::grpc::proto::{GetSaleRequest, get_sale_request::Lookup};
 use tco_simulator::DOCUMENTED_SALE_ID;
-use tonic::transport::Channel;
 
 // The end-to-end specs' collector; the bench uses only part of its API.
 #[allow(dead_code)]
 #[path = "../tests/api/collector.rs"]
 mod collector;
+#[path = "support/gateway.rs"]
+mod gateway;
 mod support;
 
 const CONCURRENT_CALLERS: usize = 32;
 const WINDOW: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 5;
 
-struct Gateway {
-    child: Child,
-    client: SalesServiceClient<Channel>,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn start(env: &[(&str, String)]) -> Gateway {
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tco-gateway"));
-    command
-        .env_clear()
-        .env("TCO_SERVER__LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("TCO_SIMULATOR__LISTEN_ADDR", "127.0.0.1:0")
-        .env("TCO_LOG__FILTER", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let child = command.spawn().expect("the gateway binary starts");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let channel = loop {
-        match Channel::from_shared(endpoint.clone()).unwrap().connect().await {
-            Ok(channel) => break channel,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(e) => panic!("the gateway never listened: {e}"),
-        }
-    };
-    let mut client = SalesServiceClient::new(channel);
-    client.get_sale(request()).await.expect("warm the cache");
-    Gateway { child, client }
-}
-
 fn request() -> GetSaleRequest {
     GetSaleRequest { lookup: Some(Lookup::SaleId(DOCUMENTED_SALE_ID.into())), fresh: false }
 }
 
 /// Cached GetSale calls per second with `CONCURRENT_CALLERS` callers for `WINDOW`.
-async fn throughput(gateway: &Gateway) -> f64 {
+async fn throughput(gateway: &gateway::BenchGateway) -> f64 {
     support::throughput(&gateway.client, request, CONCURRENT_CALLERS, WINDOW).await
 }
 
@@ -97,11 +49,15 @@ async fn main() {
         return;
     }
     let collector = collector::Collector::start().await;
-    let off = start(&[]).await;
-    let exporting = start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
-        // The SDK defaults: batches every 5 s (up to 512 spans), metrics every 60 s.
-    ])
+    let off = gateway::start(&[], request, gateway::plaintext).await;
+    let exporting = gateway::start(
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), collector.endpoint()),
+            // The SDK defaults: batches every 5 s (up to 512 spans), metrics every 60 s.
+        ],
+        request,
+        gateway::plaintext,
+    )
     .await;
 
     let (mut off_rounds, mut exporting_rounds) = (Vec::new(), Vec::new());
