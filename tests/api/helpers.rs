@@ -322,3 +322,20 @@ impl Drop for GatewayProcess {
 pub fn refund_lines(sale: &Sale) -> Vec<&LineItem> {
     sale.invoices.iter().flat_map(|i| &i.line_items).filter(|l| l.status() == BillingStatus::Refund).collect()
 }
+
+/// How many hold the gateway's sales ports when no stream is running. Each
+/// StreamSales walk holds them too while it runs, so the count shows whether
+/// a walk has ended. (The cache's housekeeping holds them for an instant once
+/// a second: the smallest of a few samples leaves it out.)
+pub async fn idle_holders(app: &TestApp) -> usize {
+    let mut fewest = usize::MAX;
+    for _ in 0..5 {
+        fewest = fewest.min(Arc::strong_count(&app.ports));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    fewest
+}
+
+pub async fn until_the_walk_ends(app: &TestApp, idle: usize) {
+    eventually("the walk to end", || Arc::strong_count(&app.ports) <= idle).await;
+}

@@ -32,8 +32,8 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus,
 
 use crate::{
     helpers::{
-        GENEROUS_DEADLINE, NEVER, PATIENCE, TestApp, connect_with_window, eventually, expect_error, set_clock_after,
-        spawn_gateway, spawn_simulator, spawn_simulator_with, with_deadline,
+        GENEROUS_DEADLINE, NEVER, PATIENCE, TestApp, connect_with_window, eventually, expect_error, idle_holders,
+        set_clock_after, spawn_gateway, spawn_simulator, spawn_simulator_with, until_the_walk_ends, with_deadline,
     },
     stand_in::{pass_on, respond},
     writes::refund_of,
@@ -244,23 +244,6 @@ async fn a_callers_own_deadline_wins_over_the_default() {
     simulator.inject_fault(Endpoint::DetailSale, Fault::delay(Duration::from_secs(2)));
     let request = with_deadline(by_sale(REFUNDABLE_SALE_ID), GENEROUS_DEADLINE);
     app.sales.clone().get_sale(request).await.expect("the caller's 5 s deadline, not the default 1 s");
-}
-
-/// How many hold the gateway's sales ports when no stream is running: a
-/// StreamSales walk holds them too while it runs, so the count shows whether
-/// a walk has ended (the smallest of a few samples leaves out the cache's
-/// housekeeping, which holds them for an instant once a second).
-async fn idle_holders(app: &TestApp) -> usize {
-    let mut fewest = usize::MAX;
-    for _ in 0..5 {
-        fewest = fewest.min(Arc::strong_count(&app.ports));
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    fewest
-}
-
-async fn until_the_walk_ends(app: &TestApp, idle: usize) {
-    eventually("the walk to end", || Arc::strong_count(&app.ports) <= idle).await;
 }
 
 /// The rows a stream gives before it ends, and the status it ends with (OK as `None`).

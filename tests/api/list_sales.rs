@@ -14,7 +14,8 @@ use tco_simulator::{DOCUMENTED_INVOICE_IDS, DOCUMENTED_SALE_ID, Endpoint, Fault,
 use tokio_stream::StreamExt;
 
 use crate::helpers::{
-    NEVER, TestApp, connect_with_window, eventually, spawn_app, spawn_gateway, spawn_simulator, spawn_simulator_with,
+    NEVER, TestApp, connect_with_window, eventually, idle_holders, spawn_app, spawn_gateway, spawn_simulator,
+    spawn_simulator_with, until_the_walk_ends,
 };
 
 async fn list(app: &TestApp, request: ListSalesRequest) -> ListSalesResponse {
@@ -293,23 +294,6 @@ async fn spawn_big_app() -> TestApp {
 }
 
 const BIG_WALK_PAGES: u64 = 31; // 3001 sales in pages of 100
-
-/// How many hold the gateway's sales ports when no stream is running. Each
-/// StreamSales walk holds them too while it runs, so the count shows whether
-/// a walk has ended. (The cache's housekeeping holds them for an instant once
-/// a second: the smallest of a few samples leaves it out.)
-async fn idle_holders(app: &TestApp) -> usize {
-    let mut fewest = usize::MAX;
-    for _ in 0..5 {
-        fewest = fewest.min(Arc::strong_count(&app.ports));
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    fewest
-}
-
-async fn until_the_walk_ends(app: &TestApp, idle: usize) {
-    eventually("the walk to end", || Arc::strong_count(&app.ports) <= idle).await;
-}
 
 #[tokio::test]
 async fn a_stream_fetches_pages_only_as_fast_as_the_caller_reads() {
