@@ -34,6 +34,8 @@
 //!   policy file (methods and refund ceilings per caller) and the layer that
 //!   enforces it; [`transport`]: the listener's plaintext or TLS connections
 //!   and what each proved about its peer.
+//! - [`held_body`]: a response body holding a call's slot or open-call mark
+//!   until the call is over (load shedding and the idle timeout count calls so).
 //! - [`reload`]: values loaded from files operators change under a running
 //!   gateway (certificates, policy, JWKS), re-read and swapped in safely.
 //! - [`audit`]: the audit trail, one record per write, authorization and
@@ -87,6 +89,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod held_body;
 pub mod idempotency;
 pub mod reload;
 pub mod shared_state;

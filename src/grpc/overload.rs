@@ -8,8 +8,9 @@
 //! into DEADLINE_EXCEEDED anyway. Refusing at once tells a client (or a load
 //! balancer) to go elsewhere while this replica finishes what it has.
 //!
-//! A call holds its slot until its response body is dropped, so a server
-//! stream (StreamSales) counts for as long as it is open, unless the handler
+//! A call holds its slot until its response body is done or dropped
+//! (`crate::held_body`), so a server stream (StreamSales) counts for as long
+//! as it is open, unless the handler
 //! gives it back earlier through the [`CallSlot`] in the request's extensions
 //! (StreamSales does when it ends a stream whose caller stopped reading: the
 //! stream's work is over, though its body stays until the caller reads or
@@ -21,15 +22,17 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, Mutex, PoisonError},
-    task::{Context, Poll, ready},
+    task::{Context, Poll},
 };
 
-use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
-use crate::domain::Error;
+use crate::{
+    domain::Error,
+    held_body::{HeldBody, HoldInBody},
+};
 
 /// The path prefix of the standard health service, which is never shed.
 const HEALTH_PATH_PREFIX: &str = "/grpc.health.v1.Health/";
@@ -92,7 +95,7 @@ where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     ResBody: Default,
 {
-    type Response = http::Response<AdmittedBody<ResBody>>;
+    type Response = http::Response<HeldBody<ResBody, CallSlot>>;
     type Error = S::Error;
     type Future = OverloadFuture<S::Future, ResBody>;
 
@@ -102,13 +105,13 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         if request.uri().path().starts_with(HEALTH_PATH_PREFIX) {
-            return OverloadFuture::Admitted { inner: self.inner.call(request), slot: None };
+            return OverloadFuture::Admitted { inner: HoldInBody::new(self.inner.call(request), None) };
         }
         match Arc::clone(&self.layer.slots).try_acquire_owned() {
             Ok(permit) => {
                 let slot = CallSlot::new(Some(permit));
                 request.extensions_mut().insert(slot.clone());
-                OverloadFuture::Admitted { inner: self.inner.call(request), slot: Some(slot) }
+                OverloadFuture::Admitted { inner: HoldInBody::new(self.inner.call(request), Some(slot)) }
             }
             Err(_) => {
                 tracing::debug!(limit = self.layer.limit, "shedding a call: server.max_concurrent_calls reached");
@@ -120,11 +123,11 @@ where
 }
 
 pin_project! {
-    /// The refusal, ready at once, or the admitted call carrying its slot.
+    /// The refusal, ready at once, or the admitted call, whose body holds its slot.
     #[project = OverloadProjection]
     pub enum OverloadFuture<F, B> {
         Shed { response: Option<http::Response<B>> },
-        Admitted { #[pin] inner: F, slot: Option<CallSlot> },
+        Admitted { #[pin] inner: HoldInBody<F, CallSlot> },
     }
 }
 
@@ -133,48 +136,17 @@ where
     F: Future<Output = Result<http::Response<B>, E>>,
     B: Default,
 {
-    type Output = Result<http::Response<AdmittedBody<B>>, E>;
+    type Output = Result<http::Response<HeldBody<B, CallSlot>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             // Polled again after Ready only by a broken executor; an empty answer beats a panic.
             OverloadProjection::Shed { response } => {
                 let response = response.take().unwrap_or_default();
-                Poll::Ready(Ok(response.map(|inner| AdmittedBody { inner, _slot: None })))
+                Poll::Ready(Ok(response.map(|body| HeldBody::new(body, None))))
             }
-            OverloadProjection::Admitted { inner, slot } => {
-                let response = ready!(inner.poll(cx))?;
-                // The slot moves into the body: a stream holds it until it is dropped.
-                let slot = slot.take();
-                Poll::Ready(Ok(response.map(|inner| AdmittedBody { inner, _slot: slot })))
-            }
+            OverloadProjection::Admitted { inner } => inner.poll(cx),
         }
-    }
-}
-
-pin_project! {
-    /// A response body that holds its call's slot until it is dropped.
-    pub struct AdmittedBody<B> {
-        #[pin]
-        inner: B,
-        _slot: Option<CallSlot>,
-    }
-}
-
-impl<B: Body> Body for AdmittedBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        self.project().inner.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 

@@ -20,11 +20,11 @@ use std::{
     time::Duration,
 };
 
-use http_body::Body;
 use tokio::time::{Instant, Sleep};
 use tower::{Layer, Service};
 
 use super::ConnectionInfo;
+use crate::held_body::{HeldBody, HoldInBody};
 
 /// The calls open on one connection, and since when it has had none.
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl ConnectionActivity {
 
 /// One open call; dropping it ends the call.
 #[derive(Debug)]
-pub(crate) struct OpenCall(Arc<ConnectionActivity>);
+pub struct OpenCall(Arc<ConnectionActivity>);
 
 impl Drop for OpenCall {
     fn drop(&mut self) {
@@ -123,7 +123,7 @@ impl IdleTimer {
 
 /// Counts each call on its connection's [`ConnectionActivity`] from the moment the
 /// server accepts its stream (the layer's `call`, run by the connection as it reads the
-/// request's headers) until its response body is finished or dropped.
+/// request's headers) until its response body is finished or dropped (`crate::held_body`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConnectionActivityLayer;
 
@@ -145,9 +145,9 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ConnectionActivity
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
 {
-    type Response = http::Response<CallBody<ResBody>>;
+    type Response = http::Response<HeldBody<ResBody, OpenCall>>;
     type Error = S::Error;
-    type Future = CallFuture<S::Future>;
+    type Future = HoldInBody<S::Future, OpenCall>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -155,65 +155,7 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let call = request.extensions().get::<ConnectionInfo>().and_then(ConnectionInfo::call_started);
-        CallFuture { inner: self.inner.call(request), call }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The response future of a counted call: hands the open call on to the body.
-    pub struct CallFuture<F> {
-        #[pin]
-        inner: F,
-        call: Option<OpenCall>,
-    }
-}
-
-impl<F, ResBody, E> Future for CallFuture<F>
-where
-    F: Future<Output = Result<http::Response<ResBody>, E>>,
-{
-    type Output = Result<http::Response<CallBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = std::task::ready!(this.inner.poll(cx))?;
-        let call = this.call.take();
-        Poll::Ready(Ok(response.map(|inner| CallBody { inner, call })))
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response body that keeps its call counted as open until it ends or is dropped.
-    pub struct CallBody<B> {
-        #[pin]
-        inner: B,
-        call: Option<OpenCall>,
-    }
-}
-
-impl<B: Body> Body for CallBody<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = std::task::ready!(this.inner.poll_frame(cx));
-        if frame.is_none() {
-            // The body is done (trailers sent): the call is over, whatever keeps the body.
-            this.call.take();
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        HoldInBody::new(self.inner.call(request), call)
     }
 }
 
