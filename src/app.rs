@@ -35,7 +35,7 @@ use crate::{
     telemetry::{self, RpcTelemetryLayer},
     transport::{
         idle::ConnectionActivityLayer,
-        incoming::{self, ListenerSettings, TlsConfigSource},
+        incoming::{self, ListenerSettings},
         tls::TlsFiles,
     },
     twocheckout::{AdminApiClient, AdminApiConfig, PaymentApiClient, PaymentApiConfig, PaymentBackend},
@@ -484,7 +484,7 @@ fn warn_about_exposure(settings: &Settings, addr: SocketAddr) {
 
 /// The TLS configuration, loaded now (a bad file stops start-up) and re-read every
 /// `server.reload_interval`: each new connection takes the one current at its handshake.
-async fn reloading_tls(files: TlsFiles, interval: Duration) -> Result<TlsConfigSource, LoadError> {
+async fn reloading_tls(files: TlsFiles, interval: Duration) -> Result<Reloading<rustls::ServerConfig>, LoadError> {
     // A file that cannot be read at all is named with its setting (the loader names the
     // setting of a file that reads but does not load).
     for (setting, path) in files.settings_and_paths() {
@@ -493,11 +493,8 @@ async fn reloading_tls(files: TlsFiles, interval: Duration) -> Result<TlsConfigS
         }
     }
     let paths = files.paths();
-    let config = Reloading::start("the TLS files (server.tls.*)", paths, interval, move |contents| {
-        files.server_config(contents)
-    })
-    .await?;
-    Ok(Arc::new(move || config.current()))
+    Reloading::start("the TLS files (server.tls.*)", paths, interval, move |contents| files.server_config(contents))
+        .await
 }
 
 /// Accepted connections with TCP_NODELAY: without it a small unary answer can

@@ -52,19 +52,16 @@ pub mod reason {
 const OPEN_SERVICES: [&str; 3] =
     ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
 
-/// The current version of a value that may be reloaded (the policy, the JWKS).
-pub type Current<T> = Arc<dyn Fn() -> Arc<T> + Send + Sync>;
-
 /// Where bearer tokens are checked: the current keys, and the issuer and audience.
 #[derive(Clone)]
 pub struct BearerTokens {
-    pub keys: Current<Jwks>,
+    pub keys: Reloading<Jwks>,
     pub verifier: TokenVerifier,
 }
 
 /// What the layer enforces when a policy is configured.
 struct Enforcer {
-    policy: Current<Policy>,
+    policy: Reloading<Policy>,
     tokens: Option<BearerTokens>,
     limiter: super::rate::RateLimiter,
 }
@@ -83,7 +80,7 @@ impl AuthLayer {
     }
 
     /// Enforces `policy`, with bearer tokens checked when `tokens` is set.
-    pub fn enforcing(policy: Current<Policy>, tokens: Option<BearerTokens>) -> Self {
+    pub fn enforcing(policy: Reloading<Policy>, tokens: Option<BearerTokens>) -> Self {
         let limiter = super::rate::RateLimiter::default();
         Self { enforcer: Some(Arc::new(Enforcer { policy, tokens, limiter })) }
     }
@@ -131,7 +128,7 @@ impl AuthLayer {
                     settings.issuer.clone().unwrap_or_default(),
                     settings.audience.clone().unwrap_or_default(),
                 );
-                Some(BearerTokens { keys: Arc::new(move || keys.current()), verifier })
+                Some(BearerTokens { keys, verifier })
             }
         };
         let current = policy.current();
@@ -140,7 +137,7 @@ impl AuthLayer {
             bearer_tokens = tokens.is_some(),
             "enforcing the caller policy: unknown callers are UNAUTHENTICATED"
         );
-        Ok(Self::enforcing(Arc::new(move || policy.current()), tokens))
+        Ok(Self::enforcing(policy, tokens))
     }
 }
 
@@ -239,7 +236,7 @@ impl Enforcer {
         let (identity, proof) = self.identify(headers, extensions).map_err(Refusal::anonymous)?;
         let caller = Caller { identity: Some(identity.clone()), proof };
         let refuse = |status| Refusal { caller: Some(caller.clone()), status };
-        let policy = (self.policy)();
+        let policy = self.policy.current();
         let Some(entry) = policy.caller(&identity) else {
             let message = format!("caller {identity} is not in the gateway's policy");
             return Err(refuse(unauthenticated(reason::UNAUTHENTICATED_CALLER, message)));
@@ -289,7 +286,7 @@ impl Enforcer {
         let token = bearer_token(value).map_err(|why| unauthenticated(reason::INVALID_TOKEN, why.into()))?;
         let identity = tokens
             .verifier
-            .verify(&(tokens.keys)(), token)
+            .verify(&tokens.keys.current(), token)
             .map_err(|e: TokenError| unauthenticated(reason::INVALID_TOKEN, e.to_string()))?;
         Ok((identity, Proof::BearerToken))
     }
@@ -378,18 +375,13 @@ methods = ["twocheckout.v1.SalesService/*"]
 rate_limit = { per_second = 1, burst = 1 }
 "#;
 
-    fn fixed<T: Send + Sync + 'static>(value: T) -> Current<T> {
-        let value = Arc::new(value);
-        Arc::new(move || Arc::clone(&value))
-    }
-
     fn enforcer(key: &TestKey) -> Enforcer {
         let policy = Policy::parse(POLICY, Path::new("policy.toml")).unwrap();
         let keys = Jwks::parse(&jwks(&[key]), Path::new("jwks.json")).unwrap();
         let verifier = TokenVerifier::new("https://issuer.test".into(), "tco-gateway".into());
         Enforcer {
-            policy: fixed(policy),
-            tokens: Some(BearerTokens { keys: fixed(keys), verifier }),
+            policy: Reloading::fixed(policy),
+            tokens: Some(BearerTokens { keys: Reloading::fixed(keys), verifier }),
             limiter: Default::default(),
         }
     }

@@ -27,14 +27,13 @@ use tokio_rustls::{TlsAcceptor, server::TlsStream};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
+use crate::reload::Reloading;
+
 use super::{
     ConnectionInfo,
     idle::{ConnectionActivity, IdleTimer},
     tls::certificate_identity,
 };
-
-/// The TLS configuration to use for the next handshake (the current one, when it is reloaded).
-pub type TlsConfigSource = Arc<dyn Fn() -> Arc<ServerConfig> + Send + Sync>;
 
 /// How long accepting pauses after an error that is not one connection's (out of file
 /// descriptors, say): retrying at once would spin, and the condition lasts a while.
@@ -47,7 +46,7 @@ const ACCEPTED_QUEUE: usize = 128;
 #[derive(Clone)]
 pub struct ListenerSettings {
     /// TLS for every connection; `None`: plaintext.
-    pub tls: Option<TlsConfigSource>,
+    pub tls: Option<Reloading<ServerConfig>>,
     /// How long a TLS handshake may take (plaintext: how long until the first byte).
     pub handshake_timeout: Duration,
     /// How many TLS handshakes may be in progress at once.
@@ -107,7 +106,7 @@ async fn accept_loop(listener: TcpListener, settings: ListenerSettings, tx: mpsc
                 }
             }
             Some(config) => {
-                let acceptor = TlsAcceptor::from(config());
+                let acceptor = TlsAcceptor::from(config.current());
                 let (tx, idle_timeout) = (tx.clone(), settings.idle_timeout);
                 tokio::spawn(async move {
                     let handshake = tokio::time::timeout(start_timeout, acceptor.accept(stream)).await;

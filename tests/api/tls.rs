@@ -3,11 +3,12 @@
 //! reload without a restart, start-up errors, the plaintext health listener,
 //! and the refusal to serve a non-loopback address without TLS and a policy.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use rcgen::SanType;
 use tco_gateway::{
     grpc::proto::{GetSaleRequest, get_sale_request::Lookup, sales_service_client::SalesServiceClient},
+    reload::Reloading,
     transport::{
         incoming::{self, ListenerSettings},
         tls::TlsFiles,
@@ -121,13 +122,13 @@ async fn the_identity_in_a_client_certificate_comes_with_its_connection() {
         client_ca_file: Some(dir.file("client-ca.pem")),
     };
     let contents: Vec<Vec<u8>> = files.paths().iter().map(|path| std::fs::read(path).unwrap()).collect();
-    let config = Arc::new(files.server_config(&contents).unwrap());
+    let config = files.server_config(&contents).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut connections = incoming::accept(
         listener,
         ListenerSettings {
-            tls: Some(Arc::new(move || Arc::clone(&config))),
+            tls: Some(Reloading::fixed(config)),
             handshake_timeout: PATIENCE,
             max_concurrent_handshakes: 8,
             idle_timeout: PATIENCE,
