@@ -41,7 +41,8 @@ replicas, each call with a deadline. A failed or unknown call (UNAVAILABLE, DEAD
 ABORTED, ...) is retried with the same request_id and body on the other replica, with backoff,
 until it settles or a bound is hit. Meanwhile each replica in turn gets `docker kill --signal
 TERM`, must exit 0, is started again (same container, same configuration) and must report
-SERVING before the next one goes; `--rounds` rounds (default 2: each replica restarted twice).
+SERVING before the next one goes, and writes must have been acknowledged (by the other replica)
+meanwhile; `--rounds` rounds (default 2: each replica restarted twice).
 
 At the end each sale is read straight from the simulator (detail_sale) and every refund comment
 is attributed to its request id. Printed: writes attempted, refunds landed upstream, double
@@ -606,6 +607,10 @@ class Stats:
     retry_causes: dict[str, int] = field(default_factory=dict)
     crash: str | None = None  # a worker's unexpected exception
 
+    def acknowledged(self) -> int:
+        with self.lock:
+            return sum(1 for r in self.writes.values() if r["acknowledged"])
+
     def note_retry(self, cause: str) -> None:
         with self.lock:
             self.retry_causes[cause] = self.retry_causes.get(cause, 0) + 1
@@ -836,7 +841,13 @@ def scenario(args: argparse.Namespace, work: Path, procs: list[subprocess.Popen]
                 while len(stats.writes) < target and time.monotonic() < deadline:
                     time.sleep(0.05)
                 log(f"round {round_no}: {len(stats.writes)} writes so far")
+                before = stats.acknowledged()
                 restart(r, "KILL" if args.breakage == "sigkill" else "TERM")
+                # Writes must have kept settling (on the other replica) while this one was away.
+                during = stats.acknowledged() - before
+                log(f"{during} writes acknowledged while {r.name} was stopping and starting")
+                if during == 0:
+                    raise Failure(f"no write was acknowledged while {r.name} restarted")
         target = len(stats.writes) + 20 * args.workers
         deadline = time.monotonic() + 20
         while len(stats.writes) < target and time.monotonic() < deadline:
