@@ -977,7 +977,8 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
         docker(run.docker_args, env=run.env)
         box = Container(container_name)
         state = box.state()
-        log(f"   container {container_name} pid {state.get('Pid')}; process uid/gid: {process_ids(state.get('Pid'))}")
+        log(f"   container {container_name} pid {state.get('Pid')}")
+        rows.append(("as the engine applied it", engine_applied(container_name, state.get("Pid"))))
 
         # Startup probe (its whole budget), then liveness and readiness as the kubelet starts them.
         startup = probes["startupProbe"]
@@ -1038,8 +1039,8 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
         check_log_secrets(container_name, secret_values, secret_env)
         rows.append(("no secret in the container's log", "ok"))
         return Result(name, True, rows, time.monotonic() - started)
-    except Failed as exc:
-        error = redacted(str(exc), secret_values)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, with the container's log
+        error = redacted(str(exc) if isinstance(exc, Failed) else f"internal error: {exc!r}", secret_values)
         if container_name in cleanup.containers:
             tail = redacted(container_logs(container_name), secret_values)
             error += "\n   last log lines of the container:\n" + "\n".join("     " + l for l in tail.splitlines())
@@ -1053,15 +1054,21 @@ def container_logs(name: str, lines: int = 25) -> str:
     return (proc.stdout + proc.stderr).strip() or "(no output)"
 
 
-def process_ids(pid: Any) -> str:
-    """The uid, gid and groups of the container's process, read from /proc (the engine runs here)."""
+def engine_applied(name: str, pid: Any) -> str:
+    """What the engine made of the flags: the process's ids, no_new_privs and capabilities from /proc
+    (the engine runs on this machine), the root filesystem and limits from docker inspect."""
+    host = json.loads(docker(["inspect", "--format", "{{json .HostConfig}}", name]))
     try:
         status = Path(f"/proc/{pid}/status").read_text()
+        fields = {k: v.strip() for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)}
+        process = (f"uid {fields['Uid'].split()[0]} gid {fields['Gid'].split()[0]} groups [{fields['Groups']}], "
+                   f"NoNewPrivs {fields.get('NoNewPrivs', '?')}, CapEff {fields['CapEff']}")
     except OSError:
-        return "(not readable)"
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return (f"uid {fields['Uid'].split()[0]}, gid {fields['Gid'].split()[0]}, groups {fields['Groups'].strip()}, "
-            f"NoNewPrivs {fields.get('NoNewPrivs', '?').strip()}, CapEff {fields['CapEff'].strip()}")
+        process = "process not visible in /proc"
+    memory = f"{host['Memory'] / 2**20:.0f}Mi" if host.get("Memory") else "unlimited"
+    cpus = f"{host['NanoCpus'] / 1e9:g}" if host.get("NanoCpus") else "unlimited"
+    return (f"{process}, read-only root fs {host.get('ReadonlyRootfs')}, memory {memory}, cpus {cpus}, "
+            f"seccomp {'default' if not any(o.startswith('seccomp') for o in host.get('SecurityOpt') or []) else host['SecurityOpt']}")
 
 
 def check_log_secrets(name: str, secret_values: list[str], secret_env: set[str]) -> None:
@@ -1071,35 +1078,62 @@ def check_log_secrets(name: str, secret_values: list[str], secret_env: set[str])
 
 
 def apply_edit(deployment: dict[str, Any], edit: str) -> None:
-    """PATH=YAML on the rendered Deployment, e.g.
-    spec.template.spec.containers[0].securityContext.runAsUser=0 (a kustomize-like patch)."""
-    path, _, raw = edit.partition("=")
-    parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    """PATH=YAML on the rendered Deployment (a kustomize-like patch), e.g.
+    spec.template.spec.containers[0].securityContext.runAsUser=0; a list element may be chosen by name
+    (env[name=TCO_ADMIN_API__PASSWORD]); the value null removes the field or list element."""
+    depth, cut = 0, -1
+    for i, ch in enumerate(edit):  # the first "=" outside brackets ends the path
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "=" and depth == 0:
+            cut = i
+            break
+    if cut < 0:
+        raise Failed(f"--edit {edit}: want PATH=YAML")
+    path, raw = edit[:cut], edit[cut + 1:]
+    # Split on dots outside brackets: [name=...] may itself hold dots.
+    parts = re.findall(r"\[[^\]]*\]|[^.\[\]]+", path)
+    value = yaml.safe_load(raw) if raw.strip() else None
+
+    def index(node: Any, part: str) -> Any:
+        if not part.startswith("["):
+            return part
+        inner = part[1:-1]
+        if inner.isdigit():
+            return int(inner)
+        key, _, want = inner.partition("=")
+        for i, element in enumerate(node):
+            if isinstance(element, dict) and str(element.get(key)) == want:
+                return i
+        raise Failed(f"--edit {edit}: no element with {key}={want}")
+
     node: Any = deployment
     for part in parts[:-1]:
-        node = node[int(part[1:-1])] if part.startswith("[") else node.setdefault(part, {})
-    last = parts[-1]
-    value = yaml.safe_load(raw)
-    if last.startswith("["):
-        node[int(last[1:-1])] = value
+        key = index(node, part)
+        node = node[key] if isinstance(key, int) else node.setdefault(key, {})
+    key = index(node, parts[-1])
+    if value is None:
+        del node[key]
     else:
-        node[last] = value
+        node[key] = value
 
 
 # --- proving the checks can fail -------------------------------------------------------------------------
 
 FAILURE_CASES = [
-    # (what, scenario, extra overlay, omitted test object, rendered edit, text the failure must contain)
+    # (what, scenario, extra overlay, omitted test object, edit of the rendered Deployment, text the failure must hold)
     ("a readiness probe asking about the wrong service", "defaults", "broken-readiness-service.yaml", None, None,
      "readinessProbe (grpc port"),
-    ("the TLS Secret missing (volume)", "defaults", None, "Secret/tco-gateway-tls", None,
-     "volume tls: FailedMount"),
-    ("a secretKeyRef to a key the Secret lacks (env)", "defaults", "broken-secret-key.yaml", None, None,
-     "couldn't find key no-such-key"),
-    ("runAsUser 0 with runAsNonRoot", "defaults", None, None,
-     "spec.template.spec.containers[0].securityContext.runAsUser=0", "runAsNonRoot"),
+    ("the TLS Secret missing (volume)", "defaults", None, "Secret/tco-gateway-tls", None, "volume tls: FailedMount"),
+    ("a secretKeyRef to a key the chart's Secret lacks (env)", "credentials", None, None,
+     "spec.template.spec.containers[0].env[name=TCO_ADMIN_API__PASSWORD].valueFrom.secretKeyRef.key=no-such-key",
+     "couldn't find key no-such-key in Secret payments/tco-gateway"),
+    ("the Admin API password left out of the env (the gateway exits at start)", "credentials", None, None,
+     "spec.template.spec.containers[0].env[name=TCO_ADMIN_API__PASSWORD]=null", "the container exited with status"),
+    ("runAsUser 0 with runAsNonRoot", "defaults", None, None, "spec.template.spec.containers[0].securityContext.runAsUser=0", "runAsNonRoot"),
     ("the metrics port moved away from the exporter's", "defaults", None, None,
-     "spec.template.spec.containers[0].ports[2].containerPort=1", "metrics: no tco_* metric"),
+     "spec.template.spec.containers[0].ports[name=metrics].containerPort=1", "metrics: no tco_* metric"),
+    ("a container field the script does not emulate", "defaults", None, None,
+     "spec.template.spec.containers[0].lifecycle={preStop: {sleep: {seconds: 1}}}", "container fields this script does not emulate"),
 ]
 
 
@@ -1109,12 +1143,11 @@ def prove_failures(args: argparse.Namespace) -> bool:
     for what, scenario, overlay, omit, edit, needle in FAILURE_CASES:
         result = run_scenario(scenario, args, [OVERLAYS / overlay] if overlay else [], {omit} if omit else set(),
                               [edit] if edit else [])
-        first = result.error.splitlines()[0] if result.error else ""
         if result.ok or needle not in result.error:
             all_ok = False
-            log(f"FAIL  {what}: {'it passed' if result.ok else 'failed for another reason: ' + first}")
+            log(f"FAIL  {what}: {'it passed' if result.ok else 'failed for another reason: ' + result.error}")
         else:
-            log(f"ok    {what}: failed as it must ({result.seconds:.0f} s): {first}")
+            log(f"ok    {what}: failed as it must ({result.seconds:.0f} s): {result.error}")
     return all_ok
 
 
