@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -199,6 +200,43 @@ def expand(value: str, lookup: Callable[[str], str | None]) -> str:
         out.append(value[i])
         i += 1
     return "".join(out)
+
+
+# Cases of Kubernetes' own expansion tests (third_party/forked/golang/expansion/expand_test.go), checked
+# at every start: the emulation must expand exactly as the kubelet does.
+EXPANSION_CONTEXT = {"VAR_A": "A", "VAR_B": "B", "VAR_C": "C", "VAR_REF": "$(VAR_A)", "VAR_EMPTY": ""}
+EXPANSION_CASES = [
+    ("$(VAR_A)", "A"), ("$(VAR_A)-$(VAR_A)", "A-A"), ("$(VAR_A)-1", "A-1"), ("___$(VAR_B)___", "___B___"),
+    ("___$(VAR_C)", "___C"), ("$(VAR_A)_$(VAR_B)_$(VAR_C)", "A_B_C"), ("$$(VAR_B)_$(VAR_A)", "$(VAR_B)_A"),
+    ("$$(VAR_A)_$$(VAR_B)", "$(VAR_A)_$(VAR_B)"), ("f000-$$VAR_A", "f000-$VAR_A"), ("foo\\$(VAR_C)bar", "foo\\Cbar"),
+    ("foo\\\\$(VAR_C)bar", "foo\\\\Cbar"), ("foo\\\\\\\\$(VAR_A)bar", "foo\\\\\\\\Abar"),
+    ("$(VAR_A$(VAR_B))", "$(VAR_A$(VAR_B))"), ("$(VAR_A$(VAR_B)", "$(VAR_A$(VAR_B)"), ("$(VAR_REF)", "$(VAR_A)"),
+    ("%%$(VAR_REF)--$(VAR_REF)%%", "%%$(VAR_A)--$(VAR_A)%%"), ("foo$(VAR_EMPTY)bar", "foobar"),
+    ("foo$(VAR_Awhoops!", "foo$(VAR_Awhoops!"), ("f00__(VAR_A)__", "f00__(VAR_A)__"), ("$?_boo_$!", "$?_boo_$!"),
+    ("$VAR_A", "$VAR_A"), ("$(VAR_DNE)", "$(VAR_DNE)"), ("$$$$$$(BIG_MONEY)", "$$$(BIG_MONEY)"),
+    ("$$$$$$(VAR_A)", "$$$(VAR_A)"), ("$$$$$$$(GOOD_ODDS)", "$$$$(GOOD_ODDS)"), ("$$$$$$$(VAR_A)", "$$$A"),
+    ("$VAR_A)", "$VAR_A)"), ("${VAR_A}", "${VAR_A}"), ("$(VAR_B)_______$(A", "B_______$(A"),
+    ("$(VAR_C)_______$(", "C_______$("), ("$(VAR_A)foobarzab$", "Afoobarzab$"), ("foo-\\$(VAR_A", "foo-\\$(VAR_A"),
+    ("--$($($($($--", "--$($($($($--"), ("$($($($($--foo$(", "$($($($($--foo$("), ("foo0--$($($($(", "foo0--$($($($("),
+    ("$(foo$$var)", "$(foo$$var)"), ("\n", "\n"),
+]
+
+
+def check_expansion() -> None:
+    wrong = [(given, want, got) for given, want in EXPANSION_CASES
+             if (got := expand(given, EXPANSION_CONTEXT.get)) != want]
+    if wrong:
+        raise Failed(f"$(VAR) expansion differs from Kubernetes': {wrong}")
+    # Only variables defined earlier (envFrom, then env above) are expanded; a later one stays literal.
+    objects = Objects()
+    objects.add("ConfigMap", "cm", {"FROM_CM": b"cm"}, "self-check")
+    container = {"envFrom": [{"configMapRef": {"name": "cm"}}],
+                 "env": [{"name": "EARLY", "value": "$(FROM_CM)-$(LATE)"}, {"name": "LATE", "value": "late"},
+                         {"name": "AFTER", "value": "$(LATE)-$(EARLY)"}]}
+    env, _ = build_env(container, objects, {"name": "p", "namespace": NAMESPACE, "uid": "u"}, {}, {})
+    want = {"FROM_CM": "cm", "EARLY": "cm-$(LATE)", "LATE": "late", "AFTER": "late-cm-$(LATE)"}
+    if env != want:
+        raise Failed(f"env ordering differs from the kubelet's: {env} != {want}")
 
 
 # --- rendering --------------------------------------------------------------------------------------
@@ -1040,7 +1078,8 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
         rows.append(("no secret in the container's log", "ok"))
         return Result(name, True, rows, time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, with the container's log
-        error = redacted(str(exc) if isinstance(exc, Failed) else f"internal error: {exc!r}", secret_values)
+        internal = "" if isinstance(exc, Failed) else "internal error: " + "".join(traceback.format_exception(exc))
+        error = redacted(str(exc) if isinstance(exc, Failed) else internal, secret_values)
         if container_name in cleanup.containers:
             tail = redacted(container_logs(container_name), secret_values)
             error += "\n   last log lines of the container:\n" + "\n".join("     " + l for l in tail.splitlines())
@@ -1184,6 +1223,12 @@ def main() -> int:
         f"image {args.image}, renderer {args.helm or 'helm-python-sdk'})")
     # SIGTERM to this script (CI's timeout) still runs the cleanups.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        check_expansion()
+    except Failed as exc:
+        log(f"pod_smoke: {exc}")
+        return 1
+    log(f"   $(VAR) expansion matches Kubernetes' own {len(EXPANSION_CASES)} test cases, and only earlier variables expand")
     if args.prove_failures:
         ok = prove_failures(args)
         log(f"\n{'all broken variants failed as they must' if ok else 'a broken variant was not caught'}")
