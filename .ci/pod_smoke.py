@@ -45,7 +45,6 @@ import secrets
 import shutil
 import signal
 import socket
-import string
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import grpc
 import yaml
@@ -86,8 +85,13 @@ SCENARIOS = {
 
 # Pod-spec fields the kubelet acts on that this script emulates (or that need nothing here).
 POD_EMULATED = {
-    "containers", "volumes", "securityContext", "terminationGracePeriodSeconds",
-    "automountServiceAccountToken", "enableServiceLinks", "serviceAccountName",
+    "containers",
+    "volumes",
+    "securityContext",
+    "terminationGracePeriodSeconds",
+    "automountServiceAccountToken",
+    "enableServiceLinks",
+    "serviceAccountName",
 }
 # Pod-spec fields that only matter to the scheduler, the API server or a registry: printed, not emulated.
 POD_NOT_EMULATED = {
@@ -102,16 +106,44 @@ POD_NOT_EMULATED = {
     "schedulerName": "scheduling only",
 }
 CONTAINER_KNOWN = {
-    "name", "image", "imagePullPolicy", "command", "args", "workingDir", "env", "envFrom", "ports",
-    "resources", "securityContext", "volumeMounts", "startupProbe", "livenessProbe", "readinessProbe",
-    "terminationMessagePath", "terminationMessagePolicy",
+    "name",
+    "image",
+    "imagePullPolicy",
+    "command",
+    "args",
+    "workingDir",
+    "env",
+    "envFrom",
+    "ports",
+    "resources",
+    "securityContext",
+    "volumeMounts",
+    "startupProbe",
+    "livenessProbe",
+    "readinessProbe",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
 }
 SECURITY_KNOWN = {
-    "runAsUser", "runAsGroup", "runAsNonRoot", "readOnlyRootFilesystem", "allowPrivilegeEscalation",
-    "privileged", "capabilities", "seccompProfile", "fsGroup", "supplementalGroups", "fsGroupChangePolicy",
+    "runAsUser",
+    "runAsGroup",
+    "runAsNonRoot",
+    "readOnlyRootFilesystem",
+    "allowPrivilegeEscalation",
+    "privileged",
+    "capabilities",
+    "seccompProfile",
+    "fsGroup",
+    "supplementalGroups",
+    "fsGroupChangePolicy",
 }
-PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1,
-                  "failureThreshold": 3}
+PROBE_DEFAULTS = {
+    "initialDelaySeconds": 0,
+    "periodSeconds": 10,
+    "timeoutSeconds": 1,
+    "successThreshold": 1,
+    "failureThreshold": 3,
+}
 
 
 class Failed(Exception):
@@ -134,11 +166,13 @@ def free_port() -> int:
 
 def substitute(text: str, variables: dict[str, str], source: str) -> str:
     """${NAME} placeholders of an overlay, each required: a typo must not silently render."""
+
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in variables:
             raise Failed(f"{source}: unknown placeholder ${{{name}}}")
         return variables[name]
+
     return re.sub(r"\$\{([A-Z_]+)\}", one, text)
 
 
@@ -161,8 +195,18 @@ def parse_quantity(value: Any) -> decimal.Decimal:
     """A Kubernetes resource quantity (100m, 384Mi, 1.5, 1e3, 2G) as a number of base units."""
     text = str(value).strip()
     binary = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-    decimal_suffixes = {"n": decimal.Decimal("1e-9"), "u": decimal.Decimal("1e-6"), "m": decimal.Decimal("1e-3"),
-                        "": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+    decimal_suffixes = {
+        "n": decimal.Decimal("1e-9"),
+        "u": decimal.Decimal("1e-6"),
+        "m": decimal.Decimal("1e-3"),
+        "": 1,
+        "k": 10**3,
+        "M": 10**6,
+        "G": 10**9,
+        "T": 10**12,
+        "P": 10**15,
+        "E": 10**18,
+    }
     match = re.fullmatch(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]?)", text)
     if not match:
         raise Failed(f"not a Kubernetes quantity: {text!r}")
@@ -186,7 +230,7 @@ def expand(value: str, lookup: Callable[[str], str | None]) -> str:
             if nxt == "(":
                 end = value.find(")", i + 2)
                 if end != -1:
-                    name = value[i + 2:end]
+                    name = value[i + 2 : end]
                     found = lookup(name)
                     out.append(found if found is not None else f"$({name})")
                     i = end + 1
@@ -206,33 +250,63 @@ def expand(value: str, lookup: Callable[[str], str | None]) -> str:
 # at every start: the emulation must expand exactly as the kubelet does.
 EXPANSION_CONTEXT = {"VAR_A": "A", "VAR_B": "B", "VAR_C": "C", "VAR_REF": "$(VAR_A)", "VAR_EMPTY": ""}
 EXPANSION_CASES = [
-    ("$(VAR_A)", "A"), ("$(VAR_A)-$(VAR_A)", "A-A"), ("$(VAR_A)-1", "A-1"), ("___$(VAR_B)___", "___B___"),
-    ("___$(VAR_C)", "___C"), ("$(VAR_A)_$(VAR_B)_$(VAR_C)", "A_B_C"), ("$$(VAR_B)_$(VAR_A)", "$(VAR_B)_A"),
-    ("$$(VAR_A)_$$(VAR_B)", "$(VAR_A)_$(VAR_B)"), ("f000-$$VAR_A", "f000-$VAR_A"), ("foo\\$(VAR_C)bar", "foo\\Cbar"),
-    ("foo\\\\$(VAR_C)bar", "foo\\\\Cbar"), ("foo\\\\\\\\$(VAR_A)bar", "foo\\\\\\\\Abar"),
-    ("$(VAR_A$(VAR_B))", "$(VAR_A$(VAR_B))"), ("$(VAR_A$(VAR_B)", "$(VAR_A$(VAR_B)"), ("$(VAR_REF)", "$(VAR_A)"),
-    ("%%$(VAR_REF)--$(VAR_REF)%%", "%%$(VAR_A)--$(VAR_A)%%"), ("foo$(VAR_EMPTY)bar", "foobar"),
-    ("foo$(VAR_Awhoops!", "foo$(VAR_Awhoops!"), ("f00__(VAR_A)__", "f00__(VAR_A)__"), ("$?_boo_$!", "$?_boo_$!"),
-    ("$VAR_A", "$VAR_A"), ("$(VAR_DNE)", "$(VAR_DNE)"), ("$$$$$$(BIG_MONEY)", "$$$(BIG_MONEY)"),
-    ("$$$$$$(VAR_A)", "$$$(VAR_A)"), ("$$$$$$$(GOOD_ODDS)", "$$$$(GOOD_ODDS)"), ("$$$$$$$(VAR_A)", "$$$A"),
-    ("$VAR_A)", "$VAR_A)"), ("${VAR_A}", "${VAR_A}"), ("$(VAR_B)_______$(A", "B_______$(A"),
-    ("$(VAR_C)_______$(", "C_______$("), ("$(VAR_A)foobarzab$", "Afoobarzab$"), ("foo-\\$(VAR_A", "foo-\\$(VAR_A"),
-    ("--$($($($($--", "--$($($($($--"), ("$($($($($--foo$(", "$($($($($--foo$("), ("foo0--$($($($(", "foo0--$($($($("),
-    ("$(foo$$var)", "$(foo$$var)"), ("\n", "\n"),
+    ("$(VAR_A)", "A"),
+    ("$(VAR_A)-$(VAR_A)", "A-A"),
+    ("$(VAR_A)-1", "A-1"),
+    ("___$(VAR_B)___", "___B___"),
+    ("___$(VAR_C)", "___C"),
+    ("$(VAR_A)_$(VAR_B)_$(VAR_C)", "A_B_C"),
+    ("$$(VAR_B)_$(VAR_A)", "$(VAR_B)_A"),
+    ("$$(VAR_A)_$$(VAR_B)", "$(VAR_A)_$(VAR_B)"),
+    ("f000-$$VAR_A", "f000-$VAR_A"),
+    ("foo\\$(VAR_C)bar", "foo\\Cbar"),
+    ("foo\\\\$(VAR_C)bar", "foo\\\\Cbar"),
+    ("foo\\\\\\\\$(VAR_A)bar", "foo\\\\\\\\Abar"),
+    ("$(VAR_A$(VAR_B))", "$(VAR_A$(VAR_B))"),
+    ("$(VAR_A$(VAR_B)", "$(VAR_A$(VAR_B)"),
+    ("$(VAR_REF)", "$(VAR_A)"),
+    ("%%$(VAR_REF)--$(VAR_REF)%%", "%%$(VAR_A)--$(VAR_A)%%"),
+    ("foo$(VAR_EMPTY)bar", "foobar"),
+    ("foo$(VAR_Awhoops!", "foo$(VAR_Awhoops!"),
+    ("f00__(VAR_A)__", "f00__(VAR_A)__"),
+    ("$?_boo_$!", "$?_boo_$!"),
+    ("$VAR_A", "$VAR_A"),
+    ("$(VAR_DNE)", "$(VAR_DNE)"),
+    ("$$$$$$(BIG_MONEY)", "$$$(BIG_MONEY)"),
+    ("$$$$$$(VAR_A)", "$$$(VAR_A)"),
+    ("$$$$$$$(GOOD_ODDS)", "$$$$(GOOD_ODDS)"),
+    ("$$$$$$$(VAR_A)", "$$$A"),
+    ("$VAR_A)", "$VAR_A)"),
+    ("${VAR_A}", "${VAR_A}"),
+    ("$(VAR_B)_______$(A", "B_______$(A"),
+    ("$(VAR_C)_______$(", "C_______$("),
+    ("$(VAR_A)foobarzab$", "Afoobarzab$"),
+    ("foo-\\$(VAR_A", "foo-\\$(VAR_A"),
+    ("--$($($($($--", "--$($($($($--"),
+    ("$($($($($--foo$(", "$($($($($--foo$("),
+    ("foo0--$($($($(", "foo0--$($($($("),
+    ("$(foo$$var)", "$(foo$$var)"),
+    ("\n", "\n"),
 ]
 
 
 def check_expansion() -> None:
-    wrong = [(given, want, got) for given, want in EXPANSION_CASES
-             if (got := expand(given, EXPANSION_CONTEXT.get)) != want]
+    wrong = [
+        (given, want, got) for given, want in EXPANSION_CASES if (got := expand(given, EXPANSION_CONTEXT.get)) != want
+    ]
     if wrong:
         raise Failed(f"$(VAR) expansion differs from Kubernetes': {wrong}")
     # Only variables defined earlier (envFrom, then env above) are expanded; a later one stays literal.
     objects = Objects()
     objects.add("ConfigMap", "cm", {"FROM_CM": b"cm"}, "self-check")
-    container = {"envFrom": [{"configMapRef": {"name": "cm"}}],
-                 "env": [{"name": "EARLY", "value": "$(FROM_CM)-$(LATE)"}, {"name": "LATE", "value": "late"},
-                         {"name": "AFTER", "value": "$(LATE)-$(EARLY)"}]}
+    container = {
+        "envFrom": [{"configMapRef": {"name": "cm"}}],
+        "env": [
+            {"name": "EARLY", "value": "$(FROM_CM)-$(LATE)"},
+            {"name": "LATE", "value": "late"},
+            {"name": "AFTER", "value": "$(LATE)-$(EARLY)"},
+        ],
+    }
     env, _ = build_env(container, objects, {"name": "p", "namespace": NAMESPACE, "uid": "u"}, {}, {})
     want = {"FROM_CM": "cm", "EARLY": "cm-$(LATE)", "LATE": "late", "AFTER": "late-cm-$(LATE)"}
     if env != want:
@@ -313,6 +387,7 @@ class Objects:
 @dataclasses.dataclass
 class TestMaterial:
     """Throwaway material for the objects the chart only references."""
+
     ca_dir: Path
     jwks: bytes
     upstream_credentials: dict[str, str]  # env name -> value
@@ -326,11 +401,13 @@ def make_material(workdir: Path, redis_port: int, redis_password: str) -> TestMa
     # last 32 bytes of its DER SubjectPublicKeyInfo.
     key = workdir / "jwks-signing.key"
     run_quiet(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)], "openssl genpkey")
-    der = subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-outform", "DER"], capture_output=True,
-                         check=True).stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-in", str(key), "-pubout", "-outform", "DER"], capture_output=True, check=True
+    ).stdout
     x = base64.urlsafe_b64encode(der[-32:]).rstrip(b"=").decode()
-    jwks = json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "pod-smoke", "alg": "EdDSA", "use": "sig",
-                                 "x": x}]}).encode()
+    jwks = json.dumps(
+        {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "pod-smoke", "alg": "EdDSA", "use": "sig", "x": x}]}
+    ).encode()
     credentials = {
         "TCO_ADMIN_API__USERNAME": "pod-smoke-" + secrets.token_hex(4),
         "TCO_ADMIN_API__PASSWORD": secrets.token_urlsafe(24),
@@ -363,8 +440,13 @@ def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMateri
         keys = [item["key"] for item in src.get("items", [])]
         if volume["name"] == "tls":
             for key, file in (("tls.crt", "server.crt"), ("tls.key", "server.key"), ("ca.crt", "ca.crt")):
-                want(source_kind, name, key, (ca / file).read_bytes(),
-                     "the server certificate cert-manager would write (scripts/demo-ca.sh: localhost, 127.0.0.1)")
+                want(
+                    source_kind,
+                    name,
+                    key,
+                    (ca / file).read_bytes(),
+                    "the server certificate cert-manager would write (scripts/demo-ca.sh: localhost, 127.0.0.1)",
+                )
         elif volume["name"] == "client-ca":
             for key in keys:
                 want(source_kind, name, key, (ca / "ca.crt").read_bytes(), "the client CA bundle (scripts/demo-ca.sh)")
@@ -377,11 +459,21 @@ def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMateri
         if not ref:
             continue
         if env["name"] in material.upstream_credentials:
-            want("Secret", ref["name"], ref["key"], material.upstream_credentials[env["name"]].encode(),
-                 "throwaway upstream credentials (the simulator is started with the same)")
+            want(
+                "Secret",
+                ref["name"],
+                ref["key"],
+                material.upstream_credentials[env["name"]].encode(),
+                "throwaway upstream credentials (the simulator is started with the same)",
+            )
         elif env["name"] == "TCO_REDIS__URL":
-            want("Secret", ref["name"], ref["key"], material.redis_url.encode(),
-                 "the URL of the redis-server started here, with a throwaway password")
+            want(
+                "Secret",
+                ref["name"],
+                ref["key"],
+                material.redis_url.encode(),
+                "the URL of the redis-server started here, with a throwaway password",
+            )
     out = []
     for (kind, name), (data, whys) in made.items():
         objects.add(kind, name, data, "test object")
@@ -395,6 +487,7 @@ def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMateri
 @dataclasses.dataclass
 class PodRun:
     """Everything `docker run` needs, plus what the checks need afterwards."""
+
     docker_args: list[str]
     env: dict[str, str]  # the container's environment as the kubelet builds it (secrets included)
     env_sources: list[str]  # printable: NAME <- source (never a secret value)
@@ -408,8 +501,12 @@ def synthesize_pod_meta(deployment: dict[str, Any]) -> dict[str, str]:
     digest = hashlib.sha256(json.dumps(deployment["spec"]["template"], sort_keys=True).encode()).digest()
     template_hash = "".join(alphabet[b % len(alphabet)] for b in digest[:10])
     suffix = "".join(secrets.choice(alphabet) for _ in range(5))
-    return {"name": f"{deployment['metadata']['name']}-{template_hash}-{suffix}", "namespace": NAMESPACE,
-            "uid": str(__import__("uuid").uuid4()), "template_hash": template_hash}
+    return {
+        "name": f"{deployment['metadata']['name']}-{template_hash}-{suffix}",
+        "namespace": NAMESPACE,
+        "uid": str(__import__("uuid").uuid4()),
+        "template_hash": template_hash,
+    }
 
 
 def check_pod_fields(pod: dict[str, Any], notes: list[str]) -> None:
@@ -422,18 +519,27 @@ def check_pod_fields(pod: dict[str, Any], notes: list[str]) -> None:
         raise Failed("automountServiceAccountToken is not false: the token volume is not emulated here")
     if pod.get("enableServiceLinks") is not False:
         raise Failed("enableServiceLinks is not false: the Service environment variables are not emulated here")
-    notes.append(f"serviceAccountName {pod.get('serviceAccountName')}: no token mounted "
-                  "(automountServiceAccountToken: false), so nothing to emulate")
+    notes.append(
+        f"serviceAccountName {pod.get('serviceAccountName')}: no token mounted "
+        "(automountServiceAccountToken: false), so nothing to emulate"
+    )
     if len(pod["containers"]) != 1:
         raise Failed(f"{len(pod['containers'])} containers: this script runs exactly one")
 
 
 def field_ref(path: str, meta: dict[str, str], template_meta: dict[str, Any], pod: dict[str, Any]) -> str:
     """The downward API values the kubelet fills in (pod name, namespace, node name: synthesized)."""
-    simple = {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta["uid"],
-              "spec.nodeName": NODE_NAME, "spec.serviceAccountName": pod.get("serviceAccountName", "default"),
-              "status.hostIP": "127.0.0.1", "status.podIP": "127.0.0.1", "status.podIPs": "127.0.0.1",
-              "status.hostIPs": "127.0.0.1"}
+    simple = {
+        "metadata.name": meta["name"],
+        "metadata.namespace": meta["namespace"],
+        "metadata.uid": meta["uid"],
+        "spec.nodeName": NODE_NAME,
+        "spec.serviceAccountName": pod.get("serviceAccountName", "default"),
+        "status.hostIP": "127.0.0.1",
+        "status.podIP": "127.0.0.1",
+        "status.podIPs": "127.0.0.1",
+        "status.hostIPs": "127.0.0.1",
+    }
     if path in simple:
         return simple[path]
     match = re.fullmatch(r"metadata\.(labels|annotations)\['([^']+)'\]", path)
@@ -452,17 +558,23 @@ def resource_field_ref(ref: dict[str, Any], resources: dict[str, Any]) -> str:
     return str(int((parse_quantity(value) / divisor).to_integral_value(rounding=decimal.ROUND_CEILING)))
 
 
-def build_env(container: dict[str, Any], objects: Objects, meta: dict[str, str], template_meta: dict[str, Any],
-              pod: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+def build_env(
+    container: dict[str, Any],
+    objects: Objects,
+    meta: dict[str, str],
+    template_meta: dict[str, Any],
+    pod: dict[str, Any],
+) -> tuple[dict[str, str], list[str]]:
     """The container's environment as the kubelet builds it: envFrom first (later sources win), then
     env in order, each plain value expanded against what is defined so far."""
     env: dict[str, str] = {}
     sources: list[str] = []
     for source in container.get("envFrom", []):
         prefix = source.get("prefix", "")
-        kind, ref = ("ConfigMap", source["configMapRef"]) if "configMapRef" in source else ("Secret", source["secretRef"])
-        data = objects.get(kind, ref["name"], ref.get("optional", False),
-                           f"envFrom: CreateContainerConfigError")
+        kind, ref = (
+            ("ConfigMap", source["configMapRef"]) if "configMapRef" in source else ("Secret", source["secretRef"])
+        )
+        data = objects.get(kind, ref["name"], ref.get("optional", False), "envFrom: CreateContainerConfigError")
         for key, value in sorted((data or {}).items()):
             if "=" in key or not key.isprintable():
                 sources.append(f"(skipped invalid key {key!r} of {kind}/{ref['name']})")
@@ -483,8 +595,11 @@ def build_env(container: dict[str, Any], objects: Objects, meta: dict[str, str],
             env[name] = resource_field_ref(value_from["resourceFieldRef"], container.get("resources", {}))
             sources.append(f"{name} <- resourceFieldRef {value_from['resourceFieldRef']['resource']}")
         elif "secretKeyRef" in value_from or "configMapKeyRef" in value_from:
-            kind, ref = (("Secret", value_from["secretKeyRef"]) if "secretKeyRef" in value_from
-                         else ("ConfigMap", value_from["configMapKeyRef"]))
+            kind, ref = (
+                ("Secret", value_from["secretKeyRef"])
+                if "secretKeyRef" in value_from
+                else ("ConfigMap", value_from["configMapKeyRef"])
+            )
             what = f"env {name}: CreateContainerConfigError"
             data = objects.get(kind, ref["name"], ref.get("optional", False), what)
             if data is None:
@@ -517,7 +632,9 @@ def security_args(pod: dict[str, Any], container: dict[str, Any], image_user: st
         if not str(uid).isdigit():
             raise Failed(f"runAsNonRoot: image has non-numeric user ({uid}), cannot verify user is non-root")
         if int(uid) == 0:
-            raise Failed("runAsNonRoot: container's runAsUser breaks non-root policy (uid 0): the kubelet refuses to start it")
+            raise Failed(
+                "runAsNonRoot: container's runAsUser breaks non-root policy (uid 0): the kubelet refuses to start it"
+            )
     args += ["--user", f"{uid}:{gid}" if gid is not None else str(uid)]
     groups = ([psc["fsGroup"]] if "fsGroup" in psc else []) + list(psc.get("supplementalGroups", []))
     for g in groups:
@@ -537,7 +654,9 @@ def security_args(pod: dict[str, Any], container: dict[str, Any], image_user: st
     if seccomp == "Unconfined":
         args += ["--security-opt", "seccomp=unconfined"]
     elif seccomp == "RuntimeDefault":
-        notes.append("seccompProfile RuntimeDefault: the engine's default seccomp profile (docker applies it unless told otherwise)")
+        notes.append(
+            "seccompProfile RuntimeDefault: the engine's default seccomp profile (docker applies it unless told otherwise)"
+        )
     elif seccomp is not None:
         raise Failed(f"seccompProfile {seccomp}: not emulated")
     return args
@@ -570,7 +689,9 @@ def write_atomic_volume(root: Path, files: dict[str, tuple[bytes, int]], fs_grou
     (group fsGroup, files |= 0440 on a read-only volume, directories setgid)."""
     root.mkdir(parents=True)
     root.chmod(0o777)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("..%Y_%m_%d_%H_%M_%S.") + f"{time.time_ns() % 10**9:09d}"
+    stamp = (
+        datetime.datetime.now(datetime.timezone.utc).strftime("..%Y_%m_%d_%H_%M_%S.") + f"{time.time_ns() % 10**9:09d}"
+    )
     payload = root / stamp
     payload.mkdir()
     payload.chmod(0o755)
@@ -584,6 +705,8 @@ def write_atomic_volume(root: Path, files: dict[str, tuple[bytes, int]], fs_grou
         (root / top).symlink_to(f"..data/{top}")
     if fs_group is None:
         return
+    if os.geteuid() != 0:
+        raise Failed("fsGroup ownership of the volumes needs root, as the kubelet has (run this script as root)")
     for path in [root, *root.rglob("*")]:
         os.lchown(path, -1, fs_group)
         if path.is_symlink():
@@ -613,18 +736,24 @@ def volume_files(volume: dict[str, Any], objects: Objects) -> tuple[dict[str, tu
         if item["key"] not in data:
             if src.get("optional", False):
                 continue
-            raise Failed(f"{what}: {kind} {NAMESPACE}/{name} has no key {item['key']} "
-                         f"(configmap/secret references non-existent config key)")
+            raise Failed(
+                f"{what}: {kind} {NAMESPACE}/{name} has no key {item['key']} "
+                f"(configmap/secret references non-existent config key)"
+            )
         path = item["path"]
         if path.startswith("/") or ".." in path.split("/"):
             raise Failed(f"volume {volume['name']}: item path {path!r} is invalid")
         files[path] = (data[item["key"]], item.get("mode", default_mode))
     modes = sorted({oct(m) for _, m in files.values()})
-    return files, f"{kind}/{name} ({objects.origin.get((kind, name), 'optional, missing')}), mode {', '.join(modes) or '-'}"
+    return (
+        files,
+        f"{kind}/{name} ({objects.origin.get((kind, name), 'optional, missing')}), mode {', '.join(modes) or '-'}",
+    )
 
 
-def volume_args(pod: dict[str, Any], container: dict[str, Any], objects: Objects, workdir: Path,
-                notes: list[str]) -> list[str]:
+def volume_args(
+    pod: dict[str, Any], container: dict[str, Any], objects: Objects, workdir: Path, notes: list[str]
+) -> list[str]:
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     fs_group = (pod.get("securityContext") or {}).get("fsGroup")
     args: list[str] = []
@@ -640,17 +769,20 @@ def volume_args(pod: dict[str, Any], container: dict[str, Any], objects: Objects
         write_atomic_volume(root, files, fs_group)
         # configMap and secret volumes are always read-only, whatever readOnly says.
         args += ["--mount", f"type=bind,source={root},target={mount['mountPath']},readonly"]
-        notes.append(f"volume {mount['name']} -> {mount['mountPath']} (read-only, atomic-writer layout"
-                     f"{', group ' + str(fs_group) if fs_group is not None else ''}): {description}; "
-                     f"files {', '.join(sorted(files))}")
+        notes.append(
+            f"volume {mount['name']} -> {mount['mountPath']} (read-only, atomic-writer layout"
+            f"{', group ' + str(fs_group) if fs_group is not None else ''}): {description}; "
+            f"files {', '.join(sorted(files))}"
+        )
     unmounted = sorted(set(volumes) - {m["name"] for m in container.get("volumeMounts", [])})
     if unmounted:
         notes.append(f"volumes not mounted by the container: {unmounted}")
     return args
 
 
-def prepare_pod(deployment: dict[str, Any], objects: Objects, image: str, workdir: Path, container_name: str,
-                meta: dict[str, str]) -> PodRun:
+def prepare_pod(
+    deployment: dict[str, Any], objects: Objects, image: str, workdir: Path, container_name: str, meta: dict[str, str]
+) -> PodRun:
     pod = deployment["spec"]["template"]["spec"]
     template_meta = deployment["spec"]["template"]["metadata"]
     notes: list[str] = []
@@ -659,15 +791,31 @@ def prepare_pod(deployment: dict[str, Any], objects: Objects, image: str, workdi
     unknown = sorted(set(container) - CONTAINER_KNOWN)
     if unknown:
         raise Failed(f"container fields this script does not emulate: {unknown}")
-    notes.append(f"image: the chart says {container['image']}, this run uses {image} (--image); "
-                 f"imagePullPolicy {container.get('imagePullPolicy')} -> --pull never (no registry here)")
-    notes.append("not emulated: the pod's own network namespace and hostname (--network host: every "
-                 "container port is a host port, hence the free ports of ports.yaml)")
+    notes.append(
+        f"image: the chart says {container['image']}, this run uses {image} (--image); "
+        f"imagePullPolicy {container.get('imagePullPolicy')} -> --pull never (no registry here)"
+    )
+    notes.append(
+        "not emulated: the pod's own network namespace and hostname (--network host: every "
+        "container port is a host port, hence the free ports of ports.yaml)"
+    )
     if deployment["spec"].get("replicas", 1) != 1 or "replicas" not in deployment["spec"]:
         notes.append(f"not emulated: replicas ({deployment['spec'].get('replicas', 'HPA-owned')}): one pod is run")
     image_user = docker(["image", "inspect", "--format", "{{.Config.User}}", image]).strip()
-    args = ["run", "--detach", "--name", container_name, "--network", "host", "--pull", "never", "--restart", "no",
-            "--label", "pod-smoke=1"]
+    args = [
+        "run",
+        "--detach",
+        "--name",
+        container_name,
+        "--network",
+        "host",
+        "--pull",
+        "never",
+        "--restart",
+        "no",
+        "--label",
+        "pod-smoke=1",
+    ]
     args += security_args(pod, container, image_user, notes)
     args += resource_args(container, notes)
     args += volume_args(pod, container, objects, workdir, notes)
@@ -675,7 +823,10 @@ def prepare_pod(deployment: dict[str, Any], objects: Objects, image: str, workdi
     termination_log = workdir / "termination-log"
     termination_log.touch()
     termination_log.chmod(0o666)
-    args += ["--mount", f"type=bind,source={termination_log},target={container.get('terminationMessagePath', '/dev/termination-log')}"]
+    args += [
+        "--mount",
+        f"type=bind,source={termination_log},target={container.get('terminationMessagePath', '/dev/termination-log')}",
+    ]
     env, sources = build_env(container, objects, meta, template_meta, pod)
     for name in env:
         args += ["--env", name]  # values from the docker CLI's environment: never on a command line
@@ -697,8 +848,7 @@ def prepare_pod(deployment: dict[str, Any], objects: Objects, image: str, workdi
 
 
 def docker(args: list[str], env: dict[str, str] | None = None, check: bool = True) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise Failed(f"docker {args[0]} failed: {proc.stderr.strip()}")
     return proc.stdout
@@ -750,9 +900,12 @@ def port_open(port: int) -> bool:
 def start_simulator(binary: str, port: int, credentials: dict[str, str], workdir: Path, cleanup: Cleanup) -> None:
     """The simulator on the overlay's port, accepting exactly the credentials the pod got."""
     env = {**os.environ, "TCO_SIM_ADDR": f"127.0.0.1:{port}", "RUST_LOG": "warn"}
-    for var, sim_var in (("TCO_ADMIN_API__USERNAME", "TCO_SIM_USERNAME"), ("TCO_ADMIN_API__PASSWORD", "TCO_SIM_PASSWORD"),
-                         ("TCO_PAYMENT_API__SELLER_ID", "TCO_SIM_SELLER_ID"),
-                         ("TCO_PAYMENT_API__PRIVATE_KEY", "TCO_SIM_PRIVATE_KEY")):
+    for var, sim_var in (
+        ("TCO_ADMIN_API__USERNAME", "TCO_SIM_USERNAME"),
+        ("TCO_ADMIN_API__PASSWORD", "TCO_SIM_PASSWORD"),
+        ("TCO_PAYMENT_API__SELLER_ID", "TCO_SIM_SELLER_ID"),
+        ("TCO_PAYMENT_API__PRIVATE_KEY", "TCO_SIM_PRIVATE_KEY"),
+    ):
         if var in credentials:
             env[sim_var] = credentials[var]
     out = (workdir / "simulator.log").open("wb")
@@ -766,7 +919,7 @@ def start_redis(url: str, expected_port: int, workdir: Path, cleanup: Cleanup) -
     parsed = urllib.parse.urlsplit(url)
     if parsed.hostname != "127.0.0.1" or parsed.port != expected_port:
         raise Failed(f"TCO_REDIS__URL points at {parsed.hostname}:{parsed.port}, not the redis-server of this run")
-    config = f"port {expected_port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\n"
+    config = f'port {expected_port}\nbind 127.0.0.1\nsave ""\nappendonly no\n'
     if parsed.password:
         config += f"requirepass {urllib.parse.unquote(parsed.password)}\n"
     out = (workdir / "redis.log").open("wb")
@@ -787,10 +940,13 @@ def grpc_probe(probe: dict[str, Any]) -> tuple[bool, str]:
     grpc.health.v1.Health/Check with its service, timeoutSeconds for the lot; success only on SERVING."""
     grpc_cfg = probe["grpc"]
     timeout = probe.get("timeoutSeconds", PROBE_DEFAULTS["timeoutSeconds"])
-    channel = grpc.insecure_channel(f"127.0.0.1:{grpc_cfg['port']}", options=[("grpc.primary_user_agent", "kube-probe/1.35")])
+    channel = grpc.insecure_channel(
+        f"127.0.0.1:{grpc_cfg['port']}", options=[("grpc.primary_user_agent", "kube-probe/1.35")]
+    )
     try:
         reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=grpc_cfg.get("service", "")), timeout=timeout)
+            health_pb2.HealthCheckRequest(service=grpc_cfg.get("service", "")), timeout=timeout
+        )
     except grpc.RpcError as exc:
         return False, f"{exc.code().name}: {exc.details()}"  # type: ignore[attr-defined]
     finally:
@@ -829,8 +985,10 @@ class Container:
     def ensure_running(self, during: str) -> None:
         state = self.state()
         if not state["Running"]:
-            raise Failed(f"the container exited with status {state['ExitCode']} during {during}"
-                         + (" (OOMKilled)" if state.get("OOMKilled") else ""))
+            raise Failed(
+                f"the container exited with status {state['ExitCode']} during {during}"
+                + (" (OOMKilled)" if state.get("OOMKilled") else "")
+            )
 
 
 def run_probe_until(container: Container, kind: str, probe: dict[str, Any], attempts: int) -> tuple[float, int, str]:
@@ -850,8 +1008,10 @@ def run_probe_until(container: Container, kind: str, probe: dict[str, Any], atte
             time.sleep(max(0.0, probe["periodSeconds"] - (time.monotonic() - began)))
     seen = ", ".join(sorted(set(results)))
     grpc_cfg = probe["grpc"]
-    raise Failed(f"{kind} (grpc port {grpc_cfg['port']}, service {grpc_cfg.get('service', '')!r}) failed "
-                 f"{attempts} times in a row ({seen})")
+    raise Failed(
+        f"{kind} (grpc port {grpc_cfg['port']}, service {grpc_cfg.get('service', '')!r}) failed "
+        f"{attempts} times in a row ({seen})"
+    )
 
 
 def scrape_metrics(port: int, path: str, meta: dict[str, str]) -> str:
@@ -873,7 +1033,11 @@ def scrape_metrics(port: int, path: str, meta: dict[str, str]) -> str:
         time.sleep(0.5)
     metric = re.search(r"^(tco_\w+)", body, re.M).group(1)  # type: ignore[union-attr]
     target = next((line for line in body.splitlines() if line.startswith("target_info{")), "")
-    want = [f'k8s_pod_name="{meta["name"]}"', f'k8s_namespace_name="{meta["namespace"]}"', f'k8s_node_name="{NODE_NAME}"']
+    want = [
+        f'k8s_pod_name="{meta["name"]}"',
+        f'k8s_namespace_name="{meta["namespace"]}"',
+        f'k8s_node_name="{NODE_NAME}"',
+    ]
     missing = [w for w in want if w not in target]
     if missing:
         raise Failed(f"metrics: target_info lacks {missing} (fieldRef + $(VAR) expansion): {target[:400]}")
@@ -889,30 +1053,42 @@ def get_sale(container: dict[str, Any], workdir: Path, material: TestMaterial, e
     # The policy file the gateway reads, through the volume it is mounted from.
     policy_file = env["TCO_AUTH__POLICY_FILE"]
     mount = next(m for m in container.get("volumeMounts", []) if policy_file.startswith(m["mountPath"] + "/"))
-    policy = tomllib.loads((workdir / "volumes" / mount["name"] / policy_file[len(mount["mountPath"]) + 1:]).read_text())
-    allowed = any(c["identity"] == "spiffe://payments.internal/support-tool"
-                  and any(m in ("twocheckout.v1.SalesService/GetSale", "twocheckout.v1.SalesService/*") for m in c["methods"])
-                  for c in policy.get("caller", []))
+    policy = tomllib.loads(
+        (workdir / "volumes" / mount["name"] / policy_file[len(mount["mountPath"]) + 1 :]).read_text()
+    )
+    allowed = any(
+        c["identity"] == "spiffe://payments.internal/support-tool"
+        and any(m in ("twocheckout.v1.SalesService/GetSale", "twocheckout.v1.SalesService/*") for m in c["methods"])
+        for c in policy.get("caller", [])
+    )
     ca = material.ca_dir
     if env.get("TCO_SERVER__INSECURE") == "true":
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     else:
-        creds = grpc.ssl_channel_credentials((ca / "ca.crt").read_bytes(), (ca / "support-tool.key").read_bytes(),
-                                             (ca / "support-tool.crt").read_bytes())
-        channel = grpc.secure_channel(f"127.0.0.1:{port}", creds, options=[("grpc.ssl_target_name_override", "localhost")])
+        creds = grpc.ssl_channel_credentials(
+            (ca / "ca.crt").read_bytes(), (ca / "support-tool.key").read_bytes(), (ca / "support-tool.crt").read_bytes()
+        )
+        channel = grpc.secure_channel(
+            f"127.0.0.1:{port}", creds, options=[("grpc.ssl_target_name_override", "localhost")]
+        )
     sale_id = b"4647892238"  # the simulator's documented sale
     call = channel.unary_unary("/twocheckout.v1.SalesService/GetSale")
     try:
         reply = call(b"\x0a" + bytes([len(sale_id)]) + sale_id, timeout=15)
-        code, detail = "OK", f"{len(reply)} bytes, sale {sale_id.decode()} found" if sale_id in reply else "sale id missing"
+        code, detail = (
+            "OK",
+            f"{len(reply)} bytes, sale {sale_id.decode()} found" if sale_id in reply else "sale id missing",
+        )
     except grpc.RpcError as exc:
         code, detail = exc.code().name, exc.details()  # type: ignore[attr-defined]
     finally:
         channel.close()
     want = "OK" if allowed else "UNAUTHENTICATED"
     if code != want or (code == "OK" and "found" not in detail):
-        raise Failed(f"GetSale over mTLS as support-tool: {code} ({detail}), want {want} "
-                     f"(the policy {'lists' if allowed else 'does not list'} it)")
+        raise Failed(
+            f"GetSale over mTLS as support-tool: {code} ({detail}), want {want} "
+            f"(the policy {'lists' if allowed else 'does not list'} it)"
+        )
     return f"{code} ({detail})" + ("" if allowed else ": the policy has no such caller, as rendered")
 
 
@@ -936,8 +1112,107 @@ class Result:
     error: str = ""
 
 
-def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], omit: set[str],
-                 edits: list[str]) -> Result:
+def write_values(scenario: Scenario, extra_values: list[Path], variables: dict[str, str], workdir: Path) -> list[Path]:
+    """The scenario's values file, then each overlay with its placeholders filled in (helm -f order);
+    every overlay is listed with its reason (its header comment)."""
+    files: list[Path] = [CHART / "ci" / scenario.values_file] if scenario.values_file else []
+    for overlay in [OVERLAYS / o for o in scenario.overlays] + extra_values:
+        text = overlay.read_text()
+        reason = " ".join(line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#"))
+        out = workdir / f"values-{len(files)}-{overlay.name}"
+        out.write_text(substitute(text, variables, str(overlay)))
+        files.append(out)
+        log(f"   overlay {overlay.relative_to(ROOT) if overlay.is_relative_to(ROOT) else overlay}: {reason}")
+    return files
+
+
+def the_deployment(objs: list[dict[str, Any]], edits: list[str]) -> dict[str, Any]:
+    deployments = [o for o in objs if o["kind"] == "Deployment"]
+    if len(deployments) != 1:
+        raise Failed(f"expected one Deployment, rendered {len(deployments)}")
+    others = sorted(
+        f"{o['kind']}/{o['metadata']['name']}" for o in objs if o["kind"] not in ("Deployment", "ConfigMap", "Secret")
+    )
+    log(f"   not exercised as objects (no API server, no controllers): {', '.join(others)}")
+    for edit in edits:
+        apply_edit(deployments[0], edit)
+        log(f"   edited the rendered Deployment: {edit}")
+    return deployments[0]
+
+
+def log_pod(run: PodRun, probes: dict[str, dict[str, Any] | None]) -> None:
+    for note in run.notes:
+        log(f"   {note}")
+    log("   env (as the kubelet builds it; values of Secrets never shown):")
+    for line in run.env_sources:
+        log(f"     {line}")
+    if "OTEL_RESOURCE_ATTRIBUTES" in run.env:
+        log(f"     => OTEL_RESOURCE_ATTRIBUTES={run.env['OTEL_RESOURCE_ATTRIBUTES']}")
+    for kind, probe in probes.items():
+        if probe:
+            log(
+                f"   {kind}: grpc port {probe['grpc']['port']} service {probe['grpc'].get('service', '')!r}, "
+                f"period {probe['periodSeconds']} s, failureThreshold {probe['failureThreshold']}, "
+                f"timeout {probe['timeoutSeconds']} s"
+            )
+
+
+def check_probes(box: Container, probes: dict[str, dict[str, Any] | None], t0: float) -> list[tuple[str, str]]:
+    """The startup probe within its whole budget, then liveness and readiness, as the kubelet starts them."""
+    rows = []
+    startup = probes["startupProbe"]
+    attempt = ""
+    if startup:
+        _, attempts, _ = run_probe_until(box, "startupProbe", startup, startup["failureThreshold"])
+        attempt = f", attempt {attempts}"
+    rows.append(("started (startupProbe SERVING)", f"{time.monotonic() - t0:.1f} s{attempt}"))
+    for kind in ("livenessProbe", "readinessProbe"):
+        probe = probes[kind]
+        if probe is None:
+            rows.append((kind, "none in the pod spec"))
+            continue
+        _, attempts, detail = run_probe_until(box, kind, probe, probe["failureThreshold"])
+        rows.append((kind, f"{detail} (service {probe['grpc'].get('service', '')!r}, attempt {attempts})"))
+    return rows
+
+
+def check_termination(box: Container, grace: int, readiness: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """SIGTERM as the kubelet sends it: readiness answers NOT_SERVING while the process still runs (the
+    drain), then the process exits 0 before terminationGracePeriodSeconds (the kubelet's SIGKILL)."""
+    if readiness is None:
+        raise Failed("no readiness probe: nothing would take the pod out of its Service on SIGTERM")
+    term_at = time.monotonic()
+    docker(["kill", "--signal", "TERM", box.name])
+    seen_not_serving = None
+    while time.monotonic() - term_at < grace:
+        _, detail = grpc_probe(readiness)
+        if detail == "NOT_SERVING":
+            if box.running():
+                seen_not_serving = time.monotonic() - term_at
+            break
+        if not box.running():
+            break
+        time.sleep(0.1)
+    if seen_not_serving is None:
+        raise Failed("after SIGTERM the readiness probe never answered NOT_SERVING while the process still ran")
+    rows = [("after SIGTERM", f"readiness NOT_SERVING after {seen_not_serving:.1f} s, process still running")]
+    while box.running():
+        if time.monotonic() > term_at + grace:
+            raise Failed(
+                f"still running {grace} s (terminationGracePeriodSeconds) after SIGTERM: the kubelet would SIGKILL it"
+            )
+        time.sleep(0.2)
+    exit_code = box.state()["ExitCode"]
+    if exit_code != 0:
+        raise Failed(f"exit status {exit_code} after SIGTERM (want 0)")
+    rows.append(("exit", f"0 after {time.monotonic() - term_at:.1f} s (terminationGracePeriodSeconds {grace})"))
+    return rows
+
+
+def run_scenario(
+    name: str, args: argparse.Namespace, extra_values: list[Path], omit: set[str], edits: list[str]
+) -> Result:
+    """Renders, prepares, runs and checks one scenario; everything it started is gone when it returns."""
     scenario = SCENARIOS[name]
     started = time.monotonic()
     rows: list[tuple[str, str]] = []
@@ -948,31 +1223,25 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
     container_name = f"{CONTAINER_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(3)}"
     secret_values: list[str] = []
     try:
-        log(f"\n== scenario {name}: values {('helm/tco-gateway/ci/' + scenario.values_file) if scenario.values_file else 'chart defaults'}")
-        ports = {"GRPC_PORT": free_port(), "HEALTH_PORT": free_port(), "METRICS_PORT": free_port(),
-                 "SIMULATOR_PORT": free_port(), "REDIS_PORT": free_port(), "OTLP_PORT": free_port()}
+        log(
+            f"\n== scenario {name}: values "
+            + (f"helm/tco-gateway/ci/{scenario.values_file}" if scenario.values_file else "chart defaults")
+        )
+        ports = {
+            p: free_port()
+            for p in ("GRPC_PORT", "HEALTH_PORT", "METRICS_PORT", "SIMULATOR_PORT", "REDIS_PORT", "OTLP_PORT")
+        }
         redis_password = secrets.token_urlsafe(18)
-        variables = {k: str(v) for k, v in ports.items()} | {"REDIS_PASSWORD": redis_password}
         secret_values.append(redis_password)
-        value_files: list[Path] = [CHART / "ci" / scenario.values_file] if scenario.values_file else []
-        for overlay in [OVERLAYS / o for o in scenario.overlays] + extra_values:
-            text = overlay.read_text()
-            reason = " ".join(l.lstrip("# ").strip() for l in text.splitlines() if l.startswith("#"))
-            out = workdir / f"values-{len(value_files)}-{overlay.name}"
-            out.write_text(substitute(text, variables, str(overlay)))
-            value_files.append(out)
-            log(f"   overlay {overlay.relative_to(ROOT) if overlay.is_relative_to(ROOT) else overlay}: {reason}")
-        log(f"   runtime values: ports {', '.join(f'{k}={v}' for k, v in ports.items())}; REDIS_PASSWORD random (not shown)")
+        variables = {k: str(v) for k, v in ports.items()} | {"REDIS_PASSWORD": redis_password}
+        value_files = write_values(scenario, extra_values, variables, workdir)
+        log(
+            f"   runtime values: ports {', '.join(f'{k}={v}' for k, v in ports.items())}; REDIS_PASSWORD random (not shown)"
+        )
 
         objs, renderer = render_objects(args.helm, value_files, workdir)
         log(f"   rendered with {renderer}: " + ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in objs))
-        deployments = [o for o in objs if o["kind"] == "Deployment"]
-        if len(deployments) != 1:
-            raise Failed(f"expected one Deployment, rendered {len(deployments)}")
-        deployment = deployments[0]
-        for edit in edits:
-            apply_edit(deployment, edit)
-            log(f"   edited the rendered Deployment: {edit}")
+        deployment = the_deployment(objs, edits)
         pod = deployment["spec"]["template"]["spec"]
         container = pod["containers"][0]
 
@@ -988,20 +1257,8 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
 
         meta = synthesize_pod_meta(deployment)
         run = prepare_pod(deployment, objects, args.image, workdir, container_name, meta)
-        for note in run.notes:
-            log(f"   {note}")
-        secret_env = {n for n in run.env if any(s.startswith(f"{n} <- Secret/") for s in run.env_sources)}
-        log("   env (as the kubelet builds it; values of Secrets never shown):")
-        for line in run.env_sources:
-            log(f"     {line}")
-        if "OTEL_RESOURCE_ATTRIBUTES" in run.env:
-            log(f"     => OTEL_RESOURCE_ATTRIBUTES={run.env['OTEL_RESOURCE_ATTRIBUTES']}")
         probes = {k: probe_config(container, k) for k in ("startupProbe", "livenessProbe", "readinessProbe")}
-        for kind, probe in probes.items():
-            if probe:
-                log(f"   {kind}: grpc port {probe['grpc']['port']} service {probe['grpc'].get('service', '')!r}, "
-                    f"period {probe['periodSeconds']} s, failureThreshold {probe['failureThreshold']}, "
-                    f"timeout {probe['timeoutSeconds']} s")
+        log_pod(run, probes)
 
         # Upstream and Redis, as the pod's own environment names them.
         start_simulator(args.simulator, ports["SIMULATOR_PORT"], run.env, workdir, cleanup)
@@ -1014,27 +1271,18 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
         t0 = time.monotonic()
         docker(run.docker_args, env=run.env)
         box = Container(container_name)
-        state = box.state()
-        log(f"   container {container_name} pid {state.get('Pid')}")
-        rows.append(("as the engine applied it", engine_applied(container_name, state.get("Pid"))))
+        pid = box.state().get("Pid")
+        log(f"   container {container_name} pid {pid}")
+        rows.append(("as the engine applied it", engine_applied(container_name, pid)))
 
-        # Startup probe (its whole budget), then liveness and readiness as the kubelet starts them.
-        startup = probes["startupProbe"]
-        if startup:
-            _, attempts, _ = run_probe_until(box, "startupProbe", startup, startup["failureThreshold"])
-        started_in = time.monotonic() - t0
-        rows.append(("started (startupProbe SERVING)", f"{started_in:.1f} s" + (f", attempt {attempts}" if startup else "")))
-        for kind in ("livenessProbe", "readinessProbe"):
-            probe = probes[kind]
-            if probe is None:
-                rows.append((kind, "none in the pod spec"))
-                continue
-            took, attempts, detail = run_probe_until(box, kind, probe, probe["failureThreshold"])
-            rows.append((kind, f"{detail} (service {probe['grpc'].get('service', '')!r}, attempt {attempts})"))
-        metrics_port = next((p["containerPort"] for p in container.get("ports", []) if p.get("name") == "metrics"), None)
+        rows += check_probes(box, probes, t0)
+        metrics_port = next(
+            (p["containerPort"] for p in container.get("ports", []) if p.get("name") == "metrics"), None
+        )
         if metrics_port is not None:
+            # The ServiceMonitor's path when the chart renders one (Prometheus' default otherwise).
             monitor = next((o for o in objs if o["kind"] == "ServiceMonitor"), None)
-            path = (monitor["spec"]["endpoints"][0].get("path", "/metrics") if monitor else "/metrics")
+            path = monitor["spec"]["endpoints"][0].get("path", "/metrics") if monitor else "/metrics"
             rows.append(("metrics", f"ok on :{metrics_port}{path} ({scrape_metrics(metrics_port, path, meta)})"))
         else:
             rows.append(("metrics", "no port named metrics"))
@@ -1042,47 +1290,24 @@ def run_scenario(name: str, args: argparse.Namespace, extra_values: list[Path], 
         if redis_addr:
             # The connection is lazy (no call here needs Redis), but the gateway logs the address it got.
             pattern = re.compile(r'redis("?[=:]"?)' + re.escape(redis_addr))
-            wait_for("the gateway naming the Redis of its TCO_REDIS__URL in its log",
-                     lambda: bool(pattern.search(container_logs(container_name, 100000))), 10, 0.5)
+            wait_for(
+                "the gateway naming the Redis of its TCO_REDIS__URL in its log",
+                lambda: bool(pattern.search(container_logs(container_name, 100000))),
+                10,
+                0.5,
+            )
             rows.append(("TCO_REDIS__URL from the Secret", f"ok (the gateway logs redis={redis_addr})"))
 
-        # SIGTERM, as the kubelet sends it: readiness NOT_SERVING while running, then exit 0 in time.
-        grace = pod.get("terminationGracePeriodSeconds", 30)
-        readiness = probes["readinessProbe"]
-        term_at = time.monotonic()
-        docker(["kill", "--signal", "TERM", container_name])
-        seen_not_serving = None
-        while time.monotonic() - term_at < grace:
-            ok, detail = grpc_probe(readiness) if readiness else (False, "no readiness probe")
-            if detail == "NOT_SERVING":
-                if box.running():
-                    seen_not_serving = time.monotonic() - term_at
-                break
-            if not box.running():
-                break
-            time.sleep(0.1)
-        if seen_not_serving is None:
-            raise Failed("after SIGTERM the readiness probe never answered NOT_SERVING while the process still ran")
-        rows.append(("after SIGTERM", f"readiness NOT_SERVING after {seen_not_serving:.1f} s, process still running"))
-        deadline = term_at + grace
-        while box.running():
-            if time.monotonic() > deadline:
-                raise Failed(f"still running {grace} s (terminationGracePeriodSeconds) after SIGTERM: the kubelet would SIGKILL it")
-            time.sleep(0.2)
-        state = box.state()
-        exited_in = time.monotonic() - term_at
-        if state["ExitCode"] != 0:
-            raise Failed(f"exit status {state['ExitCode']} after SIGTERM (want 0)")
-        rows.append(("exit", f"0 after {exited_in:.1f} s (terminationGracePeriodSeconds {grace})"))
-        check_log_secrets(container_name, secret_values, secret_env)
+        rows += check_termination(box, pod.get("terminationGracePeriodSeconds", 30), probes["readinessProbe"])
+        check_log_secrets(container_name, secret_values)
         rows.append(("no secret in the container's log", "ok"))
         return Result(name, True, rows, time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, with the container's log
-        internal = "" if isinstance(exc, Failed) else "internal error: " + "".join(traceback.format_exception(exc))
-        error = redacted(str(exc) if isinstance(exc, Failed) else internal, secret_values)
+        message = str(exc) if isinstance(exc, Failed) else "internal error: " + "".join(traceback.format_exception(exc))
+        error = redacted(message, secret_values)
         if container_name in cleanup.containers:
             tail = redacted(container_logs(container_name), secret_values)
-            error += "\n   last log lines of the container:\n" + "\n".join("     " + l for l in tail.splitlines())
+            error += "\n   last log lines of the container:\n" + "\n".join("     " + line for line in tail.splitlines())
         return Result(name, False, rows, time.monotonic() - started, error)
     finally:
         cleanup.close()
@@ -1100,17 +1325,21 @@ def engine_applied(name: str, pid: Any) -> str:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         fields = {k: v.strip() for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)}
-        process = (f"uid {fields['Uid'].split()[0]} gid {fields['Gid'].split()[0]} groups [{fields['Groups']}], "
-                   f"NoNewPrivs {fields.get('NoNewPrivs', '?')}, CapEff {fields['CapEff']}")
+        process = (
+            f"uid {fields['Uid'].split()[0]} gid {fields['Gid'].split()[0]} groups [{fields['Groups']}], "
+            f"NoNewPrivs {fields.get('NoNewPrivs', '?')}, CapEff {fields['CapEff']}"
+        )
     except OSError:
         process = "process not visible in /proc"
     memory = f"{host['Memory'] / 2**20:.0f}Mi" if host.get("Memory") else "unlimited"
     cpus = f"{host['NanoCpus'] / 1e9:g}" if host.get("NanoCpus") else "unlimited"
-    return (f"{process}, read-only root fs {host.get('ReadonlyRootfs')}, memory {memory}, cpus {cpus}, "
-            f"seccomp {'default' if not any(o.startswith('seccomp') for o in host.get('SecurityOpt') or []) else host['SecurityOpt']}")
+    return (
+        f"{process}, read-only root fs {host.get('ReadonlyRootfs')}, memory {memory}, cpus {cpus}, "
+        f"seccomp {'default' if not any(o.startswith('seccomp') for o in host.get('SecurityOpt') or []) else host['SecurityOpt']}"
+    )
 
 
-def check_log_secrets(name: str, secret_values: list[str], secret_env: set[str]) -> None:
+def check_log_secrets(name: str, secret_values: list[str]) -> None:
     text = container_logs(name, 100000)
     if redacted(text, secret_values) != text or "PRIVATE KEY" in text:
         raise Failed("a secret value reached the container's log")
@@ -1128,7 +1357,7 @@ def apply_edit(deployment: dict[str, Any], edit: str) -> None:
             break
     if cut < 0:
         raise Failed(f"--edit {edit}: want PATH=YAML")
-    path, raw = edit[:cut], edit[cut + 1:]
+    path, raw = edit[:cut], edit[cut + 1 :]
     # Split on dots outside brackets: [name=...] may itself hold dots.
     parts = re.findall(r"\[[^\]]*\]|[^.\[\]]+", path)
     value = yaml.safe_load(raw) if raw.strip() else None
@@ -1160,19 +1389,55 @@ def apply_edit(deployment: dict[str, Any], edit: str) -> None:
 
 FAILURE_CASES = [
     # (what, scenario, extra overlay, omitted test object, edit of the rendered Deployment, text the failure must hold)
-    ("a readiness probe asking about the wrong service", "defaults", "broken-readiness-service.yaml", None, None,
-     "readinessProbe (grpc port"),
+    (
+        "a readiness probe asking about the wrong service",
+        "defaults",
+        "broken-readiness-service.yaml",
+        None,
+        None,
+        "readinessProbe (grpc port",
+    ),
     ("the TLS Secret missing (volume)", "defaults", None, "Secret/tco-gateway-tls", None, "volume tls: FailedMount"),
-    ("a secretKeyRef to a key the chart's Secret lacks (env)", "credentials", None, None,
-     "spec.template.spec.containers[0].env[name=TCO_ADMIN_API__PASSWORD].valueFrom.secretKeyRef.key=no-such-key",
-     "couldn't find key no-such-key in Secret payments/tco-gateway"),
-    ("the Admin API password left out of the env (the gateway exits at start)", "credentials", None, None,
-     "spec.template.spec.containers[0].env[name=TCO_ADMIN_API__PASSWORD]=null", "the container exited with status"),
-    ("runAsUser 0 with runAsNonRoot", "defaults", None, None, "spec.template.spec.containers[0].securityContext.runAsUser=0", "runAsNonRoot"),
-    ("the metrics port moved away from the exporter's", "defaults", None, None,
-     "spec.template.spec.containers[0].ports[name=metrics].containerPort=1", "metrics: no tco_* metric"),
-    ("a container field the script does not emulate", "defaults", None, None,
-     "spec.template.spec.containers[0].lifecycle={preStop: {sleep: {seconds: 1}}}", "container fields this script does not emulate"),
+    (
+        "a secretKeyRef to a key the chart's Secret lacks (env)",
+        "credentials",
+        None,
+        None,
+        "spec.template.spec.containers[0].env[name=TCO_ADMIN_API__PASSWORD].valueFrom.secretKeyRef.key=no-such-key",
+        "couldn't find key no-such-key in Secret payments/tco-gateway",
+    ),
+    (
+        "the Admin API password left out of the env (the gateway exits at start)",
+        "credentials",
+        None,
+        None,
+        "spec.template.spec.containers[0].env[name=TCO_ADMIN_API__PASSWORD]=null",
+        "the container exited with status",
+    ),
+    (
+        "runAsUser 0 with runAsNonRoot",
+        "defaults",
+        None,
+        None,
+        "spec.template.spec.containers[0].securityContext.runAsUser=0",
+        "runAsNonRoot",
+    ),
+    (
+        "the metrics port moved away from the exporter's",
+        "defaults",
+        None,
+        None,
+        "spec.template.spec.containers[0].ports[name=metrics].containerPort=1",
+        "metrics: no tco_* metric",
+    ),
+    (
+        "a container field the script does not emulate",
+        "defaults",
+        None,
+        None,
+        "spec.template.spec.containers[0].lifecycle={preStop: {sleep: {seconds: 1}}}",
+        "container fields this script does not emulate",
+    ),
 ]
 
 
@@ -1180,8 +1445,9 @@ def prove_failures(args: argparse.Namespace) -> bool:
     log("\n== proving the checks can fail: each broken variant must fail with its message")
     all_ok = True
     for what, scenario, overlay, omit, edit, needle in FAILURE_CASES:
-        result = run_scenario(scenario, args, [OVERLAYS / overlay] if overlay else [], {omit} if omit else set(),
-                              [edit] if edit else [])
+        result = run_scenario(
+            scenario, args, [OVERLAYS / overlay] if overlay else [], {omit} if omit else set(), [edit] if edit else []
+        )
         if result.ok or needle not in result.error:
             all_ok = False
             log(f"FAIL  {what}: {'it passed' if result.ok else 'failed for another reason: ' + result.error}")
@@ -1204,23 +1470,30 @@ def print_result(result: Result) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--image", required=True, help="the image to run instead of the chart's image (on the engine already)")
+    parser.add_argument(
+        "--image", required=True, help="the image to run instead of the chart's image (on the engine already)"
+    )
     parser.add_argument("--simulator", required=True, help="the tco-simulator binary (the upstream of every scenario)")
     parser.add_argument("--helm", help="a helm binary (v3 or v4) to render with; default: helm-python-sdk")
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: all")
     parser.add_argument("--values", action="append", type=Path, default=[], help="one more values overlay (last wins)")
     parser.add_argument("--omit-object", action="append", default=[], help="KIND/NAME: a test object not to create")
     parser.add_argument("--edit", action="append", default=[], help="PATH=YAML edit of the rendered Deployment")
-    parser.add_argument("--prove-failures", action="store_true",
-                        help="instead of the scenarios: broken variants that must each fail with their own message")
+    parser.add_argument(
+        "--prove-failures",
+        action="store_true",
+        help="instead of the scenarios: broken variants that must each fail with their own message",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     for tool in ("docker", "redis-server", "openssl"):
         if not shutil.which(tool):
             log(f"pod_smoke: {tool} not found")
             return 1
-    log(f"== the rendered pod, run as a kubelet would (engine {os.environ.get('DOCKER_HOST', 'default socket')}, "
-        f"image {args.image}, renderer {args.helm or 'helm-python-sdk'})")
+    log(
+        f"== the rendered pod, run as a kubelet would (engine {os.environ.get('DOCKER_HOST', 'default socket')}, "
+        f"image {args.image}, renderer {args.helm or 'helm-python-sdk'})"
+    )
     # SIGTERM to this script (CI's timeout) still runs the cleanups.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
@@ -1228,13 +1501,17 @@ def main() -> int:
     except Failed as exc:
         log(f"pod_smoke: {exc}")
         return 1
-    log(f"   $(VAR) expansion matches Kubernetes' own {len(EXPANSION_CASES)} test cases, and only earlier variables expand")
+    log(
+        f"   $(VAR) expansion matches Kubernetes' own {len(EXPANSION_CASES)} test cases, and only earlier variables expand"
+    )
     if args.prove_failures:
         ok = prove_failures(args)
         log(f"\n{'all broken variants failed as they must' if ok else 'a broken variant was not caught'}")
         return 0 if ok else 1
-    results = [run_scenario(name, args, args.values, set(args.omit_object), args.edit)
-               for name in (args.scenario or list(SCENARIOS))]
+    results = [
+        run_scenario(name, args, args.values, set(args.omit_object), args.edit)
+        for name in (args.scenario or list(SCENARIOS))
+    ]
     log("\n== summary")
     for result in results:
         print_result(result)
