@@ -1431,6 +1431,22 @@ FAILURE_CASES = [
         "metrics: no tco_* metric",
     ),
     (
+        "a startup probe on a port nothing serves (its budget: 2 x 2 s)",
+        "defaults",
+        None,
+        None,
+        "spec.template.spec.containers[0].startupProbe={grpc: {port: 1}, periodSeconds: 2, failureThreshold: 2}",
+        "startupProbe (grpc port 1",
+    ),
+    (
+        "terminationGracePeriodSeconds below the drain period (the kubelet's SIGKILL)",
+        "defaults",
+        None,
+        None,
+        "spec.template.spec.terminationGracePeriodSeconds=2",
+        "the kubelet would SIGKILL it",
+    ),
+    (
         "a container field the script does not emulate",
         "defaults",
         None,
