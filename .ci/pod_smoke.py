@@ -19,13 +19,21 @@ does the kubelet's part itself and says what it does not emulate:
    (--memory, --cpus), the image overridden with --image. Unknown pod or container fields fail;
    scheduling-only fields are printed as not emulated.
 4. The probes as the kubelet's gRPC probe does them (grpc.health.v1.Health/Check, SERVING only):
-   startup within period x failureThreshold, then liveness and readiness; the metrics port scraped;
-   then SIGTERM: readiness must answer NOT_SERVING while the process still runs, and the process
-   must exit 0 within terminationGracePeriodSeconds.
+   startup within period x failureThreshold, then liveness and readiness; the metrics port scraped
+   for a tco_* metric and for target_info carrying the synthesized pod name (fieldRef + $(VAR)
+   expansion reached the process); one GetSale over mTLS as the demo client support-tool (OK where
+   the rendered policy lets it in, UNAUTHENTICATED where the policy is empty); then SIGTERM:
+   readiness must answer NOT_SERVING while the process still runs, and the process must exit 0
+   within terminationGracePeriodSeconds; no Secret value may appear in the container's log.
 
-Run from anywhere (DOCKER_HOST names the engine):
+Not emulated, and said so in the output: the pod's own network namespace and hostname (host
+network), replicas and the objects only controllers act on (Service, NetworkPolicy, HPA, PDB, ...),
+scheduling fields, image pulls. No API server: nothing here is server-side validation.
+
+Run as root from anywhere (DOCKER_HOST names the engine; redis-server and openssl on PATH):
   python .ci/pod_smoke.py --image tco-gateway:dev --simulator PATH [--helm PATH] [--scenario NAME]...
-  python .ci/pod_smoke.py ... --prove-failures     # broken variants that must each fail
+  python .ci/pod_smoke.py ... --prove-failures     # broken variants that must each fail, with their message
+  python .ci/pod_smoke.py ... --values FILE | --omit-object KIND/NAME | --edit PATH=YAML   # break one by hand
 Exits non-zero on any failure, with the container's last log lines (secrets redacted).
 """
 
