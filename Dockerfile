@@ -23,10 +23,6 @@
 ARG RUNTIME_BASE=debian:bookworm-slim
 
 FROM ${RUNTIME_BASE} AS runtime-base
-ARG RUNTIME_BASE
-# Set by scripts/build-image.sh (the crate's version, the commit); empty in a plain `docker build`.
-ARG VERSION=""
-ARG REVISION=""
 # TLS roots are compiled in (rustls with webpki roots), so no ca-certificates package is needed.
 RUN groupadd --system --gid 10001 gateway \
  && useradd --system --uid 10001 --gid gateway --no-create-home --home-dir /nonexistent \
@@ -45,6 +41,11 @@ EXPOSE 50051 8081 9464
 # No HEALTHCHECK: Kubernetes ignores it (the chart's gRPC probes do that job), and the image has
 # no gRPC health client to run one with.
 ENTRYPOINT ["/usr/local/bin/tco-gateway"]
+# Set by scripts/build-image.sh (the crate's version, the commit); empty in a plain `docker build`.
+# Declared here, not above: a build argument is part of the cache key of every RUN after it.
+ARG RUNTIME_BASE
+ARG VERSION=""
+ARG REVISION=""
 LABEL org.opencontainers.image.title="tco-gateway" \
       org.opencontainers.image.description="gRPC gateway to the 2Checkout (Verifone) legacy Admin and Payment APIs" \
       org.opencontainers.image.base.name="${RUNTIME_BASE}" \

