@@ -72,9 +72,14 @@ engine_start() {
   # No iptables and no bridge: CI machines and containers-in-containers often may not change the
   # host's firewall or make interfaces; containers use --network host and meet on 127.0.0.1.
   # Its own exec root also gives it its own containerd, so it never shares state with another engine.
-  engine__as_root dockerd --iptables=false --ip6tables=false --bridge=none \
+  local as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo)
+  # A subshell that execs dockerd, with its output to the log: it keeps no copy of the caller's
+  # stdout, so `DOCKER_HOST="$(container-engine.sh start DIR)"` returns (a function call with
+  # redirections would keep the caller's pipe open in a saved descriptor for dockerd's lifetime).
+  (exec "${as_root[@]}" dockerd --iptables=false --ip6tables=false --bridge=none \
     --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$pidfile" \
-    --host "unix://$sock" >"$dir/dockerd.log" 2>&1 </dev/null &
+    --host "unix://$sock") >"$dir/dockerd.log" 2>&1 </dev/null &
   local launcher=$!
   local deadline=$((SECONDS + 60))
   until DOCKER_HOST="unix://$sock" docker version >/dev/null 2>&1; do
