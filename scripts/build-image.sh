@@ -43,13 +43,17 @@ if [ ! -x "$binary" ]; then
   echo "build-image.sh: $binary is not an executable file" >&2
   exit 1
 fi
+if ! docker version >/dev/null 2>&1; then
+  echo "build-image.sh: no Docker engine answers at ${DOCKER_HOST:-the default socket} (scripts/container-engine.sh start DIR)" >&2
+  exit 1
+fi
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   echo "build-image.sh: base image $base is missing (scripts/container-engine.sh base-image $base makes it)" >&2
   exit 1
 fi
 
 context="$(mktemp -d)"
-trap 'rm -rf "$context"' EXIT
+trap 'rm -rf "$context" "$context.log"' EXIT
 # The context is the binary alone: nothing else of the checkout can reach the image, and the
 # daemon gets 20 MB, not the source tree.
 cp "$binary" "$context/tco-gateway"
@@ -57,9 +61,17 @@ version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
 revision="$(git rev-parse HEAD 2>/dev/null || true)"
 
 started=$SECONDS
-DOCKER_BUILDKIT=0 docker build --quiet --file "$PWD/Dockerfile" --target release \
+# The build's output is shown only when it fails (newer clients warn that the classic builder is
+# deprecated on every run).
+if ! DOCKER_BUILDKIT=0 docker build --file "$PWD/Dockerfile" --target release \
   --build-arg "RUNTIME_BASE=$base" --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
-  --tag "$tag" "$context" >/dev/null
+  --tag "$tag" "$context" >"$context.log" 2>&1; then
+  echo "build-image.sh: docker build of $tag failed:" >&2
+  cat "$context.log" >&2
+  rm -f "$context.log"
+  exit 1
+fi
+rm -f "$context.log"
 size="$(docker image inspect --format '{{.Size}}' "$tag")"
 echo "build-image.sh: $tag built from $binary on $base in $((SECONDS - started)) s, $((size / 1000000)) MB" >&2
 echo "$tag"
