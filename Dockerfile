@@ -64,7 +64,7 @@ COPY --from=prebuilt /prebuilt/ /usr/local/bin/
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
-# Dependencies first, so code changes do not rebuild them.
+# Only what the build reads (.dockerignore keeps the rest, tests and docs, out of the context).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto proto
 COPY benches benches
