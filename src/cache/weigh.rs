@@ -217,7 +217,8 @@ mod tests {
 /// Specs against the allocator the binary runs on: the lib's unit tests
 /// allocate with jemalloc too, so its per-thread counters can tell what a
 /// decoded sale and a full cache really hold.
-#[cfg(all(test, not(target_env = "msvc")))]
+#[cfg(test)]
+#[cfg(not(target_env = "msvc"))]
 mod measured {
     use std::sync::Arc;
 
