@@ -5,7 +5,8 @@
 //! on the Prometheus endpoint), then as many calls again as it took to fill,
 //! so that evictions have churned it. Prints, for each budget of 16, 64 and
 //! 128 MiB, the entries held, the weight the cache reports, `VmRSS` from
-//! `/proc/<pid>/status` when full and after jemalloc's decay time (12 s), and
+//! `/proc/<pid>/status` after one call (the process without a cache), when
+//! full, and after jemalloc's decay time (12 s), and
 //! RSS − 1.05 × budget against the goal of at most 12 MiB (issue #16).
 //!
 //! Run with `cargo bench --bench cache_rss` after `cargo build --release -p
@@ -109,6 +110,7 @@ struct Measurement {
     budget_mib: f64,
     figures: CacheFigures,
     calls: u64,
+    empty_mib: f64,
     full_mib: f64,
     decayed_mib: f64,
 }
@@ -130,6 +132,10 @@ async fn measure(simulator: &Simulator, sales: u64, budget_mib: u64) -> Option<M
     let channel = Channel::from_shared(gateway.url()).unwrap().connect().await.unwrap();
     let client = SalesServiceClient::new(channel);
     let http = reqwest::Client::new();
+    // The process before the cache holds anything: one call's worth of connections and tables.
+    look_up(&client, sales - 1, sales).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let empty_mib = gateway.process.rss_mib();
     const BATCH: u64 = 1_000;
     let mut looked_up = 0;
     while scrape(&http, metrics_port).await.size_evictions == 0 {
@@ -153,7 +159,7 @@ async fn measure(simulator: &Simulator, sales: u64, budget_mib: u64) -> Option<M
     let decay_started = Instant::now();
     tokio::time::sleep(Duration::from_secs(12).saturating_sub(decay_started.elapsed())).await;
     let decayed_mib = gateway.process.rss_mib();
-    Some(Measurement { budget_mib: budget_mib as f64, figures, calls: churned_to, full_mib, decayed_mib })
+    Some(Measurement { budget_mib: budget_mib as f64, figures, calls: churned_to, empty_mib, full_mib, decayed_mib })
 }
 
 #[tokio::main]
@@ -170,18 +176,19 @@ async fn main() {
     eprintln!("simulator with {sales} sales ready in {:.1} s", started.elapsed().as_secs_f64());
     println!("gateway: {}", processes::gateway_binary().display());
     println!(
-        "{:>7} {:>8} {:>10} {:>7} {:>9} {:>10} {:>7} {:>14} {:>6}",
-        "budget", "entries", "weight", "calls", "RSS full", "RSS +12 s", "÷budget", "−1.05×budget", "goal"
+        "{:>7} {:>8} {:>10} {:>7} {:>10} {:>9} {:>10} {:>7} {:>14} {:>6}",
+        "budget", "entries", "weight", "calls", "RSS empty", "RSS full", "RSS +12 s", "÷budget", "−1.05×budget", "goal"
     );
     for budget_mib in budgets {
         let Some(m) = measure(&simulator, sales, budget_mib).await else { continue };
         let over = m.full_mib.max(m.decayed_mib) - GOAL_FACTOR * m.budget_mib;
         println!(
-            "{:>3} MiB {:>8} {:>6.1} MiB {:>7} {:>5.1} MiB {:>6.1} MiB {:>7.2} {:>10.1} MiB {:>6}",
+            "{:>3} MiB {:>8} {:>6.1} MiB {:>7} {:>6.1} MiB {:>5.1} MiB {:>6.1} MiB {:>7.2} {:>10.1} MiB {:>6}",
             budget_mib,
             m.figures.entries,
             m.figures.bytes as f64 / f64::from(1 << 20),
             m.calls,
+            m.empty_mib,
             m.full_mib,
             m.decayed_mib,
             m.full_mib / m.budget_mib,
