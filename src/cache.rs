@@ -35,7 +35,6 @@
 //! by the TTL either way.
 
 use std::{
-    fmt::{self, Write as _},
     future::Future,
     sync::{
         Arc, Weak,
@@ -47,6 +46,7 @@ use std::{
 use moka::notification::RemovalCause;
 
 mod shared;
+mod weigh;
 pub use shared::SharedTags;
 
 pub use crate::telemetry::CacheStatsSnapshot;
@@ -238,20 +238,10 @@ fn tags(write: &SaleWrite) -> Vec<Tag> {
     tags
 }
 
-/// Roughly how many bytes a sale occupies: the length of its debug form
-/// (every field and string, with punctuation standing in for the
-/// struct and allocation overhead), counted without allocating.
+/// The heap bytes an entry of `sale` holds, as the allocator counts them
+/// (see [`weigh`]).
 fn approximate_bytes(sale: &Sale) -> u32 {
-    struct Count(usize);
-    impl fmt::Write for Count {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.0 += s.len();
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = write!(count, "{sale:?}");
-    u32::try_from(count.0).unwrap_or(u32::MAX)
+    u32::try_from(weigh::entry_bytes::<SaleLookup, Entry>(sale)).unwrap_or(u32::MAX)
 }
 
 impl<P: SalesPort> CachedSales<P> {

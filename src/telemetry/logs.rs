@@ -1,6 +1,11 @@
 //! Log lines: the JSON format (one object a line, with the OpenTelemetry trace
 //! and span ids of the call it belongs to, so a log search and a trace meet),
 //! and the throttle that keeps OpenTelemetry's own complaints from flooding them.
+//!
+//! The JSON format names a line's span but never prints its fields, so its log
+//! layer keeps none ([`NoSpanFields`]): the layer would otherwise format every
+//! call's span fields into text when the span opens and again on every
+//! `record`, for lines that never show them.
 
 use std::{
     collections::HashMap,
@@ -17,6 +22,7 @@ use tracing::{
 };
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{
+    field::RecordFields,
     fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
     registry::LookupSpan,
 };
@@ -50,6 +56,17 @@ where
         }
         let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
         writeln!(writer, "{text}")
+    }
+}
+
+/// The span fields of the JSON log layer: none ([`JsonWithTraceIds`] records
+/// an event's own fields itself and prints no span fields).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSpanFields;
+
+impl<'writer> FormatFields<'writer> for NoSpanFields {
+    fn format_fields<R: RecordFields>(&self, _: Writer<'writer>, _: R) -> fmt::Result {
+        Ok(())
     }
 }
 
@@ -114,6 +131,8 @@ impl OtelComplaintThrottle {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -126,6 +145,47 @@ mod tests {
         assert!(throttle.allows_at("opentelemetry_sdk", "PeriodicReader.ExportFailed", at(5)), "another kind");
         assert!(!throttle.allows_at("opentelemetry-otlp", "BatchSpanProcessor.ExportError", at(59)));
         assert!(throttle.allows_at("opentelemetry_sdk", "BatchSpanProcessor.ExportError", at(60)));
+    }
+
+    #[test]
+    fn a_json_line_names_its_span_and_prints_none_of_its_fields() {
+        use tracing_subscriber::prelude::*;
+
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&written);
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .fmt_fields(NoSpanFields)
+            .event_format(JsonWithTraceIds)
+            .with_writer(move || SharedBuffer(Arc::clone(&sink)));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("rpc", rpc.method = "GetSale", tco.cache.hit = tracing::field::Empty);
+            let _entered = span.enter();
+            span.record("tco.cache.hit", true);
+            tracing::info!(sale = 7, "served");
+        });
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(
+            (line["span"].as_str(), line["message"].as_str(), line["sale"].as_i64()),
+            (Some("rpc"), Some("served"), Some(7))
+        );
+        assert!(!text.contains("GetSale") && !text.contains("cache"), "{text}");
+    }
+
+    /// A log writer into memory.
+    struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[test]

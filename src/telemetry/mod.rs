@@ -19,7 +19,11 @@
 //!   be scraped in the Prometheus format on a port of their own.
 //! - **Quiet**: exporting never blocks a call (batches are sent from the
 //!   SDK's own thread), and OpenTelemetry's complaints about an unreachable
-//!   collector are throttled to one line a minute per kind.
+//!   collector are throttled to one line a minute per kind. A call's span
+//!   costs the log layer nothing when the filter leaves its level out (the
+//!   layer never sees it), and nothing with JSON logs, which print no span
+//!   fields ([`NoSpanFields`]); the text format prints them, so it formats
+//!   them when the span opens.
 //! - **Redaction** is by construction: spans and metrics carry only names the
 //!   gateway chooses (methods, endpoints, codes, paths without query
 //!   strings), never request or response fields; log lines never print
@@ -49,7 +53,7 @@ use tracing_subscriber::{
     prelude::*,
 };
 
-pub use logs::{JsonWithTraceIds, OTEL_COMPLAINT_INTERVAL, OtelComplaintThrottle};
+pub use logs::{JsonWithTraceIds, NoSpanFields, OTEL_COMPLAINT_INTERVAL, OtelComplaintThrottle};
 pub use metrics::{CacheStatsSnapshot, observe_cache, record_idempotency_refusal};
 pub use otel_env::{OtelEnvError, OtelSettings};
 pub use rpc::{RpcTelemetry, RpcTelemetryLayer, record_cache_hit};
@@ -189,7 +193,7 @@ fn install_subscriber(log: &LogSettings, tracer_provider: &SdkTracerProvider) {
     let ansi = std::io::stdout().is_terminal();
     let log_layer = match log.format {
         LogFormat::Text => fmt::layer().with_ansi(ansi).boxed(),
-        LogFormat::Json => fmt::layer().with_ansi(ansi).event_format(JsonWithTraceIds).boxed(),
+        LogFormat::Json => fmt::layer().with_ansi(ansi).fmt_fields(NoSpanFields).event_format(JsonWithTraceIds).boxed(),
     };
     let span_filter = filter::Targets::new()
         .with_target("tco_simulator", LevelFilter::OFF)

@@ -168,14 +168,16 @@ impl RpcCall {
     /// Opens the span of a call to `/package.Service/Method`; `None` for
     /// untraced services and paths that are not gRPC methods.
     fn start<B>(request: &http::Request<B>) -> Option<Self> {
-        let (service, method) = request.uri().path().strip_prefix('/')?.split_once('/')?;
+        let name = request.uri().path().strip_prefix('/')?;
+        let (service, method) = name.split_once('/')?;
         if method.is_empty() || method.contains('/') || UNTRACED_SERVICE_PREFIXES.iter().any(|p| service.starts_with(p))
         {
             return None;
         }
         let span = tracing::info_span!(
             "rpc",
-            otel.name = %format_args!("{service}/{method}"),
+            // `service/method`, as written in the path: nothing to format.
+            otel.name = %name,
             otel.kind = "server",
             otel.status_code = Empty,
             rpc.system = "grpc",
