@@ -215,11 +215,16 @@ impl<P> CachedSales<P> {
     /// this replica, then (with `shared`) on any.
     async fn freshness(&self, entry: &Entry, shared: bool) -> Freshness {
         let tags = &entry.tags;
-        if tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local)) {
+        // No write at all since the fetch started (the common case): no tag can have been stamped later.
+        let written_since = self.epoch.load(Ordering::SeqCst) != entry.fetched_at.local;
+        if written_since
+            && tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local))
+        {
             return Freshness::Stale;
         }
         match &self.shared {
-            Some(stamps) if shared => match stamps.stamped_after(tags, entry.fetched_at.shared).await {
+            // Boxed, like a miss: only replicas sharing Redis pay for it, and a round trip dwarfs it.
+            Some(stamps) if shared => match Box::pin(stamps.stamped_after(tags, entry.fetched_at.shared)).await {
                 Some(true) => Freshness::Stale,
                 Some(false) => Freshness::Current,
                 None => Freshness::Unknown,
@@ -293,32 +298,17 @@ impl<P: SalesPort> CachedSales<P> {
         }
         Ok(Arc::new(Entry { tags: sale_tags(sale.sale()), sale, fetched_at }))
     }
-}
 
-impl<P: SalesPort> SalesPort for CachedSales<P> {
-    async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
-        Ok(self.get_shared_sale(ctx, lookup).await?.sale().clone())
-    }
-
-    async fn get_shared_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<SharedSale, Error> {
+    /// A lookup the cache could not serve (a miss, a stale entry, or `fresh`),
+    /// answered from upstream and stored.
+    async fn fetch_for(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<SharedSale, Error> {
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        telemetry::record_cache_hit(false);
         if ctx.fresh {
-            self.stats.misses.fetch_add(1, Ordering::Relaxed);
-            telemetry::record_cache_hit(false);
             let entry = self.fetch(ctx, lookup).await?;
             self.entries.insert(lookup.clone(), Arc::clone(&entry)).await;
             return Ok(entry.sale.clone());
         }
-        if let Some(entry) = self.entries.get(lookup).await {
-            if self.freshness(&entry, true).await == Freshness::Current {
-                self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                telemetry::record_cache_hit(true);
-                return Ok(entry.sale.clone());
-            }
-            // Stale, or unknown (Redis unreadable): fetched anew below.
-            self.entries.invalidate(lookup).await;
-        }
-        self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        telemetry::record_cache_hit(false);
         // Twice at most: a coalesced fetch that started before a write this
         // caller already saw answered is not good enough, so fetch once more.
         for _ in 0..2 {
@@ -339,6 +329,29 @@ impl<P: SalesPort> SalesPort for CachedSales<P> {
         }
         // Writes keep landing on this sale: serve it straight from upstream.
         Ok(self.fetch(ctx, lookup).await?.sale.clone())
+    }
+}
+
+impl<P: SalesPort> SalesPort for CachedSales<P> {
+    async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
+        Ok(self.get_shared_sale(ctx, lookup).await?.sale().clone())
+    }
+
+    async fn get_shared_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<SharedSale, Error> {
+        if !ctx.fresh
+            && let Some(entry) = self.entries.get(lookup).await
+        {
+            if self.freshness(&entry, true).await == Freshness::Current {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                telemetry::record_cache_hit(true);
+                return Ok(entry.sale.clone());
+            }
+            // Stale, or unknown (Redis unreadable): fetched anew below.
+            self.entries.invalidate(lookup).await;
+        }
+        // Boxed: a future is moved whole on every call, and the upstream
+        // call's state would make a hit's future kilobytes long.
+        Box::pin(self.fetch_for(ctx, lookup)).await
     }
 
     fn list_sales(

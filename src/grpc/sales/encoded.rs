@@ -118,6 +118,22 @@ mod tests {
     }
 
     #[test]
+    fn the_contracts_get_sale_response_is_still_the_one_field_this_type_writes() {
+        let descriptors = prost_types::FileDescriptorSet::decode(proto::FILE_DESCRIPTOR_SET).unwrap();
+        let message = descriptors
+            .file
+            .iter()
+            .filter(|file| file.package() == "twocheckout.v1")
+            .flat_map(|file| &file.message_type)
+            .find(|message| message.name() == "GetSaleResponse")
+            .unwrap();
+        let fields: Vec<_> =
+            message.field.iter().map(|f| (f.number(), f.name(), f.type_name(), f.label().as_str_name())).collect();
+        // A new field must be written by EncodedGetSaleResponse too, or callers would never see it.
+        assert_eq!(fields, [(1, "sale", ".twocheckout.v1.Sale", "LABEL_OPTIONAL")]);
+    }
+
+    #[test]
     fn a_sale_with_nothing_but_its_id_is_still_an_answer_with_a_sale() {
         let sale: Sale =
             serde_json::from_value(serde_json::json!({ "sale_id": "1", "invoices": [], "comments": [] })).unwrap();
