@@ -18,13 +18,11 @@ use crate::{
     config::{ConfigError, ServerSettings, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
-        AuthorizationApi, SalesApi, StreamLimits,
+        self, AuthorizationApi, SalesApi, SalesServiceServer, StreamLimits,
         deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
         overload::OverloadLayer,
-        proto::{
-            self, authorization_service_server::AuthorizationServiceServer, sales_service_server::SalesServiceServer,
-        },
+        proto::{self, authorization_service_server::AuthorizationServiceServer},
     },
     idempotency::{
         Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
@@ -182,7 +180,9 @@ impl Application {
         let mut sales: Sales = CachedSales::new(
             Arc::new(writes),
             CacheSettings { ttl: settings.cache.ttl, max_bytes: settings.cache.max_bytes },
-        );
+        )
+        // GetSale's encoded answer, made as a sale is cached and counted in its budget.
+        .with_memo(grpc::encode_sale);
         if let Some(connection) = &shared {
             // A fetch lasts at most the upstream request timeout.
             let stamps = SharedTags::new(connection.clone(), settings.cache.ttl, settings.admin_api.request_timeout);

@@ -23,6 +23,13 @@
 //!   stale data.
 //! - A caller can ask for fresh data ([`CallContext::fresh`]): the upstream
 //!   answer is served and replaces the cached entry.
+//! - A hit hands out the entry's own [`SharedSale`] (a reference count, no
+//!   copy), and with it the memo the serving edge keeps its encoded answer in
+//!   ([`CachedSales::with_memo`] makes it as the entry is stored, so the
+//!   memory budget counts it). Entries are immutable and a memo lives inside
+//!   its entry, so whatever drops or replaces an entry (an invalidation
+//!   found stale, `fresh`, expiry, eviction) drops its encoded form with it:
+//!   the freshness rules above decide for both at once.
 //! - Every lookup marks its call's span with whether the cache served it, and
 //!   [`CacheStats`] feeds the cache metrics ([`crate::telemetry::observe_cache`]).
 //!   The dependency runs one way: the cache reports to telemetry (in the
@@ -53,7 +60,7 @@ pub use crate::telemetry::CacheStatsSnapshot;
 use crate::{
     domain::{
         CallContext, Error, ListSalesQuery, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort,
-        WriteReceipt, WriteRequest,
+        SharedSale, WriteReceipt, WriteRequest,
     },
     telemetry,
 };
@@ -85,7 +92,9 @@ enum Tag {
 
 #[derive(Debug)]
 struct Entry {
-    sale: Sale,
+    sale: SharedSale,
+    /// The tags of `sale`, made once: every hit checks them.
+    tags: Vec<Tag>,
     /// The invalidation epochs when the fetch that produced this entry started.
     fetched_at: Epochs,
 }
@@ -120,7 +129,12 @@ pub struct CachedSales<P> {
     /// The stamps every replica sees, when Redis is configured.
     shared: Option<SharedTags>,
     stats: Arc<CacheStats>,
+    /// Makes each fetched sale's memo as it is stored (see the module docs).
+    memo: Option<MemoMaker>,
 }
+
+/// How the serving edge encodes a sale into its memo ([`SharedSale::memo`]).
+pub type MemoMaker = fn(&Sale) -> Vec<u8>;
 
 /// Tags remembered at most: far more sales than are written within one TTL.
 const MAX_TRACKED_TAGS: u64 = 1_000_000;
@@ -132,7 +146,10 @@ impl<P> CachedSales<P> {
         let entries = moka::future::Cache::builder()
             .time_to_live(settings.ttl)
             .max_capacity(settings.max_bytes)
-            .weigher(|_: &SaleLookup, entry: &Arc<Entry>| approximate_bytes(&entry.sale))
+            .weigher(|_: &SaleLookup, entry: &Arc<Entry>| {
+                let memo = u32::try_from(entry.sale.memo_len()).unwrap_or(u32::MAX);
+                approximate_bytes(entry.sale.sale()).saturating_add(memo)
+            })
             .eviction_listener(move |_, _, cause| match cause {
                 RemovalCause::Size => {
                     listener_stats.evictions.fetch_add(1, Ordering::Relaxed);
@@ -145,7 +162,15 @@ impl<P> CachedSales<P> {
             .build();
         let invalidated =
             moka::sync::Cache::builder().time_to_live(settings.ttl).max_capacity(MAX_TRACKED_TAGS).build();
-        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), shared: None, stats }
+        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), shared: None, stats, memo: None }
+    }
+
+    /// Makes each fetched sale's memo with `make` before the entry is stored,
+    /// so its weight counts the memo too; the edge must memoise with the same
+    /// function. Without it the edge makes the memo on the first serve,
+    /// outside the budget.
+    pub fn with_memo(self, make: MemoMaker) -> Self {
+        Self { memo: Some(make), ..self }
     }
 
     /// Makes every write through any replica sharing `tags` evict its sale
@@ -189,12 +214,17 @@ impl<P> CachedSales<P> {
     /// Whether a write touched the entry's sale since its fetch started: on
     /// this replica, then (with `shared`) on any.
     async fn freshness(&self, entry: &Entry, shared: bool) -> Freshness {
-        let tags = sale_tags(&entry.sale);
-        if tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local)) {
+        let tags = &entry.tags;
+        // No write at all since the fetch started (the common case): no tag can have been stamped later.
+        let written_since = self.epoch.load(Ordering::SeqCst) != entry.fetched_at.local;
+        if written_since
+            && tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local))
+        {
             return Freshness::Stale;
         }
         match &self.shared {
-            Some(stamps) if shared => match stamps.stamped_after(&tags, entry.fetched_at.shared).await {
+            // Boxed, like a miss: only replicas sharing Redis pay for it, and a round trip dwarfs it.
+            Some(stamps) if shared => match Box::pin(stamps.stamped_after(tags, entry.fetched_at.shared)).await {
                 Some(true) => Freshness::Stale,
                 Some(false) => Freshness::Current,
                 None => Freshness::Unknown,
@@ -252,31 +282,23 @@ impl<P: SalesPort> CachedSales<P> {
             None => 0,
         };
         let fetched_at = Epochs { local, shared };
-        let sale = self.inner.get_sale(ctx, lookup).await?;
-        Ok(Arc::new(Entry { sale, fetched_at }))
+        let sale = self.inner.get_shared_sale(ctx, lookup).await?;
+        if let Some(make) = self.memo {
+            sale.memo(make);
+        }
+        Ok(Arc::new(Entry { tags: sale_tags(sale.sale()), sale, fetched_at }))
     }
-}
 
-impl<P: SalesPort> SalesPort for CachedSales<P> {
-    async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
+    /// A lookup the cache could not serve (a miss, a stale entry, or `fresh`),
+    /// answered from upstream and stored.
+    async fn fetch_for(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<SharedSale, Error> {
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        telemetry::record_cache_hit(false);
         if ctx.fresh {
-            self.stats.misses.fetch_add(1, Ordering::Relaxed);
-            telemetry::record_cache_hit(false);
             let entry = self.fetch(ctx, lookup).await?;
             self.entries.insert(lookup.clone(), Arc::clone(&entry)).await;
             return Ok(entry.sale.clone());
         }
-        if let Some(entry) = self.entries.get(lookup).await {
-            if self.freshness(&entry, true).await == Freshness::Current {
-                self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                telemetry::record_cache_hit(true);
-                return Ok(entry.sale.clone());
-            }
-            // Stale, or unknown (Redis unreadable): fetched anew below.
-            self.entries.invalidate(lookup).await;
-        }
-        self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        telemetry::record_cache_hit(false);
         // Twice at most: a coalesced fetch that started before a write this
         // caller already saw answered is not good enough, so fetch once more.
         for _ in 0..2 {
@@ -298,6 +320,29 @@ impl<P: SalesPort> SalesPort for CachedSales<P> {
         // Writes keep landing on this sale: serve it straight from upstream.
         Ok(self.fetch(ctx, lookup).await?.sale.clone())
     }
+}
+
+impl<P: SalesPort> SalesPort for CachedSales<P> {
+    async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
+        Ok(self.get_shared_sale(ctx, lookup).await?.sale().clone())
+    }
+
+    async fn get_shared_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<SharedSale, Error> {
+        if !ctx.fresh
+            && let Some(entry) = self.entries.get(lookup).await
+        {
+            if self.freshness(&entry, true).await == Freshness::Current {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                telemetry::record_cache_hit(true);
+                return Ok(entry.sale.clone());
+            }
+            // Stale, or unknown (Redis unreadable): fetched anew below.
+            self.entries.invalidate(lookup).await;
+        }
+        // Boxed: a future is moved whole on every call, and the upstream
+        // call's state would make a hit's future kilobytes long.
+        Box::pin(self.fetch_for(ctx, lookup)).await
+    }
 
     fn list_sales(
         &self,
@@ -316,5 +361,126 @@ impl<P: SalesWritePort> SalesWritePort for CachedSales<P> {
         // refusal costs nothing more than one extra miss.
         self.invalidate(&request.write).await;
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+    use crate::{
+        domain::SalesPage,
+        grpc::{EncodedGetSaleResponse, encode_sale, proto},
+    };
+
+    /// An upstream whose one sale says how many writes it has seen (its
+    /// `date_placed`), and which counts its reads.
+    #[derive(Default)]
+    struct Upstream {
+        version: AtomicU64,
+        reads: AtomicU64,
+    }
+
+    impl SalesPort for Upstream {
+        async fn get_sale(&self, _ctx: CallContext, _lookup: &SaleLookup) -> Result<Sale, Error> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let version = self.version.load(Ordering::SeqCst);
+            Ok(serde_json::from_value(serde_json::json!({
+                "sale_id": "1", "date_placed": version.to_string(), "comments": [],
+                "invoices": [{
+                    "invoice_id": "100", "status": {}, "recurring": false, "line_items": [],
+                    "usd_total": { "minor_units": 20_000 },
+                }],
+            }))
+            .unwrap())
+        }
+
+        async fn list_sales(&self, _ctx: CallContext, _query: &ListSalesQuery) -> Result<SalesPage, Error> {
+            unreachable!("no spec here lists")
+        }
+    }
+
+    impl SalesWritePort for Upstream {
+        async fn write(&self, _ctx: CallContext, _request: &WriteRequest) -> Result<WriteReceipt, Error> {
+            self.version.fetch_add(1, Ordering::SeqCst);
+            Ok(WriteReceipt { message: "done".into() })
+        }
+    }
+
+    fn cache() -> (CachedSales<Upstream>, Arc<Upstream>) {
+        let upstream = Arc::new(Upstream::default());
+        let settings = CacheSettings { ttl: Duration::from_secs(3600), max_bytes: 1 << 20 };
+        (CachedSales::new(Arc::clone(&upstream), settings).with_memo(encode_sale), upstream)
+    }
+
+    fn by_sale() -> SaleLookup {
+        SaleLookup::BySale("1".parse().unwrap())
+    }
+
+    const FRESH: CallContext = CallContext { deadline: None, fresh: true };
+
+    /// What GetSale answers for `sale`, as a caller decodes it: the sale's version.
+    fn answer(sale: &SharedSale) -> String {
+        let bytes = EncodedGetSaleResponse::of(sale).encode_to_vec();
+        proto::GetSaleResponse::decode(&*bytes).unwrap().sale.unwrap().date_placed
+    }
+
+    async fn reauthorize(cache: &CachedSales<Upstream>) {
+        let request = WriteRequest {
+            request_id: "3f2504e0-4f89-11d3-9a0c-0305e82c3301".parse().unwrap(),
+            write: SaleWrite::Reauthorize { sale_id: "1".parse().unwrap() },
+        };
+        cache.write(CallContext::default(), &request).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_hit_serves_the_encoded_answer_made_when_the_sale_was_stored() {
+        let (cache, upstream) = cache();
+        let stored = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert!(stored.memo_len() > 0, "made before the first serve");
+        let hit = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert!(Arc::ptr_eq(&stored.memo(encode_sale), &hit.memo(encode_sale)), "the same bytes, not made again");
+        assert_eq!((answer(&hit), upstream.reads.load(Ordering::SeqCst)), ("0".to_owned(), 1));
+    }
+
+    #[tokio::test]
+    async fn after_a_write_the_next_hit_is_the_new_sale_not_its_old_encoded_answer() {
+        let (cache, upstream) = cache();
+        let before = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert_eq!(answer(&before), "0");
+        reauthorize(&cache).await;
+        let after = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert_eq!((answer(&after), upstream.reads.load(Ordering::SeqCst)), ("1".to_owned(), 2));
+        let hit = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert_eq!((answer(&hit), upstream.reads.load(Ordering::SeqCst)), ("1".to_owned(), 2));
+    }
+
+    #[tokio::test]
+    async fn a_fresh_read_bypasses_the_encoded_answer_and_replaces_it() {
+        let (cache, upstream) = cache();
+        cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        // Changed outside the gateway (2Checkout's console): only the TTL or `fresh` sees it.
+        upstream.version.store(7, Ordering::SeqCst);
+        let cached = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert_eq!(answer(&cached), "0");
+        let fresh = cache.get_shared_sale(FRESH, &by_sale()).await.unwrap();
+        assert_eq!(answer(&fresh), "7");
+        let hit = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        assert_eq!((answer(&hit), upstream.reads.load(Ordering::SeqCst)), ("7".to_owned(), 2));
+    }
+
+    #[tokio::test]
+    async fn the_memory_budget_counts_the_encoded_answer() {
+        let upstream = Arc::new(Upstream::default());
+        let settings = CacheSettings { ttl: Duration::from_secs(3600), max_bytes: 1 << 20 };
+        let plain = CachedSales::new(Arc::clone(&upstream), settings);
+        let with_memo = CachedSales::new(upstream, settings).with_memo(encode_sale);
+        plain.get_sale(CallContext::default(), &by_sale()).await.unwrap();
+        let sale = with_memo.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        plain.settle().await;
+        with_memo.settle().await;
+        let memo = u64::try_from(sale.memo_len()).unwrap();
+        assert_eq!(with_memo.stats().bytes, plain.stats().bytes + memo);
     }
 }

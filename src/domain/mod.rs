@@ -7,6 +7,10 @@
 //! implements [`SalesPort`]; later decorators (a cache, say) implement it too
 //! and wrap another implementation, so neither side knows they exist.
 //!
+//! Sales are handed out as [`SharedSale`] where they may be kept and served
+//! many times (the cache, the gRPC GetSale): shared, never copied, with an
+//! opaque memo the edge keeps its encoded form in.
+//!
 //! What can go wrong is [`Error`], with 2Checkout's codes as enums
 //! ([`AdminCode`], [`PaymentCode`]); how a gRPC caller sees it is decided at
 //! the edge (`crate::grpc::status`). Text and money rules are values
@@ -17,6 +21,7 @@ mod error;
 mod fingerprint;
 mod listing;
 mod sale;
+mod shared_sale;
 mod values;
 mod writes;
 
@@ -33,6 +38,7 @@ pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, InEachCurrency, Invoice, InvoiceStatus, IpDetail, LineItem,
     LineItemOption, LineItemType, PayMethod, PaymentMethod, RecurringStatus, Refundable, Sale, Shipping, VendorValue,
 };
+pub use shared_sale::SharedSale;
 pub use values::{
     Amount, InvalidValue, InvoiceId, LineItemId, MAX_ECHOED_CHARS, MAX_ID, SaleId, Sign, Text, TextRules, echo,
 };
@@ -68,6 +74,20 @@ pub struct CallContext {
 pub trait SalesPort: Send + Sync + 'static {
     /// One sale, whole or restricted to one invoice.
     fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> impl Future<Output = Result<Sale, Error>> + Send;
+
+    /// The same sale as [`get_sale`](Self::get_sale), as a [`SharedSale`]: a
+    /// port that keeps sales (the cache) overrides it to hand out the one it
+    /// keeps, memo included, instead of a copy; any other port's is its
+    /// `get_sale`'s answer, wrapped. A decorator placed outside the cache must
+    /// pass both on.
+    fn get_shared_sale(
+        &self,
+        ctx: CallContext,
+        lookup: &SaleLookup,
+    ) -> impl Future<Output = Result<SharedSale, Error>> + Send {
+        let sale = self.get_sale(ctx, lookup);
+        async move { sale.await.map(SharedSale::new) }
+    }
 
     /// One page of sale summaries. No match is an empty page, not an error.
     fn list_sales(

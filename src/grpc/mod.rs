@@ -22,7 +22,9 @@ mod sales;
 pub mod status;
 
 pub use authorization::AuthorizationApi;
-pub use sales::{SalesApi, StreamLimits};
+pub use sales::{
+    EncodedGetSaleResponse, SalesApi, StreamLimits, encode_sale, served::sales_service_server::SalesServiceServer,
+};
 
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,12 @@
 //! answer (`response`) or the error (`crate::grpc::status`, naming the
 //! request field behind a vendor parameter through `fields`).
 //!
+//! GetSale answers with the sale's encoded memo (`encoded`): the port hands
+//! out a [`SharedSale`](crate::domain::SharedSale), and the Sale message is
+//! encoded once per cached sale, not once per call. The server that runs this
+//! service is generated for that answer type ([`served`], build.rs); the
+//! messages and callers are the ordinary `proto` ones.
+//!
 //! StreamSales walks the pages in a task of its own ([`walk_pages`]), bounded
 //! by [`StreamLimits`] (`stream_sales.*`); each bound ends the stream with its
 //! own status and stops the paging at once:
@@ -19,9 +25,20 @@
 //! that never reads again would otherwise hold it for as long as it stays connected.
 
 mod ceiling;
+mod encoded;
 mod fields;
 mod request;
 mod response;
+
+pub use encoded::{EncodedGetSaleResponse, encode_sale};
+
+/// The SalesService server the gateway runs: the generated one, with GetSale
+/// answering [`EncodedGetSaleResponse`] (build.rs, second pass). Same service
+/// name, paths and wire messages as `proto::sales_service_server`, which the
+/// benchmarks' bare servers use.
+pub mod served {
+    include!(concat!(env!("OUT_DIR"), "/served/twocheckout.v1.rs"));
+}
 
 use std::{
     pin::Pin,
@@ -35,10 +52,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use super::{
-    call_context, caller_timeout, overload::CallSlot, proto, proto::sales_service_server::SalesService,
-    status::to_status,
-};
+use super::{call_context, caller_timeout, overload::CallSlot, proto, status::to_status};
 use crate::{
     audit::{self, PendingAudit},
     auth::RefundCeiling,
@@ -130,11 +144,12 @@ impl<P: SalesPort + SalesWritePort> SalesApi<P> {
             ceiling::Needs::Nothing => None,
             ceiling::Needs::Sale => {
                 let fresh = CallContext { fresh: true, ..ctx };
-                let sale = self
+                let shared = self
                     .port
-                    .get_sale(fresh, &write.sale_lookup())
+                    .get_shared_sale(fresh, &write.sale_lookup())
                     .await
                     .map_err(|e| to_status(e, fields::write_field))?;
+                let sale = shared.sale();
                 match write {
                     SaleWrite::RefundInvoice { target, .. } => sale.refundable_invoice(target.invoice_id()),
                     SaleWrite::RefundLineItem { line_item_id, .. } => sale.refundable_line(line_item_id),
@@ -176,15 +191,15 @@ audited_writes! {
 type SalesStream = Pin<Box<dyn Stream<Item = Result<proto::StreamSalesResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl<P: SalesPort + SalesWritePort> SalesService for SalesApi<P> {
+impl<P: SalesPort + SalesWritePort> served::sales_service_server::SalesService for SalesApi<P> {
     async fn get_sale(
         &self,
         request: Request<proto::GetSaleRequest>,
-    ) -> Result<Response<proto::GetSaleResponse>, Status> {
+    ) -> Result<Response<EncodedGetSaleResponse>, Status> {
         let ctx = CallContext { fresh: request.get_ref().fresh, ..call_context(&request) };
         let lookup = SaleLookup::try_from(request.get_ref())?;
-        let sale = self.port.get_sale(ctx, &lookup).await.map_err(|e| to_status(e, fields::get_sale_field))?;
-        Ok(Response::new(proto::GetSaleResponse { sale: Some(sale.into()) }))
+        let sale = self.port.get_shared_sale(ctx, &lookup).await.map_err(|e| to_status(e, fields::get_sale_field))?;
+        Ok(Response::new(EncodedGetSaleResponse::of(&sale)))
     }
 
     async fn list_sales(
@@ -417,7 +432,7 @@ mod tests {
     use tonic::Code;
     use tonic_types::StatusExt as _;
 
-    use super::*;
+    use super::{served::sales_service_server::SalesService as _, *};
     use crate::domain::{Amount, Sale, SalesPage, WriteReceipt};
 
     #[test]
