@@ -13,10 +13,11 @@
 //! - Each struct lists its fields in an exhaustive pattern ([`heap_size_of_fields`]),
 //!   so a field added to the domain without a weight does not compile.
 //! - An entry also costs what holds it ([`entry_bytes`]): the `Arc` of the
-//!   cached value, the key moka keeps in an `Arc` of its own, and moka's
+//!   cached value, the shared sale's own `Arc` and its encoded answer, the
+//!   entry's tags, the key moka keeps in an `Arc` of its own, and moka's
 //!   bookkeeping per entry ([`MOKA_BYTES_PER_ENTRY`], measured by a spec below).
 //! - Not counted: what is per process rather than per entry (moka's fixed
-//!   tables, the invalidation tags, which only writes add), and the allocator's
+//!   tables, the invalidation stamps, which only writes add), and the allocator's
 //!   own slack (partly filled slabs after evictions, pages not yet returned):
 //!   the bench `benches/cache_rss.rs` measures what that adds to the resident
 //!   set of the real binary with a full cache.
@@ -25,7 +26,7 @@ use std::mem::size_of;
 
 use crate::domain::{
     Address, Amount, Billing, Comment, Customer, Invoice, InvoiceId, IpDetail, LineItem, LineItemOption, PayMethod,
-    Sale, SaleId, Shipping, VendorValue,
+    Sale, SaleId, SharedSale, Shipping, VendorValue,
 };
 
 /// The bytes an `Arc` allocation holds besides its value: the strong and weak counts.
@@ -53,15 +54,36 @@ pub(super) fn allocation(bytes: usize) -> usize {
     }
 }
 
-/// The heap a cache entry of `sale` costs: the value `V` as moka holds it
-/// (in an `Arc`), the sale's own heap, the key `K` (also in an `Arc`, with an
-/// id about as long as the sale's) and moka's bookkeeping.
-pub(super) fn entry_bytes<K, V>(sale: &Sale) -> usize {
+/// The heap a cache entry costs besides the sale's own fields: the value `V` as
+/// moka holds it (in an `Arc`), the shared sale's allocation and its encoded
+/// answer ([`SharedSale::allocation_bytes`], [`SharedSale::memo_len`]), the tags
+/// the entry keeps (`tag_heap`), the key `K` (also in an `Arc`, with an id about
+/// as long as the sale's) and moka's bookkeeping.
+pub(super) fn entry_bytes<K, V>(sale: &SharedSale, tag_heap: usize) -> usize {
     allocation(ARC_COUNTS + size_of::<V>())
-        + sale.heap_size()
+        + allocation(ARC_COUNTS + sale.allocation_bytes())
+        + sale.sale().heap_size()
+        + memo_bytes(sale.memo_len())
+        + tag_heap
         + allocation(ARC_COUNTS + size_of::<K>())
-        + allocation(sale.sale_id.as_str().len())
+        + allocation(sale.sale().sale_id.as_str().len())
         + MOKA_BYTES_PER_ENTRY
+}
+
+/// The heap of an entry's tags: the vector and each tag's id.
+pub(super) fn tag_heap(tags: &Vec<super::Tag>) -> usize {
+    allocation(tags.capacity() * size_of::<super::Tag>())
+        + tags
+            .iter()
+            .map(|tag| match tag {
+                super::Tag::Sale(id) | super::Tag::Invoice(id) => allocation(id.capacity()),
+            })
+            .sum::<usize>()
+}
+
+/// The encoded answer's allocation (an `Arc<[u8]>`); none before it is made.
+pub(super) fn memo_bytes(len: usize) -> usize {
+    if len == 0 { 0 } else { allocation(ARC_COUNTS + len) }
 }
 
 /// The heap a value owns (its own `size_of` is its parent's), in allocator size classes.
@@ -289,17 +311,18 @@ mod measured {
     async fn held_and_weighed_per_entry(entries: u64) -> (f64, f64) {
         let template = decoded("admin_json", "detail_sale_documented_200", "application/json");
         let settings = CacheSettings { ttl: std::time::Duration::from_secs(600), max_bytes: u64::MAX };
-        let cache = CachedSales::new(Arc::new(SameSale(template)), settings);
+        // As the gateway builds it: each entry also holds its encoded GetSale answer.
+        let cache = CachedSales::new(Arc::new(SameSale(template)), settings).with_memo(crate::grpc::encode_sale);
         let lookup = |n: u64| SaleLookup::BySale((9_000_000_000 + n).to_string().parse().unwrap());
         // Warm: moka's first entries set up its tables and sketch.
         for n in 0..100 {
-            cache.get_sale(CallContext::default(), &lookup(n)).await.unwrap();
+            cache.get_shared_sale(CallContext::default(), &lookup(n)).await.unwrap();
         }
         cache.settle().await;
         let (before, weight_before) = (held_by_this_thread(), cache.stats().bytes);
         for n in 100..100 + entries {
-            // The answer is dropped at once, as the gRPC layer drops it after encoding it.
-            cache.get_sale(CallContext::default(), &lookup(n)).await.unwrap();
+            // The answer is dropped at once, as the gRPC layer drops it after writing it.
+            cache.get_shared_sale(CallContext::default(), &lookup(n)).await.unwrap();
         }
         cache.settle().await;
         let held = (held_by_this_thread() - before) as f64 / entries as f64;

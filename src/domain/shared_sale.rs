@@ -43,6 +43,12 @@ impl SharedSale {
         Arc::clone(self.0.memo.get_or_init(|| made))
     }
 
+    /// The bytes of the one allocation behind every handle: the sale's fields
+    /// and the memo's slot, not what they point to (for memory budgets).
+    pub fn allocation_bytes(&self) -> usize {
+        std::mem::size_of::<Memoised>()
+    }
+
     /// The memo's length in bytes, 0 before it is made (for memory budgets).
     pub fn memo_len(&self) -> usize {
         self.0.memo.get().map_or(0, |memo| memo.len())
