@@ -25,10 +25,12 @@
 //! - memory is bounded whatever is sent: the body is read only up to the
 //!   configured cap (`admin_api.max_body_bytes`), neither format may nest
 //!   deeper than 64 levels nor hold more objects or elements than real answers
-//!   come near (see [`limits`]), and JSON is decoded straight into the wire
-//!   types without a generic tree in between; an answer over a limit is never
-//!   decoded, and is treated like any other undecodable answer (a read fails
-//!   with UPSTREAM_RESPONSE_INVALID, a write is OUTCOME_UNKNOWN).
+//!   come near (see [`limits`]), and both formats are decoded straight into the
+//!   wire types without a generic tree in between; a JSON answer over a limit
+//!   is never decoded, an XML one is refused at the first element past it (the
+//!   limits are counted as it is read), and either is treated like any other
+//!   undecodable answer (a read fails with UPSTREAM_RESPONSE_INVALID, a write
+//!   is OUTCOME_UNKNOWN).
 
 use std::time::{Duration, Instant};
 

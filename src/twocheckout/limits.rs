@@ -1,7 +1,9 @@
 //! The bounds on what an upstream answer may cost: a byte cap enforced while
 //! the body streams in, then a nesting-depth limit and a limit on how many
-//! objects (JSON) or elements (XML) it holds, checked before anything is built
-//! from it.
+//! objects (JSON) or elements (XML) it holds: JSON's checked by a scan before
+//! anything is built from it, XML's counted by the reader as it decodes (or
+//! skips) each element, so that nothing past them is read and what was built
+//! before a refusal is bounded by them (`xml.rs`).
 //!
 //! They exist because the party across the wire (or someone in between) may
 //! send anything: a body without end would exhaust memory; a body nested
