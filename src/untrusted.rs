@@ -42,7 +42,7 @@ fn status(code: u16) -> Result<StatusCode, Error> {
 /// A `sales/detail_sale` answer, read as `AdminApiClient::get_sale` reads it.
 pub fn detail_sale(status_code: u16, content_type: &str, body: &[u8]) -> Result<Sale, Error> {
     const ENDPOINT: &str = "sales/detail_sale";
-    let answer: DetailSaleBody = admin::interpret(ENDPOINT, status(status_code)?, content_type, body)?;
+    let answer: DetailSaleBody<'_> = admin::interpret(ENDPOINT, status(status_code)?, content_type, body)?;
     let invalid = |detail: String| Error::UpstreamResponseInvalid { detail, http_status: status_code };
     let sale = answer.sale.ok_or_else(|| invalid(format!("{ENDPOINT}: the answer has no sale")))?;
     sale.into_domain().map_err(|e| invalid(format!("{ENDPOINT}: {e}")))
@@ -52,7 +52,7 @@ pub fn detail_sale(status_code: u16, content_type: &str, body: &[u8]) -> Result<
 /// `AdminApiClient::list_sales` reads it (less its "RECORD_NOT_FOUND is an empty page").
 pub fn list_sales(status_code: u16, content_type: &str, body: &[u8]) -> Result<SalesPage, Error> {
     const ENDPOINT: &str = "sales/list_sales";
-    let answer: ListSalesBody = admin::interpret(ENDPOINT, status(status_code)?, content_type, body)?;
+    let answer: ListSalesBody<'_> = admin::interpret(ENDPOINT, status(status_code)?, content_type, body)?;
     let asked = PageRequest { page: 1, page_size: PageRequest::DEFAULT_PAGE_SIZE };
     answer
         .into_domain(asked)

@@ -25,23 +25,24 @@
 //! - memory is bounded whatever is sent: the body is read only up to the
 //!   configured cap (`admin_api.max_body_bytes`), neither format may nest
 //!   deeper than 64 levels nor hold more objects or elements than real answers
-//!   come near (see [`limits`]), and JSON is decoded straight into the wire
-//!   types without a generic tree in between; an answer over a limit is never
-//!   decoded, and is treated like any other undecodable answer (a read fails
-//!   with UPSTREAM_RESPONSE_INVALID, a write is OUTCOME_UNKNOWN).
+//!   come near (see [`limits`]), and both formats are decoded straight into the
+//!   wire types without a generic tree in between; a JSON answer over a limit
+//!   is never decoded, an XML one is refused at the first element past it (the
+//!   limits are counted as it is read), and either is treated like any other
+//!   undecodable answer (a read fails with UPSTREAM_RESPONSE_INVALID, a write
+//!   is OUTCOME_UNKNOWN).
 
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode, Url, header};
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::Instrument as _;
 
 use super::{
     limiter::UpstreamLimiter,
     limits::{self, BodyError},
-    wire::{DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
+    wire::{Answer, DetailSaleBody, ErrorsBody, ListSalesBody, WriteBody},
     xml,
 };
 
@@ -99,19 +100,6 @@ impl AdminApiClient {
             .pool_max_idle_per_host(slots.pool_size())
             .build()?;
         Ok(Self { http, config, slots })
-    }
-
-    /// Calls one read endpoint (`sales/detail_sale`) with its parameters and decodes the success body.
-    async fn read<T: DeserializeOwned>(
-        &self,
-        ctx: CallContext,
-        endpoint: &'static str,
-        params: &[(&str, String)],
-    ) -> Result<T, Error> {
-        self.call(ctx, CallKind::Read, endpoint, params, |status, content_type, body| {
-            interpret(endpoint, status, content_type, body)
-        })
-        .await
     }
 
     /// Calls one endpoint with its parameters and decodes the answer with `decode`.
@@ -348,11 +336,17 @@ pub(super) fn transport_error(kind: CallKind, endpoint: &str, error: reqwest::Er
 }
 
 /// Classifies one answer: the error rules of the module docs, then the typed decode.
-pub(crate) fn interpret<T: DeserializeOwned>(
+///
+/// A 2xx answer is first decoded straight into its wire type, which also notes whether
+/// it carried an `errors` element: the common case, a well-formed success, is read in
+/// one pass. Anything else (no 2xx, an `errors` element, a body that does not decode) is
+/// read again by the rules in their order, so that what a failure is reported as does not
+/// depend on the fast path.
+pub(crate) fn interpret<'a, T: Answer<'a>>(
     endpoint: &str,
     status: StatusCode,
     content_type: &str,
-    body: &[u8],
+    body: &'a [u8],
 ) -> Result<T, Error> {
     let http_status = status.as_u16();
     if status.is_redirection() {
@@ -367,6 +361,12 @@ pub(crate) fn interpret<T: DeserializeOwned>(
     }
     if status == StatusCode::UNAUTHORIZED {
         return Err(Error::UpstreamCredentialsRejected { http_status });
+    }
+    if status.is_success()
+        && let Some(answer) = decode_success::<T>(content_type, body)
+        && !answer.carries_errors()
+    {
+        return Ok(answer);
     }
     let parsed = match parse_body(content_type, body) {
         Ok(parsed) => parsed,
@@ -391,13 +391,53 @@ pub(crate) fn interpret<T: DeserializeOwned>(
             http_status,
         });
     }
-    parsed.decode().map_err(|e| {
+    parsed.decode().map_err(|path| {
         // serde's message can quote the offending value: neither the log nor the status
         // gets it, only where the problem is (and the log the answer's shape).
-        tracing::debug!(endpoint, at = %e.path(), "2Checkout answer has an unexpected shape");
+        tracing::debug!(endpoint, at = %path, "2Checkout answer has an unexpected shape");
         log_body(endpoint, http_status, content_type, body);
-        Error::UpstreamResponseInvalid { detail: format!("{endpoint}: unexpected value at {}", e.path()), http_status }
+        Error::UpstreamResponseInvalid { detail: format!("{endpoint}: unexpected value at {path}"), http_status }
     })
+}
+
+/// The wire value of a body that is well-formed, within the limits and of the wire
+/// type's shape, decoded in one pass; `None` for anything else, which the caller reads again.
+fn decode_success<'a, T: Answer<'a>>(content_type: &str, body: &'a [u8]) -> Option<T> {
+    let text = std::str::from_utf8(body).ok()?;
+    match format_of(content_type, text)? {
+        // The limits are counted as the XML is read.
+        Format::Xml => xml::from_str(text).ok(),
+        Format::Json if text.trim_start().starts_with('{') => {
+            limits::check_json(body).ok()?;
+            serde_json::from_str(text).ok()
+        }
+        Format::Json => None,
+    }
+}
+
+/// The two formats an answer may come in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+/// The body's format by what it is, not by what was asked for: its declared media type,
+/// or, when none is declared, its first character.
+fn format_of(content_type: &str, text: &str) -> Option<Format> {
+    let first = text.trim_start().chars().next();
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let ends_with = |suffix: &str| {
+        let media = media.as_bytes();
+        media.len() >= suffix.len() && media[media.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if ends_with("/xml") || ends_with("+xml") || (media.is_empty() && first == Some('<')) {
+        Some(Format::Xml)
+    } else if ends_with("/json") || ends_with("+json") || (media.is_empty() && matches!(first, Some('{' | '['))) {
+        Some(Format::Json)
+    } else {
+        None
+    }
 }
 
 /// An answer read by its format and within the limits, not yet decoded into a type.
@@ -409,8 +449,8 @@ enum Parsed<'a> {
     /// the text (an 8 MiB array of numbers took 140 MB), and fields the wire
     /// types do not name are skipped without being built at all.
     Json { text: &'a str, has_errors: bool },
-    /// XML, as the value JSON would give (see [`xml`]), within the XML limits.
-    Xml(Value),
+    /// Well-formed XML within the XML limits, decoded from its text likewise (see [`xml`]).
+    Xml { text: &'a str },
 }
 
 /// Whether a JSON object has an `errors` member that is not null; reading it
@@ -421,13 +461,13 @@ struct ErrorsPresence {
     errors: Option<serde::de::IgnoredAny>,
 }
 
-impl Parsed<'_> {
+impl<'a> Parsed<'a> {
     /// The first `errors` element of the answer, if it carries one with a code.
     fn vendor_error(&self, http_status: u16) -> Option<VendorError> {
         let body: ErrorsBody = match self {
             Self::Json { has_errors: false, .. } => return None,
             Self::Json { text, has_errors: true } => serde_json::from_str(text).ok()?,
-            Self::Xml(value) => ErrorsBody { errors: serde::Deserialize::deserialize(value.get("errors")?).ok()? },
+            Self::Xml { text } => xml::from_str(text).ok()?,
         };
         let first = body.errors.0.into_iter().find(|e| e.code.get().is_some())?;
         Some(VendorError {
@@ -438,11 +478,12 @@ impl Parsed<'_> {
         })
     }
 
-    /// Decodes the answer into its wire type, naming the path of a bad value.
-    fn decode<T: DeserializeOwned>(self) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    /// Decodes the answer into its wire type, or says the path of the bad value.
+    fn decode<T: serde::Deserialize<'a>>(self) -> Result<T, String> {
         match self {
-            Self::Json { text, .. } => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)),
-            Self::Xml(value) => serde_path_to_error::deserialize(value),
+            Self::Json { text, .. } => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+                .map_err(|e| e.path().to_string()),
+            Self::Xml { text } => xml::from_str_with_path(text),
         }
     }
 }
@@ -451,31 +492,29 @@ impl Parsed<'_> {
 /// it exceeds the limits of [`limits`] (before anything is built from it).
 fn parse_body<'a>(content_type: &str, body: &'a [u8]) -> Result<Parsed<'a>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
-    let first = text.trim_start().chars().next();
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let is_xml = media.ends_with("/xml") || media.ends_with("+xml") || (media.is_empty() && first == Some('<'));
-    let is_json =
-        media.ends_with("/json") || media.ends_with("+json") || (media.is_empty() && matches!(first, Some('{' | '[')));
-    if is_xml {
+    match format_of(content_type, text) {
         // The reader's message can quote the body: not even the debug log gets it.
-        xml::to_json(text).map(Parsed::Xml).map_err(|e| match e {
+        Some(Format::Xml) => xml::check(text).map(|()| Parsed::Xml { text }).map_err(|e| match e {
             xml::XmlError::TooComplex(_) => e.to_string(),
-            xml::XmlError::Malformed(_) => {
+            xml::XmlError::Malformed(_) | xml::XmlError::Shape(_) => {
                 tracing::debug!("unreadable XML from 2Checkout");
                 "malformed XML".to_owned()
             }
-        })
-    } else if is_json {
-        if first != Some('{') {
-            // Never decoded into a wire type: serde reads a struct from an array too.
-            return Err("the JSON body is not an object".into());
+        }),
+        Some(Format::Json) => {
+            if !text.trim_start().starts_with('{') {
+                // Never decoded into a wire type: serde reads a struct from an array too.
+                return Err("the JSON body is not an object".into());
+            }
+            limits::check_json(body).map_err(|e| format!("JSON {e}"))?;
+            // serde_json's syntax errors give a position, never content.
+            let presence: ErrorsPresence = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
+            Ok(Parsed::Json { text, has_errors: presence.errors.is_some() })
         }
-        limits::check_json(body).map_err(|e| format!("JSON {e}"))?;
-        // serde_json's syntax errors give a position, never content.
-        let presence: ErrorsPresence = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
-        Ok(Parsed::Json { text, has_errors: presence.errors.is_some() })
-    } else {
-        Err(format!("expected JSON or XML, got {:?}", if media.is_empty() { "no content type" } else { &media }))
+        None => {
+            let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            Err(format!("expected JSON or XML, got {:?}", if media.is_empty() { "no content type" } else { &media }))
+        }
     }
 }
 
@@ -497,7 +536,7 @@ fn log_body(endpoint: &str, http_status: u16, content_type: &str, body: &[u8]) {
     } else {
         let value = match parse_body(content_type, body) {
             Ok(Parsed::Json { text, .. }) => serde_json::from_str(text).ok(),
-            Ok(Parsed::Xml(value)) => Some(value),
+            Ok(Parsed::Xml { text }) => xml::to_json(text).ok(),
             Err(_) => None,
         };
         value.map_or_else(|| "(unparsable)".to_owned(), |value| shape_of(&value).to_string())
@@ -519,29 +558,40 @@ fn shape_of(value: &Value) -> Value {
 
 impl SalesPort for AdminApiClient {
     async fn get_sale(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Sale, Error> {
+        const ENDPOINT: &str = "sales/detail_sale";
         let params = match lookup {
             SaleLookup::BySale(id) => [("sale_id", id.to_string())],
             SaleLookup::ByInvoice(id) => [("invoice_id", id.to_string())],
         };
-        let body: DetailSaleBody = self.read(ctx, "sales/detail_sale", &params).await?;
-        let sale = body.sale.ok_or_else(|| Error::UpstreamResponseInvalid {
-            detail: "sales/detail_sale: the answer has no sale".into(),
-            http_status: 200,
-        })?;
-        sale.into_domain()
-            .map_err(|e| Error::UpstreamResponseInvalid { detail: format!("sales/detail_sale: {e}"), http_status: 200 })
+        // Decoded and converted while the body is at hand: the wire values borrow from it.
+        self.call(ctx, CallKind::Read, ENDPOINT, &params, |status, content_type, body| {
+            let answer: DetailSaleBody<'_> = interpret(ENDPOINT, status, content_type, body)?;
+            let sale = answer.sale.ok_or_else(|| Error::UpstreamResponseInvalid {
+                detail: format!("{ENDPOINT}: the answer has no sale"),
+                http_status: 200,
+            })?;
+            sale.into_domain()
+                .map_err(|e| Error::UpstreamResponseInvalid { detail: format!("{ENDPOINT}: {e}"), http_status: 200 })
+        })
+        .await
     }
 
     async fn list_sales(&self, ctx: CallContext, query: &ListSalesQuery) -> Result<SalesPage, Error> {
+        const ENDPOINT: &str = "sales/list_sales";
         let params = list_sales_params(query);
-        match self.read::<ListSalesBody>(ctx, "sales/list_sales", &params).await {
-            Ok(body) => body.into_domain(query.page).map_err(|e| Error::UpstreamResponseInvalid {
-                detail: format!("sales/list_sales: {e}"),
-                http_status: 200,
-            }),
+        let page = self
+            .call(ctx, CallKind::Read, ENDPOINT, &params, |status, content_type, body| {
+                let answer: ListSalesBody<'_> = interpret(ENDPOINT, status, content_type, body)?;
+                answer.into_domain(query.page).map_err(|e| Error::UpstreamResponseInvalid {
+                    detail: format!("{ENDPOINT}: {e}"),
+                    http_status: 200,
+                })
+            })
+            .await;
+        match page {
             // The live API answers "no rows" with HTTP 400 RECORD_NOT_FOUND; that is an empty page.
             Err(Error::Vendor(v)) if v.code == AdminCode::RecordNotFound => Ok(SalesPage::empty(query.page)),
-            Err(e) => Err(e),
+            other => other,
         }
     }
 }
@@ -705,7 +755,7 @@ mod tests {
         assert!(matches!(time_budget(ctx, Duration::from_secs(15)), Err(Error::UpstreamTimeout { .. })));
     }
 
-    fn detail(status: u16, content_type: &str, body: &str) -> Result<DetailSaleBody, Error> {
+    fn detail<'a>(status: u16, content_type: &str, body: &'a str) -> Result<DetailSaleBody<'a>, Error> {
         interpret("sales/detail_sale", StatusCode::from_u16(status).unwrap(), content_type, body.as_bytes())
     }
 

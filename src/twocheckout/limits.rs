@@ -1,7 +1,9 @@
 //! The bounds on what an upstream answer may cost: a byte cap enforced while
 //! the body streams in, then a nesting-depth limit and a limit on how many
-//! objects (JSON) or elements (XML) it holds, checked before anything is built
-//! from it.
+//! objects (JSON) or elements (XML) it holds: JSON's checked by a scan before
+//! anything is built from it, XML's counted by the reader as it decodes (or
+//! skips) each element, so that nothing past them is read and what was built
+//! before a refusal is bounded by them (`xml.rs`).
 //!
 //! They exist because the party across the wire (or someone in between) may
 //! send anything: a body without end would exhaust memory; a body nested
@@ -99,20 +101,11 @@ pub fn check_json(body: &[u8]) -> Result<(), TooComplex> {
 fn json_within(body: &[u8], max_depth: usize, max_containers: usize) -> Result<(), TooComplex> {
     let mut depth = 0usize;
     let mut containers = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in body {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0usize;
+    while let Some(&byte) = body.get(at) {
+        at += 1;
         match byte {
-            b'"' => in_string = true,
+            b'"' => at = past_string(body, at),
             b'{' | b'[' => {
                 depth += 1;
                 containers += 1;
@@ -128,6 +121,21 @@ fn json_within(body: &[u8], max_depth: usize, max_containers: usize) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Where the JSON string whose content starts at `at` ends: just past its closing
+/// quote (a backslash escapes the byte after it), or the body's end if it never closes.
+/// Most of an answer's bytes are in strings, so they are searched for the two bytes
+/// that matter rather than looked at one by one.
+fn past_string(body: &[u8], mut at: usize) -> usize {
+    loop {
+        let rest = body.get(at..).unwrap_or_default();
+        match memchr::memchr2(b'"', b'\\', rest) {
+            None => return body.len(),
+            Some(offset) if rest.get(offset) == Some(&b'"') => return at + offset + 1,
+            Some(offset) => at += offset + 2,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 //!   its pooled connections.
 //! - `limits`: the byte cap on an answer, enforced while it streams in, and
 //!   the nesting-depth limit of both formats.
-//! - `xml`: reads XML answers into the same value JSON gives, so both formats
-//!   share one decoder.
+//! - `xml`: reads XML answers straight into the same serde wire types JSON
+//!   decodes into, so both formats share one set of types and conversions.
 
 pub mod admin;
 mod limiter;
