@@ -161,6 +161,23 @@ impl<'a> Deserializer<'a> {
         }
     }
 
+    /// Reads an element's content now if it has not been read yet.
+    fn resolve(&mut self, content: &mut Content<'a>) -> Result<(), XmlError> {
+        if matches!(content, Content::Unread) {
+            *content = self.content()?;
+        }
+        Ok(())
+    }
+
+    /// Reads past whatever of an element's content is still unread: an
+    /// ignored field or list item.
+    fn ignore(&mut self, content: &Content<'a>) -> Result<(), XmlError> {
+        match content {
+            Content::Unread | Content::Children => self.skip_rest_of_element(),
+            Content::Empty | Content::Text(_) => Ok(()),
+        }
+    }
+
     /// Reads past the end of an opened element, in a loop however deep it nests.
     fn skip_rest_of_element(&mut self) -> Result<(), XmlError> {
         let mut open = 0usize;
@@ -300,10 +317,7 @@ struct Entry<'d, 'a> {
 
 impl<'de> Entry<'_, 'de> {
     fn resolve(&mut self) -> Result<(), XmlError> {
-        if matches!(self.content, Content::Unread) {
-            self.content = self.de.content()?;
-        }
-        Ok(())
+        self.de.resolve(&mut self.content)
     }
 }
 
@@ -344,10 +358,7 @@ impl<'de> de::Deserializer<'de> for Entry<'_, 'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, XmlError> {
-        match self.content {
-            Content::Unread | Content::Children => self.de.skip_rest_of_element()?,
-            Content::Empty | Content::Text(_) => {}
-        }
+        self.de.ignore(&self.content)?;
         visitor.visit_unit()
     }
 
@@ -411,9 +422,7 @@ impl<'de> de::Deserializer<'de> for Item<'_, 'de> {
     type Error = XmlError;
 
     fn deserialize_any<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, XmlError> {
-        if matches!(self.content, Content::Unread) {
-            self.content = self.de.content()?;
-        }
+        self.de.resolve(&mut self.content)?;
         match self.content {
             Content::Children => visitor.visit_map(Children { de: self.de, pending: None }),
             content => visit_leaf(content, visitor),
@@ -421,9 +430,7 @@ impl<'de> de::Deserializer<'de> for Item<'_, 'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, XmlError> {
-        if matches!(self.content, Content::Unread) {
-            self.content = self.de.content()?;
-        }
+        self.de.resolve(&mut self.content)?;
         match self.content {
             Content::Empty => visitor.visit_none(),
             _ => visitor.visit_some(self),
@@ -431,10 +438,7 @@ impl<'de> de::Deserializer<'de> for Item<'_, 'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, XmlError> {
-        match self.content {
-            Content::Unread | Content::Children => self.de.skip_rest_of_element()?,
-            Content::Empty | Content::Text(_) => {}
-        }
+        self.de.ignore(&self.content)?;
         visitor.visit_unit()
     }
 
