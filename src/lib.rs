@@ -91,6 +91,7 @@ pub mod domain;
 pub mod grpc;
 pub mod held_body;
 pub mod idempotency;
+pub mod notifications;
 pub mod reload;
 pub mod shared_state;
 pub mod telemetry;

@@ -20,6 +20,7 @@ mod authorization;
 mod error;
 mod fingerprint;
 mod listing;
+mod notification;
 mod sale;
 mod shared_sale;
 mod values;
@@ -33,6 +34,9 @@ pub use error::{AdminCode, Error, PaymentCode, PaymentError, PaymentRefusal, Ven
 pub use listing::{
     EARLIEST_SALE_DATE, LATEST_SALE_DATE, ListSalesQuery, PageRequest, SaleSummary, SalesFilter, SalesPage, SortColumn,
     SortDirection, parse_sale_date,
+};
+pub use notification::{
+    Appended, Cursor, JournalEntry, JournalError, JournalRead, NotificationJournal, RawForm, SaleEviction,
 };
 pub use sale::{
     Address, Billing, BillingStatus, Comment, Customer, InEachCurrency, Invoice, InvoiceStatus, IpDetail, LineItem,
