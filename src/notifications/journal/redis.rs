@@ -292,7 +292,12 @@ async fn tail(client: redis::Client, newest: Arc<watch::Sender<Cursor>>) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         let error = follow_session(&client, &newest, &mut backoff).await;
-        tracing::warn!(error = %error, retry_in = ?backoff, "the notification journal follower lost Redis: reconnecting");
+        // Once per outage at warn (a session that got going reset the backoff), not every retry.
+        if backoff == FIRST_BACKOFF {
+            tracing::warn!(error = %error, "the notification journal follower lost Redis: reconnecting with backoff");
+        } else {
+            tracing::debug!(error = %error, retry_in = ?backoff, "the notification journal follower still cannot reach Redis");
+        }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
@@ -319,6 +324,9 @@ async fn follow_session(
         Err(error) => return error,
     };
     publish(newest, last);
+    if *backoff != FIRST_BACKOFF {
+        tracing::info!("the notification journal follower reached Redis again");
+    }
     *backoff = FIRST_BACKOFF;
     let block_ms = u64::try_from(TAIL_BLOCK.as_millis()).unwrap_or(u64::MAX);
     loop {
