@@ -386,7 +386,9 @@ mod cards;
 mod clock;
 mod faults;
 mod http;
+mod ins;
 mod ledger;
+mod notifier;
 mod params;
 mod payment;
 mod prng;
@@ -411,12 +413,16 @@ pub use cards::{APPROVING_CARD, DECLINING_CARD, card_for_error_code};
 pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
+pub use ins::{MessageType, eastern, md5_hash};
+pub use notifier::{DeliveryFault, DeliveryOutcome, DeliveryRecord, DeliveryStats, RetryPolicy};
 pub use payment::DEMO_COMMENT;
 pub use seed::FixtureError;
 
 use chrono::{DateTime, Utc};
 
 use http::{Credentials, SharedState};
+use ins::SaleEvent;
+use notifier::Notifier;
 use payment::PaymentKeys;
 use store::Store;
 use tokens::TokenVault;
@@ -542,7 +548,12 @@ pub const DEFAULT_PRIVATE_KEY: &str = "3508079E-5383-44D4-BF69-DC619C0D9811";
 /// The default Payment API publishable key.
 pub const DEFAULT_PUBLISHABLE_KEY: &str = "E4D7B3C1-5A19-4C1F-8E92-6B1D2A7F0C33";
 
-/// How to start a simulator. `Debug` never shows the password or the private key.
+/// The INS secret word a default simulator signs its notifications with (the one the vendor's
+/// own library tests use).
+pub const DEFAULT_SECRET_WORD: &str = "tango";
+
+/// How to start a simulator. `Debug` never shows the password, the private key or the secret
+/// word.
 #[derive(Clone)]
 pub struct SimulatorConfig {
     /// Where to listen; port 0 picks a free one.
@@ -565,6 +576,14 @@ pub struct SimulatorConfig {
     pub publishable_key: String,
     /// Where the simulated clock starts.
     pub clock_start: ClockStart,
+    /// Where Instant Notifications are posted; `None` sends none. Can be changed while running
+    /// ([`RunningSimulator::set_notify_url`]).
+    pub notify_url: Option<String>,
+    /// The account's INS secret word, signing every notification's `md5_hash`; never logged,
+    /// hidden from `Debug`.
+    pub secret_word: String,
+    /// How failed notification deliveries are retried.
+    pub notify_retry: RetryPolicy,
 }
 
 impl Default for SimulatorConfig {
@@ -579,6 +598,9 @@ impl Default for SimulatorConfig {
             private_key: DEFAULT_PRIVATE_KEY.to_owned(),
             publishable_key: DEFAULT_PUBLISHABLE_KEY.to_owned(),
             clock_start: ClockStart::RealTime,
+            notify_url: None,
+            secret_word: DEFAULT_SECRET_WORD.to_owned(),
+            notify_retry: RetryPolicy::default(),
         }
     }
 }
@@ -595,6 +617,9 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("private_key", &"<redacted>")
             .field("publishable_key", &self.publishable_key)
             .field("clock_start", &self.clock_start)
+            .field("notify_url", &self.notify_url)
+            .field("secret_word", &"<redacted>")
+            .field("notify_retry", &self.notify_retry)
             .finish()
     }
 }
@@ -699,12 +724,22 @@ impl RunningSimulator {
             private_key: config.private_key.clone(),
             publishable_key: config.publishable_key.clone(),
         };
+        // Both families of INS verifiers (posted vendor_id, configured seller id) accept a
+        // message whose vendor_id is the account's own seller id.
+        let notifier = Notifier::start(
+            &config.seller_id,
+            &config.secret_word,
+            config.notify_url.clone(),
+            config.notify_retry,
+            shutdown_rx.clone(),
+        );
         let state = Arc::new(SharedState::new(
             store,
             Credentials::new(&config.api_username, &config.api_password),
             payment_keys,
             TokenVault::new(config.seed),
             local_addr,
+            notifier,
             shutdown_rx.clone(),
         ));
         match config.clock_start {
@@ -712,6 +747,7 @@ impl RunningSimulator {
             ClockStart::SeededDataEnd => state.clock.set(seeded_data_end()),
             ClockStart::At(at) => state.clock.set(at),
         }
+        tokio::spawn(settle_when_due(Arc::clone(&state), shutdown_rx.clone()));
         // Connect info gives the client's address, which comments record as `changed_by_ip`.
         let app = http::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
         let mut signal = shutdown_rx;
@@ -776,6 +812,59 @@ impl RunningSimulator {
         &self.state.clock
     }
 
+    /// Points the Instant Notifications at `url` (`None`: stop sending). Messages already
+    /// queued keep the URL they were queued with. An embedding gateway binds its receiver first,
+    /// then calls this with the receiver's address.
+    pub fn set_notify_url(&self, url: Option<String>) {
+        self.state.notifier.set_url(url);
+    }
+
+    /// Where Instant Notifications currently go.
+    pub fn notify_url(&self) -> Option<String> {
+        self.state.notifier.url()
+    }
+
+    /// The notification sender's counters.
+    pub fn delivery_stats(&self) -> DeliveryStats {
+        self.state.notifier.stats()
+    }
+
+    /// A receiver of the sender's counters, updated on every change: tests
+    /// `wait_for(|stats| stats.acknowledged >= n)` instead of sleeping.
+    pub fn watch_deliveries(&self) -> tokio::sync::watch::Receiver<DeliveryStats> {
+        self.state.notifier.watch_stats()
+    }
+
+    /// The latest deliveries that ended (acknowledged, abandoned or dropped; up to 256), oldest
+    /// first, with the fields posted.
+    pub fn delivery_log(&self) -> Vec<DeliveryRecord> {
+        self.state.notifier.log()
+    }
+
+    /// Arms a delivery fault for the next notifications (replacing an armed fault of the same
+    /// kind; faults of different kinds combine, see [`DeliveryFault`]).
+    pub fn inject_delivery_fault(&self, fault: DeliveryFault) {
+        self.state.notifier.inject_fault(fault);
+    }
+
+    /// Disarms every delivery fault.
+    pub fn clear_delivery_faults(&self) {
+        self.state.notifier.clear_faults();
+    }
+
+    /// Sends the item-level recurring notification `notice` about line `lineitem_id` as the
+    /// sale stands (the simulator bills no installments itself, so tests trigger
+    /// RECURRING_INSTALLMENT_SUCCESS / FAILED, RECURRING_COMPLETE and RECURRING_RESTARTED
+    /// here). Nothing changes in the sale. Queued like any notification (none without a URL or
+    /// for a demo sale).
+    pub fn send_recurring_notification(&self, notice: RecurringNotice, lineitem_id: &str) -> Result<(), NoSuchLineItem> {
+        let sale = self.state.store.sale_of_lineitem(lineitem_id).ok_or(NoSuchLineItem)?;
+        let event =
+            SaleEvent::item(notice.message_type(), &sale, lineitem_id, self.state.clock.now()).ok_or(NoSuchLineItem)?;
+        self.state.notifier.enqueue(&event);
+        Ok(())
+    }
+
     /// Stops accepting, lets open requests finish (delayed ones end at once with 503) and waits
     /// for the server task.
     pub async fn shutdown(mut self) {
@@ -792,6 +881,60 @@ impl Drop for RunningSimulator {
     fn drop(&mut self) {
         // The server task sees this, stops accepting and closes its connections by itself.
         self.shutdown.send_replace(true);
+    }
+}
+
+/// The recurring notifications nothing in the simulator triggers by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecurringNotice {
+    /// RECURRING_INSTALLMENT_SUCCESS
+    InstallmentSuccess,
+    /// RECURRING_INSTALLMENT_FAILED
+    InstallmentFailed,
+    /// RECURRING_COMPLETE
+    Complete,
+    /// RECURRING_RESTARTED
+    Restarted,
+}
+
+impl RecurringNotice {
+    fn message_type(self) -> MessageType {
+        match self {
+            RecurringNotice::InstallmentSuccess => MessageType::RecurringInstallmentSuccess,
+            RecurringNotice::InstallmentFailed => MessageType::RecurringInstallmentFailed,
+            RecurringNotice::Complete => MessageType::RecurringComplete,
+            RecurringNotice::Restarted => MessageType::RecurringRestarted,
+        }
+    }
+}
+
+/// No own-vendor sale holds that line item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no such line item")]
+pub struct NoSuchLineItem;
+
+/// The longest the capture task sleeps without looking at the clock again (the clock may be set
+/// back, which is announced too; this only bounds drift).
+const SETTLE_RECHECK: Duration = Duration::from_secs(60);
+
+/// Performs the Payment API's captures (and sends their notifications) when the simulator clock
+/// passes their due time: at once when a test moves the clock, else when real time gets there.
+async fn settle_when_due(state: Arc<SharedState>, mut shutdown: watch::Receiver<bool>) {
+    let mut moves = state.clock.subscribe();
+    loop {
+        let now = state.clock.now();
+        state.settle_captures(now);
+        let wait = state
+            .store
+            .next_capture_due()
+            // Due already (the clock moved meanwhile): look again at once.
+            .map_or(SETTLE_RECHECK, |due| (due - now.naive_utc()).to_std().unwrap_or(Duration::ZERO))
+            .min(SETTLE_RECHECK);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            changed = moves.changed() => if changed.is_err() { return },
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        }
     }
 }
 
