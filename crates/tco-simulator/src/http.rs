@@ -29,11 +29,11 @@ use super::ins::{MessageType, SaleEvent};
 use super::notifier::Notifier;
 use super::params::Params;
 use super::payment::{self, PaymentContext, PaymentError, PaymentKeys};
+use super::records::Sale;
 use super::render::{ApiError, Format, respond};
 use super::sales;
 use super::store::Store;
 use super::tokens::TokenVault;
-use super::records::Sale;
 use super::writes::{self, Context, Written};
 use super::{Endpoint, EndpointApi};
 
@@ -119,7 +119,12 @@ impl SharedState {
         for captured in self.store.settle_captures(now.naive_utc()) {
             for invoice_id in &captured.invoice_ids {
                 let at = captured.at.and_utc();
-                self.notifier.enqueue(&SaleEvent::invoice(MessageType::InvoiceStatusChanged, &captured.sale, invoice_id, at));
+                self.notifier.enqueue(&SaleEvent::invoice(
+                    MessageType::InvoiceStatusChanged,
+                    &captured.sale,
+                    invoice_id,
+                    at,
+                ));
             }
         }
     }

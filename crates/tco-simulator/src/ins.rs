@@ -100,7 +100,8 @@ impl SaleEvent {
 
     /// An item-level event about line `lineitem_id` (its invoice is found in the sale).
     pub fn item(message_type: MessageType, sale: &Sale, lineitem_id: &str, at: DateTime<Utc>) -> Option<SaleEvent> {
-        let invoice = sale.invoices.iter().find(|invoice| invoice.lineitems.iter().any(|i| i.lineitem_id == lineitem_id))?;
+        let invoice =
+            sale.invoices.iter().find(|invoice| invoice.lineitems.iter().any(|i| i.lineitem_id == lineitem_id))?;
         Some(SaleEvent {
             message_type,
             sale: sale.clone(),

@@ -857,7 +857,11 @@ impl RunningSimulator {
     /// RECURRING_INSTALLMENT_SUCCESS / FAILED, RECURRING_COMPLETE and RECURRING_RESTARTED
     /// here). Nothing changes in the sale. Queued like any notification (none without a URL or
     /// for a demo sale).
-    pub fn send_recurring_notification(&self, notice: RecurringNotice, lineitem_id: &str) -> Result<(), NoSuchLineItem> {
+    pub fn send_recurring_notification(
+        &self,
+        notice: RecurringNotice,
+        lineitem_id: &str,
+    ) -> Result<(), NoSuchLineItem> {
         let sale = self.state.store.sale_of_lineitem(lineitem_id).ok_or(NoSuchLineItem)?;
         let event =
             SaleEvent::item(notice.message_type(), &sale, lineitem_id, self.state.clock.now()).ok_or(NoSuchLineItem)?;

@@ -371,7 +371,11 @@ impl Sender {
                 Ok(answer) if answer.status().is_success() => {
                     stats.send_modify(|stats| stats.acknowledged += 1);
                     self.notifier.record(message, attempt, DeliveryOutcome::Acknowledged);
-                    tracing::debug!(message_id = message.message_id, message_type = message.message_type, "INS delivered");
+                    tracing::debug!(
+                        message_id = message.message_id,
+                        message_type = message.message_type,
+                        "INS delivered"
+                    );
                     return;
                 }
                 Ok(answer) => tracing::warn!(

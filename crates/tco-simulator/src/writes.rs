@@ -104,7 +104,8 @@ pub fn refund_invoice(store: &Store, params: &Params, context: &Context<'_>) -> 
             .ok_or_else(|| ApiError::rule("TOO_HIGH", "Amount greater than remaining balance on invoice."))?;
         // The documented sale links an invoice refund to the invoice's (first) billed line.
         let first_billed = invoice.lineitems.iter().position(|item| !item.is_refund()).ok_or_else(nothing_to_do)?;
-        let refund_line = record_refund(&mut sale.invoices[index], first_billed, refund, refund != remaining, context, ids);
+        let refund_line =
+            record_refund(&mut sale.invoices[index], first_billed, refund, refund != remaining, context, ids);
         add_comment(sale, context.comment(refund_comment(&request.comment)));
         Ok(SaleEvent::item(MessageType::RefundIssued, sale, &refund_line, context.now))
     })?;
