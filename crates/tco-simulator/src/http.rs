@@ -58,6 +58,10 @@ pub struct SharedState {
     pub local_addr: SocketAddr,
     /// Sends the Instant Notifications of what the writes and the Payment API do.
     pub notifier: Arc<Notifier>,
+    /// Held from a change to the store until its notification is queued, so two writes racing
+    /// on one sale queue their messages in the order the store applied them. The store
+    /// serialises writes anyway; this only stretches that over the queueing.
+    notify_order: Mutex<()>,
     counters: Vec<AtomicU64>,
     /// The W3C `traceparent` of the latest requests, so tests can see the trace reach 2Checkout.
     traceparents: Mutex<VecDeque<(Endpoint, String)>>,
@@ -84,6 +88,7 @@ impl SharedState {
             tokens,
             local_addr,
             notifier,
+            notify_order: Mutex::new(()),
             counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             traceparents: Mutex::new(VecDeque::with_capacity(TRACEPARENTS_KEPT)),
             shutdown,
@@ -116,6 +121,7 @@ impl SharedState {
     /// Performs the captures due by `now` and queues their INVOICE_STATUS_CHANGED (deposited),
     /// dated when each capture was due.
     pub fn settle_captures(&self, now: chrono::DateTime<chrono::Utc>) {
+        let _in_order = self.notify_order();
         for captured in self.store.settle_captures(now.naive_utc()) {
             for invoice_id in &captured.invoice_ids {
                 let at = captured.at.and_utc();
@@ -137,6 +143,11 @@ impl SharedState {
                 self.notifier.enqueue(&SaleEvent::invoice(kind, sale, &invoice.invoice_id, now));
             }
         }
+    }
+
+    /// See `notify_order`. Never held across an await.
+    fn notify_order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.notify_order.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sleeps `delay`; false when the simulator started shutting down meanwhile.
@@ -283,6 +294,7 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
     // it here too, before anything reads them, means no request sees a capture not yet made.
     state.settle_captures(context.now);
     let read = |answer: Result<serde_json::Value, ApiError>| answer.map(|answer| Written { answer, event: None });
+    let in_order = (!matches!(endpoint, Endpoint::DetailSale | Endpoint::ListSales)).then(|| state.notify_order());
     // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
         Endpoint::DetailSale => read(sales::detail_sale(store, &params)),
@@ -303,6 +315,7 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         }
         answer
     });
+    drop(in_order);
     delayed(state, delay_after, respond(outcome, format), unavailable).await
 }
 
@@ -334,6 +347,7 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         keys: &state.payment_keys,
     };
     // Synchronous like the Admin API's writes: an approved sale is stored before any await.
+    let in_order = state.notify_order();
     let outcome = match endpoint {
         Endpoint::CreateToken => payment::create_token(&state.tokens, &body, &context),
         Endpoint::Authorize => {
@@ -352,6 +366,7 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::CreateComment
         | Endpoint::Reauth => Err(PaymentError::new(200)),
     };
+    drop(in_order);
     delayed(state, delay_after, payment::respond(outcome), unavailable).await
 }
 

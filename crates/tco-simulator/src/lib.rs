@@ -3,7 +3,8 @@
 //! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
 //! `sales/create_comment` and `sales/reauth`; and of the Payment API: card tokenization
 //! (standing in for 2co.js) and the authorization that creates a sale, with a simulated card
-//! network. Used as the gateway's embedded default upstream (its `simulator` feature), by its
+//! network; and it posts the Instant Notifications (INS) of what those do to a URL of the
+//! caller's. Used as the gateway's embedded default upstream (its `simulator` feature), by its
 //! specs over real HTTP, and on its own as the `tco-simulator` binary (`tco-simulator --help`).
 //! It shares no code with the gateway on purpose: it is an independent reading of the vendor's
 //! documentation, so the two cannot agree on a misreading by construction.
@@ -30,6 +31,9 @@
 //! card tokens live in `tokens`, the simulated network's card table and messages in `cards`, and
 //! an approved authorization adds a new sale to the same store, built with ids from the same
 //! allocator the writes use.
+//!
+//! Instant Notifications (see below) are built by `ins` from a snapshot of the sale a write
+//! left, and posted by `notifier`'s background task.
 //!
 //! Adding an endpoint: one line in the `endpoints!` table below (variant, API and path), one arm
 //! in each dispatch `match` of `http` (the compiler asks for it), and its handler.
@@ -196,9 +200,11 @@
 //!
 //! The reference says an authorization is captured and deposited within 48 hours: 48 hours
 //! after placement on the simulator clock the invoice becomes `deposited` (bills `date_pending`
-//! = the placement day, `date_deposited` = the capture's day). This happens lazily, before each
-//! Admin API request, so no timer runs. Until then `sales/reauth` answers NOTHING_TO_DO (the
-//! 7-day authorisation is fresh), afterwards TOO_LATE.
+//! = the placement day, `date_deposited` = the capture's day). It happens before each Admin API
+//! request (so no read sees a capture not yet made) and, for its notification, as soon as the
+//! simulator clock passes the due time: a background task sleeps until then and wakes at once
+//! when the clock is moved ([`SimClock::advance`], [`SimClock::set`]). Until then `sales/reauth`
+//! answers NOTHING_TO_DO (the 7-day authorisation is fresh), afterwards TOO_LATE.
 //!
 //! `"demo": true` (also `"true"`, `"Y"`, `"1"` or 1) places a test order: the same card rules
 //! apply, and the sale is created like any other but flagged as a demo in its record
@@ -206,6 +212,73 @@
 //! captured.", by the seller id, from the client's address); it is never captured (stays
 //! `approved`). The reference only says a demo order is a test order; keeping the sale (rather
 //! than none) lets a gateway exercise its whole flow against the live API's demo mode.
+//!
+//! # Instant notifications
+//!
+//! The simulator posts the legacy Instant Notification Service (INS revision 1.1) messages to
+//! [`SimulatorConfig::notify_url`] (changeable at run time with
+//! [`RunningSimulator::set_notify_url`]; `None` sends nothing and queues nothing): one
+//! `application/x-www-form-urlencoded` POST per message, fields in the documentation's order.
+//!
+//! | what happens | messages |
+//! |---|---|
+//! | a Payment API authorization creates a sale | ORDER_CREATED, then FRAUD_STATUS_CHANGED (`pass`), both with `invoice_status` `approved`, at once |
+//! | the automatic capture 48 hours later (simulated time) | INVOICE_STATUS_CHANGED, `deposited`, dated when the capture was due |
+//! | `sales/refund_invoice`, `sales/refund_lineitem` | REFUND_ISSUED for the new refund item (`item_type_1` `refund`, the refund's three amounts, positive) |
+//! | `sales/mark_shipped` | SHIP_STATUS_CHANGED for the shipped invoice (`ship_status` `shipped`, the tracking number) |
+//! | `sales/stop_lineitem_recurring` | RECURRING_STOPPED for that item (`item_rec_status_1` `canceled`) |
+//! | [`RunningSimulator::send_recurring_notification`] | RECURRING_INSTALLMENT_SUCCESS / FAILED, RECURRING_COMPLETE, RECURRING_RESTARTED for a line, as the sale stands |
+//! | a demo sale (`"demo": true`), anything done to it | nothing (the documentation: no INS for demo sales) |
+//!
+//! `create_comment` and `reauth` change nothing INS reports. Invoice-level messages carry the 15
+//! header fields, the 6 invoice fields, the 22 buyer and address fields, `item_count` and the 12
+//! item fields for every line of the invoice (refund lines included, as `refund` items): 44 + 12
+//! × items keys; item-level ones drop the 6 invoice fields and carry the one item: 50 keys.
+//! `key_count` is counted from the fields rendered. `vendor_id` is the account's
+//! [`SimulatorConfig::seller_id`], so both families of verifiers (hashing the posted vendor_id or
+//! their configured seller id) accept the messages; `md5_hash` =
+//! UPPER(hex(MD5(sale_id + vendor_id + invoice_id + secret word))) ([`md5_hash`], tested against
+//! the seven published vectors) with [`SimulatorConfig::secret_word`] (default
+//! [`DEFAULT_SECRET_WORD`]). `message_id` counts up from 1 per simulator (one seller); a message
+//! dropped by a fault keeps its id. Times (`timestamp`, `sale_date_placed`, `auth_exp`) are US
+//! Eastern local time (`YYYY-MM-DD HH:MM:SS`, no zone, like every legacy example), converted from
+//! the simulator clock's UTC by a hand rule for US daylight saving time ([`eastern`]: one zone,
+//! rules fixed by law since 2007, no time zone database to ship, and a reading independent of the
+//! gateway's).
+//!
+//! Delivery: a write queues its messages after it is complete and before its answer, without
+//! awaiting anything, so notifying never delays or fails the API answer. One background task
+//! posts them one at a time in queue order (so in order per sale; writes to the store and the
+//! queueing of their messages happen under one lock, so racing writes cannot swap their
+//! messages). A connection error, a timeout or a non-2xx answer is logged (message id and type,
+//! attempt, HTTP status; never the body, the URL or the secret word) and retried after a
+//! doubling backoff, up to [`RetryPolicy::max_attempts`] (default 6 attempts, 250 ms doubling to
+//! 4 s, 10 s per attempt); then the message is abandoned and the next one goes. Any 2xx
+//! acknowledges; the body is ignored. Tests wait on [`RunningSimulator::watch_deliveries`]
+//! ([`DeliveryStats`]) or read [`RunningSimulator::delivery_log`], and break delivery with
+//! [`RunningSimulator::inject_delivery_fault`] ([`DeliveryFault`]: drop the next n, post the next
+//! n twice, hold the next n for a delay, swap the next two). The binary reads the URL from
+//! `--notify-url` or `TCO_SIM_NOTIFY_URL` and the secret word from `TCO_SIM_SECRET_WORD`; it has
+//! no other control surface.
+//!
+//! Choices where the sources are silent:
+//! - INVOICE_STATUS_CHANGED comes with the capture, 48 simulated hours after the sale, not "right
+//!   after" as the sandbox notes say: the simulator's invoice stays `approved` until then (the
+//!   reference's "captured and deposited within 48 hours"), and a message saying `deposited`
+//!   while `detail_sale` says `approved` would mislead a receiver that re-reads the sale. The
+//!   simulator has no `pending` step, so there is one INVOICE_STATUS_CHANGED.
+//! - `fraud_status` is `pass` in every message: no source gives the "fraud test buyer data" that
+//!   makes the sandbox answer `wait`, so the simulator has no such data.
+//! - The simulator keeps one currency counted 1:1 as USD, so `list_currency` and `cust_currency`
+//!   are `USD`; amounts are the records' vendor, USD and customer amounts.
+//! - `payment_type` is `paypal ec` for PayPal sales and `credit card` for every card (amex too).
+//! - `auth_exp` is the day (Eastern) the 7-day payment authorisation ends, counted from the
+//!   invoice's placement or its last reauthorisation.
+//! - Recurrence fields are filled for billed recurring items only (`item_rec_status`
+//!   `live`/`canceled`/`completed` from active/stopped/completed, `item_rec_install_billed` the
+//!   line's installment number); refund and one-off items leave all six empty.
+//! - `customer_phone` keeps digits only; countries are ISO alpha-3.
+//! - Retries: the legacy INS documents none; the policy above is the simulator's own.
 //!
 //! # Money and refunds
 //!

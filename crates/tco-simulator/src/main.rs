@@ -100,7 +100,7 @@ async fn stopped() {
     }
 }
 
-fn config_from_env(notify_url: Option<String>) -> Result<SimulatorConfig, String> {
+fn config_from_env(flag_url: Option<String>) -> Result<SimulatorConfig, String> {
     let defaults = SimulatorConfig::default();
     Ok(SimulatorConfig {
         listen_addr: parsed_var("TCO_SIM_ADDR")?
@@ -113,7 +113,7 @@ fn config_from_env(notify_url: Option<String>) -> Result<SimulatorConfig, String
         private_key: text_var("TCO_SIM_PRIVATE_KEY")?.unwrap_or(defaults.private_key),
         publishable_key: text_var("TCO_SIM_PUBLISHABLE_KEY")?.unwrap_or(defaults.publishable_key),
         clock_start: clock_start()?,
-        notify_url: notify_url.map_or_else(|| text_var("TCO_SIM_NOTIFY_URL"), |url| Ok(Some(url)))?,
+        notify_url: notify_url(flag_url)?,
         secret_word: text_var("TCO_SIM_SECRET_WORD")?.unwrap_or(defaults.secret_word),
         notify_retry: defaults.notify_retry,
     })
@@ -132,6 +132,19 @@ fn clock_start() -> Result<ClockStart, String> {
                 )
             })
         }
+    }
+}
+
+/// `--notify-url`, else `TCO_SIM_NOTIFY_URL`: an http(s) URL, checked now rather than failing
+/// every delivery later.
+fn notify_url(flag_url: Option<String>) -> Result<Option<String>, String> {
+    let Some(url) = flag_url.map_or_else(|| text_var("TCO_SIM_NOTIFY_URL"), |url| Ok(Some(url)))? else {
+        return Ok(None);
+    };
+    match reqwest::Url::parse(url.trim()) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(Some(url.trim().to_owned())),
+        // The value stays out of the message: a URL may carry credentials.
+        _ => Err("TCO_SIM_NOTIFY_URL (or --notify-url) must be an http:// or https:// URL".to_owned()),
     }
 }
 
