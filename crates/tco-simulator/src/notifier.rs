@@ -178,7 +178,8 @@ impl std::fmt::Debug for Notifier {
         f.debug_struct("Notifier")
             .field("vendor_id", &self.vendor_id)
             .field("secret_word", &"<redacted>")
-            .field("url", &self.url())
+            // A URL may carry credentials: only whether one is set.
+            .field("url_set", &self.url().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -204,7 +205,10 @@ impl Notifier {
             stats: watch::Sender::new(DeliveryStats::default()),
             log: Mutex::new(VecDeque::with_capacity(LOG_KEPT)),
         });
-        let client = reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default();
+        let client = reqwest::Client::builder().timeout(policy.timeout).build();
+        let client = client
+            .inspect_err(|error| tracing::error!(%error, "no HTTP client for INS: every delivery will fail"))
+            .ok();
         let sender = Sender { notifier: std::sync::Arc::clone(&notifier), client, policy, shutdown };
         tokio::spawn(sender.run(receiver));
         notifier
@@ -298,7 +302,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The background task posting queued messages.
 struct Sender {
     notifier: std::sync::Arc<Notifier>,
-    client: reqwest::Client,
+    /// `None` only if the TLS backend could not start; every attempt then fails (and is logged).
+    client: Option<reqwest::Client>,
     policy: RetryPolicy,
     shutdown: watch::Receiver<bool>,
 }
@@ -360,15 +365,25 @@ impl Sender {
         let attempts = self.policy.max_attempts.max(1);
         for attempt in 1..=attempts {
             stats.send_modify(|stats| stats.attempts += 1);
-            let sent = self
-                .client
-                .post(&message.url)
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(message.body.clone())
-                .send()
-                .await;
+            let sent = match &self.client {
+                Some(client) => Some(
+                    client
+                        .post(&message.url)
+                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(message.body.clone())
+                        .send()
+                        .await,
+                ),
+                None => None,
+            };
             match sent {
-                Ok(answer) if answer.status().is_success() => {
+                None => tracing::warn!(
+                    message_id = message.message_id,
+                    message_type = message.message_type,
+                    attempt,
+                    "INS delivery failed: no HTTP client"
+                ),
+                Some(Ok(answer)) if answer.status().is_success() => {
                     stats.send_modify(|stats| stats.acknowledged += 1);
                     self.notifier.record(message, attempt, DeliveryOutcome::Acknowledged);
                     tracing::debug!(
@@ -378,14 +393,14 @@ impl Sender {
                     );
                     return;
                 }
-                Ok(answer) => tracing::warn!(
+                Some(Ok(answer)) => tracing::warn!(
                     message_id = message.message_id,
                     message_type = message.message_type,
                     attempt,
                     status = answer.status().as_u16(),
                     "INS delivery refused by the receiver"
                 ),
-                Err(error) => tracing::warn!(
+                Some(Err(error)) => tracing::warn!(
                     message_id = message.message_id,
                     message_type = message.message_type,
                     attempt,
