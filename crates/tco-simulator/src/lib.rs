@@ -486,7 +486,7 @@ pub use cards::{APPROVING_CARD, DECLINING_CARD, card_for_error_code};
 pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
-pub use ins::{MessageType, eastern, md5_hash};
+pub use ins::{eastern, md5_hash};
 pub use notifier::{DeliveryFault, DeliveryOutcome, DeliveryRecord, DeliveryStats, RetryPolicy};
 pub use payment::DEMO_COMMENT;
 pub use seed::FixtureError;
@@ -494,7 +494,7 @@ pub use seed::FixtureError;
 use chrono::{DateTime, Utc};
 
 use http::{Credentials, SharedState};
-use ins::SaleEvent;
+use ins::{MessageType, SaleEvent};
 use notifier::Notifier;
 use payment::PaymentKeys;
 use store::Store;
