@@ -10,11 +10,20 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::watch;
 
 /// Real UTC time plus an offset that tests control.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SimClock {
     offset: Mutex<TimeDelta>,
+    /// Counts the moves, so subscribers learn of each.
+    moves: watch::Sender<u64>,
+}
+
+impl Default for SimClock {
+    fn default() -> Self {
+        SimClock { offset: Mutex::new(TimeDelta::zero()), moves: watch::Sender::new(0) }
+    }
 }
 
 impl SimClock {
@@ -34,16 +43,29 @@ impl SimClock {
         let by = TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX);
         let mut offset = self.lock();
         *offset = offset.checked_add(&by).unwrap_or(TimeDelta::MAX);
+        drop(offset);
+        self.announce_move();
     }
 
     /// Makes `now()` return `at` (then keep flowing from there).
     pub fn set(&self, at: DateTime<Utc>) {
         *self.lock() = at.signed_duration_since(Utc::now());
+        self.announce_move();
     }
 
     /// Back to real time.
     pub fn reset(&self) {
         *self.lock() = TimeDelta::zero();
+        self.announce_move();
+    }
+
+    /// A receiver that sees a change each time the clock is moved (`advance`, `set`, `reset`).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.moves.subscribe()
+    }
+
+    fn announce_move(&self) {
+        self.moves.send_modify(|moves| *moves = moves.wrapping_add(1));
     }
 
     /// How far the simulated time is from the real one.

@@ -25,13 +25,16 @@ use tokio::sync::watch;
 
 use super::clock::SimClock;
 use super::faults::FaultTable;
+use super::ins::{MessageType, SaleEvent};
+use super::notifier::Notifier;
 use super::params::Params;
 use super::payment::{self, PaymentContext, PaymentError, PaymentKeys};
+use super::records::Sale;
 use super::render::{ApiError, Format, respond};
 use super::sales;
 use super::store::Store;
 use super::tokens::TokenVault;
-use super::writes::{self, Context};
+use super::writes::{self, Context, Written};
 use super::{Endpoint, EndpointApi};
 
 /// How many requests' `traceparent` headers are kept (a bounded window: the
@@ -53,6 +56,12 @@ pub struct SharedState {
     pub tokens: TokenVault,
     /// Fallback host for URLs when a request names none.
     pub local_addr: SocketAddr,
+    /// Sends the Instant Notifications of what the writes and the Payment API do.
+    pub notifier: Arc<Notifier>,
+    /// Held from a change to the store until its notification is queued, so two writes racing
+    /// on one sale queue their messages in the order the store applied them. The store
+    /// serialises writes anyway; this only stretches that over the queueing.
+    notify_order: Mutex<()>,
     counters: Vec<AtomicU64>,
     /// The W3C `traceparent` of the latest requests, so tests can see the trace reach 2Checkout.
     traceparents: Mutex<VecDeque<(Endpoint, String)>>,
@@ -67,6 +76,7 @@ impl SharedState {
         payment_keys: PaymentKeys,
         tokens: TokenVault,
         local_addr: SocketAddr,
+        notifier: Arc<Notifier>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         SharedState {
@@ -77,6 +87,8 @@ impl SharedState {
             payment_keys,
             tokens,
             local_addr,
+            notifier,
+            notify_order: Mutex::new(()),
             counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             traceparents: Mutex::new(VecDeque::with_capacity(TRACEPARENTS_KEPT)),
             shutdown,
@@ -104,6 +116,38 @@ impl SharedState {
     pub fn traceparents(&self, endpoint: Endpoint) -> Vec<String> {
         let Ok(kept) = self.traceparents.lock() else { return Vec::new() };
         kept.iter().filter(|(e, _)| *e == endpoint).map(|(_, t)| t.clone()).collect()
+    }
+
+    /// Performs the captures due by `now` and queues their INVOICE_STATUS_CHANGED (deposited),
+    /// dated when each capture was due.
+    pub fn settle_captures(&self, now: chrono::DateTime<chrono::Utc>) {
+        let _in_order = self.notify_order();
+        for captured in self.store.settle_captures(now.naive_utc()) {
+            for invoice_id in &captured.invoice_ids {
+                let at = captured.at.and_utc();
+                self.notifier.enqueue(&SaleEvent::invoice(
+                    MessageType::InvoiceStatusChanged,
+                    &captured.sale,
+                    invoice_id,
+                    at,
+                ));
+            }
+        }
+    }
+
+    /// Queues what a new sale tells the seller at once: ORDER_CREATED, then FRAUD_STATUS_CHANGED
+    /// (the simulated review passes every order at once), for each of its invoices.
+    fn notify_new_sale(&self, sale: &Sale, now: chrono::DateTime<chrono::Utc>) {
+        for invoice in &sale.invoices {
+            for kind in [MessageType::OrderCreated, MessageType::FraudStatusChanged] {
+                self.notifier.enqueue(&SaleEvent::invoice(kind, sale, &invoice.invoice_id, now));
+            }
+        }
+    }
+
+    /// See `notify_order`. Never held across an await.
+    fn notify_order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.notify_order.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sleeps `delay`; false when the simulator started shutting down meanwhile.
@@ -247,12 +291,14 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
     let context = Context { now: state.clock.now(), username: state.credentials.username(), client_ip: &client_ip };
     let store = &state.store;
     // Sales the Payment API authorized are captured 48 hours later on the simulator clock; doing
-    // it lazily here, before anything reads them, needs no timer.
-    store.settle_captures(context.now.naive_utc());
+    // it here too, before anything reads them, means no request sees a capture not yet made.
+    state.settle_captures(context.now);
+    let read = |answer: Result<serde_json::Value, ApiError>| answer.map(|answer| Written { answer, event: None });
+    let in_order = (!matches!(endpoint, Endpoint::DetailSale | Endpoint::ListSales)).then(|| state.notify_order());
     // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
-        Endpoint::DetailSale => sales::detail_sale(store, &params),
-        Endpoint::ListSales => sales::list_sales(store, &params, &origin),
+        Endpoint::DetailSale => read(sales::detail_sale(store, &params)),
+        Endpoint::ListSales => read(sales::list_sales(store, &params, &origin)),
         Endpoint::RefundInvoice => writes::refund_invoice(store, &params, &context),
         Endpoint::RefundLineItem => writes::refund_lineitem(store, &params, &context),
         Endpoint::StopLineItemRecurring => writes::stop_lineitem_recurring(store, &params, &context),
@@ -262,6 +308,14 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         // Routed to `handle_payment`, never here; answered as an unknown method all the same.
         Endpoint::CreateToken | Endpoint::Authorize => Err(ApiError::unknown_method(endpoint.path())),
     };
+    // Queued only now that the write is complete; queueing never waits.
+    let outcome = outcome.map(|Written { answer, event }| {
+        if let Some(event) = event {
+            state.notifier.enqueue(&event);
+        }
+        answer
+    });
+    drop(in_order);
     delayed(state, delay_after, respond(outcome, format), unavailable).await
 }
 
@@ -293,9 +347,15 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         keys: &state.payment_keys,
     };
     // Synchronous like the Admin API's writes: an approved sale is stored before any await.
+    let in_order = state.notify_order();
     let outcome = match endpoint {
         Endpoint::CreateToken => payment::create_token(&state.tokens, &body, &context),
-        Endpoint::Authorize => payment::authorize(&state.store, &state.tokens, &body, &context),
+        Endpoint::Authorize => {
+            payment::authorize(&state.store, &state.tokens, &body, &context).map(|(answer, sale)| {
+                state.notify_new_sale(&sale, context.now);
+                answer
+            })
+        }
         // Routed to `handle_admin`, never here.
         Endpoint::DetailSale
         | Endpoint::ListSales
@@ -306,6 +366,7 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::CreateComment
         | Endpoint::Reauth => Err(PaymentError::new(200)),
     };
+    drop(in_order);
     delayed(state, delay_after, payment::respond(outcome), unavailable).await
 }
 

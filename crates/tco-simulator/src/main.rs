@@ -13,7 +13,8 @@ use tracing_subscriber::EnvFilter;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
-/// The command line: only `--help` and `--version`; everything else is configured by the environment.
+/// The command line: `--notify-url` (overriding `TCO_SIM_NOTIFY_URL`), `--help` and `--version`;
+/// everything else is configured by the environment.
 #[derive(Parser)]
 #[command(
     version,
@@ -32,22 +33,30 @@ Environment (every variable optional):
   TCO_SIM_SELLER_ID        Payment API seller id [default: 901248156]
   TCO_SIM_PRIVATE_KEY      Payment API private key [default: the reference's example key]
   TCO_SIM_PUBLISHABLE_KEY  Payment API publishable key [default: a fixed example key]
+  TCO_SIM_NOTIFY_URL       where Instant Notifications (INS) are POSTed [default: none, no INS
+                           sent]; --notify-url overrides it
+  TCO_SIM_SECRET_WORD      INS secret word signing md5_hash [default: tango]
   RUST_LOG                 log filter [default: info]
 
 Admin API at http://ADDR/api/, Payment API at http://ADDR/checkout/api/1/.
-The password and the private key are never logged. An invalid variable exits with status 2."
+The password, the private key and the secret word are never logged. An invalid variable exits
+with status 2."
 )]
-struct Cli {}
+struct Cli {
+    /// Where Instant Notifications are POSTed (overrides TCO_SIM_NOTIFY_URL).
+    #[arg(long, value_name = "URL")]
+    notify_url: Option<String>,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    Cli::parse();
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_ansi(std::io::stdout().is_terminal())
         .init();
 
-    let config = match config_from_env() {
+    let config = match config_from_env(cli.notify_url) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("tco-simulator: {message}");
@@ -91,7 +100,7 @@ async fn stopped() {
     }
 }
 
-fn config_from_env() -> Result<SimulatorConfig, String> {
+fn config_from_env(flag_url: Option<String>) -> Result<SimulatorConfig, String> {
     let defaults = SimulatorConfig::default();
     Ok(SimulatorConfig {
         listen_addr: parsed_var("TCO_SIM_ADDR")?
@@ -104,6 +113,9 @@ fn config_from_env() -> Result<SimulatorConfig, String> {
         private_key: text_var("TCO_SIM_PRIVATE_KEY")?.unwrap_or(defaults.private_key),
         publishable_key: text_var("TCO_SIM_PUBLISHABLE_KEY")?.unwrap_or(defaults.publishable_key),
         clock_start: clock_start()?,
+        notify_url: notify_url(flag_url)?,
+        secret_word: text_var("TCO_SIM_SECRET_WORD")?.unwrap_or(defaults.secret_word),
+        notify_retry: defaults.notify_retry,
     })
 }
 
@@ -120,6 +132,19 @@ fn clock_start() -> Result<ClockStart, String> {
                 )
             })
         }
+    }
+}
+
+/// `--notify-url`, else `TCO_SIM_NOTIFY_URL`: an http(s) URL, checked now rather than failing
+/// every delivery later.
+fn notify_url(flag_url: Option<String>) -> Result<Option<String>, String> {
+    let Some(url) = flag_url.map_or_else(|| text_var("TCO_SIM_NOTIFY_URL"), |url| Ok(Some(url)))? else {
+        return Ok(None);
+    };
+    match reqwest::Url::parse(url.trim()) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(Some(url.trim().to_owned())),
+        // The value stays out of the message: a URL may carry credentials.
+        _ => Err("TCO_SIM_NOTIFY_URL (or --notify-url) must be an http:// or https:// URL".to_owned()),
     }
 }
 

@@ -54,7 +54,7 @@ const STATE_AND_ZIP_COUNTRIES: [&str; 29] = [
 const ADDRESS_LINE_2_COUNTRIES: [&str; 3] = ["CHN", "JPN", "RUS"];
 /// `(ISO 3166 alpha-3, alpha-2, name)` of the countries the simulator can name in a sale; an
 /// address in another country keeps the text the client sent as both code and name.
-const COUNTRIES: [(&str, &str, &str); 24] = [
+pub(crate) const COUNTRIES: [(&str, &str, &str); 24] = [
     ("USA", "US", "United States"),
     ("CAN", "CA", "Canada"),
     ("GBR", "GB", "United Kingdom"),
@@ -225,8 +225,14 @@ fn parse_card(number: &str, month: &str, year: &str, cvv: &str) -> Option<CardDe
 /// `authService`: charges a token. Checks, in order: a JSON object (200); seller id and private
 /// key (300); the request's attributes (400 when missing or invalid, 200 when of the wrong JSON
 /// type); the token (unknown 400, used or expired 300; from here on it is used up); the card's
-/// expiry (601); the network's answer for the card number. Approval creates the sale.
-pub fn authorize(store: &Store, vault: &TokenVault, body: &[u8], context: &PaymentContext<'_>) -> PaymentOutcome {
+/// expiry (601); the network's answer for the card number. Approval creates the sale, which
+/// comes back beside the answer (for the notifications).
+pub fn authorize(
+    store: &Store,
+    vault: &TokenVault,
+    body: &[u8],
+    context: &PaymentContext<'_>,
+) -> Result<(Value, Sale), PaymentError> {
     let request = json_object(body)?;
     check_seller(&request, context)?;
     let key = scalar(&request, "privateKey").ok().flatten().unwrap_or_default();
@@ -246,7 +252,7 @@ pub fn authorize(store: &Store, vault: &TokenVault, body: &[u8], context: &Payme
     cards::network_answer(&card.number).map_err(PaymentError::new)?;
     let sale = store.insert(|ids| build_sale(&order, &card, context, ids));
     tracing::debug!(sale_id = %sale.sale_id, demo = order.demo, "authorization approved");
-    Ok(auth_response(&order, &sale))
+    Ok((auth_response(&order, &sale), sale))
 }
 
 /// A validated authorization request.

@@ -98,6 +98,15 @@ fn ids_of(sale: &Sale) -> impl Iterator<Item = &str> {
     customer.into_iter().chain(invoices)
 }
 
+/// A sale the automatic capture deposited: the record afterwards, when the capture was due and
+/// the invoices it changed.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    pub sale: Sale,
+    pub at: NaiveDateTime,
+    pub invoice_ids: Vec<String>,
+}
+
 /// How `detail_sale` names the sale it wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SaleLookup<'a> {
@@ -358,26 +367,45 @@ impl Store {
 
     /// Performs the automatic capture of every Payment API sale whose time has come by `now`:
     /// its `approved` invoices become `deposited` (see `payment`). Cheap when nothing is due, so
-    /// the HTTP layer calls it before every Admin API request.
-    pub fn settle_captures(&self, now: NaiveDateTime) {
+    /// the HTTP layer calls it before every Admin API request (and a background task when the
+    /// clock passes a due time). Returns each captured sale as it is afterwards, with when its
+    /// capture was due and the invoices it deposited, for the notifications.
+    pub fn settle_captures(&self, now: NaiveDateTime) -> Vec<Captured> {
         let is_due = |data: &StoreData, index: usize| {
             data.sales.get(index).and_then(|sale| sale.capture_at).is_some_and(|due| due <= now)
         };
         {
             let data = self.read();
             if !data.pending_captures.iter().any(|&index| is_due(&data, index)) {
-                return;
+                return Vec::new();
             }
         }
         let mut data = self.write_lock();
         let (due, waiting): (Vec<usize>, Vec<usize>) =
             data.pending_captures.iter().partition(|&&index| is_due(&data, index));
         data.pending_captures = waiting;
+        let mut captured = Vec::new();
         for index in due {
-            if let Some(sale) = data.sales.get_mut(index) {
-                capture(sale);
+            if let Some(sale) = data.sales.get_mut(index)
+                && let Some((at, invoice_ids)) = capture(sale)
+            {
+                captured.push(Captured { sale: sale.clone(), at, invoice_ids });
             }
         }
+        captured
+    }
+
+    /// A copy of the own-vendor sale holding line `lineitem_id`.
+    pub fn sale_of_lineitem(&self, lineitem_id: &str) -> Option<Sale> {
+        let data = self.read();
+        let sale = data.index_by_lineitem_id.get(lineitem_id).and_then(|&index| data.sales.get(index))?;
+        (sale.vendor_id() == Some(self.own_vendor_id.as_str())).then(|| sale.clone())
+    }
+
+    /// The earliest capture still to come, if any.
+    pub fn next_capture_due(&self) -> Option<NaiveDateTime> {
+        let data = self.read();
+        data.pending_captures.iter().filter_map(|&index| data.sales.get(index).and_then(|sale| sale.capture_at)).min()
     }
 
     /// Makes the processor accept or refuse the sale's reauthorisations from now on.
@@ -403,20 +431,21 @@ impl Store {
 
 /// The capture and deposit the reference promises within 48 hours of an authorization: the
 /// sale's `approved` invoices become `deposited`, their bills pending since placement and
-/// deposited on the capture's day.
-fn capture(sale: &mut Sale) {
-    let Some(due) = sale.capture_at.take() else {
-        return;
-    };
+/// deposited on the capture's day. Returns when it was due and the invoices deposited.
+fn capture(sale: &mut Sale) -> Option<(NaiveDateTime, Vec<String>)> {
+    let due = sale.capture_at.take()?;
+    let mut deposited_ids = Vec::new();
     let deposited = due.format(DATE_FORMAT).to_string();
     for invoice in sale.invoices.iter_mut().filter(|invoice| invoice.status == InvoiceStatus::Approved) {
         invoice.status = InvoiceStatus::Deposited;
+        deposited_ids.push(invoice.invoice_id.clone());
         let placed = invoice.date_placed.get(..10).unwrap_or(&invoice.date_placed).to_owned();
         for item in invoice.lineitems.iter_mut().filter(|item| !item.is_refund()) {
             item.billing.date_pending = Some(placed.clone());
             item.billing.date_deposited = Some(deposited.clone());
         }
     }
+    Some((due, deposited_ids))
 }
 
 fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {

@@ -1168,5 +1168,6 @@ async fn the_clock_starts_where_the_configuration_says() {
     }
 }
 
+mod notifications;
 mod payment_api;
 mod write_endpoints;

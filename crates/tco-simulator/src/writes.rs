@@ -6,10 +6,15 @@
 //! and keeps the copy only if the rule succeeds. The rules read "now" from the [`Context`] (the
 //! simulator's clock, read once per request), so tests move time with `SimClock::set`. The
 //! order of the checks and every message are listed in the simulator's module documentation.
+//!
+//! A write that the Instant Notification Service reports answers its [`SaleEvent`] beside the
+//! API answer ([`Written`]), built from the sale as the write left it; the HTTP layer queues it
+//! once the write is complete.
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
+use super::ins::{MessageType, SaleEvent};
 use super::ledger::{self, Amounts, Currency};
 use super::params::Params;
 use super::records::{
@@ -30,6 +35,13 @@ pub const REFUND_WINDOW_DAYS: i64 = 180;
 const LAST_REFUND_CATEGORY: u64 = 17;
 /// The category reserved for the vendor's internal use.
 const INTERNAL_REFUND_CATEGORY: u64 = 7;
+
+/// A write's answer and what it tells the Instant Notification Service.
+#[derive(Debug)]
+pub struct Written {
+    pub answer: Value,
+    pub event: Option<SaleEvent>,
+}
 
 /// Who writes, and when.
 pub struct Context<'a> {
@@ -61,14 +73,14 @@ impl Context<'_> {
 }
 
 /// `sales/refund_invoice`: refunds all or part of what remains on one invoice.
-pub fn refund_invoice(store: &Store, params: &Params, context: &Context<'_>) -> Result<Value, ApiError> {
+pub fn refund_invoice(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let target = sale_or_invoice(params)?;
     let invoice_id = match target {
         Target::Invoice { invoice_id, .. } => Some(invoice_id),
         _ => None,
     };
     let request = RefundRequest::parse(params, "Amount must be at least 0.01.")?;
-    apply(store, target, |sale, ids| {
+    let event = apply(store, target, |sale, ids| {
         let index = match invoice_id {
             Some(invoice_id) => invoice_position(sale, invoice_id)?,
             None if sale.invoices.len() > 1 => {
@@ -92,18 +104,19 @@ pub fn refund_invoice(store: &Store, params: &Params, context: &Context<'_>) -> 
             .ok_or_else(|| ApiError::rule("TOO_HIGH", "Amount greater than remaining balance on invoice."))?;
         // The documented sale links an invoice refund to the invoice's (first) billed line.
         let first_billed = invoice.lineitems.iter().position(|item| !item.is_refund()).ok_or_else(nothing_to_do)?;
-        record_refund(&mut sale.invoices[index], first_billed, refund, refund != remaining, context, ids);
+        let refund_line =
+            record_refund(&mut sale.invoices[index], first_billed, refund, refund != remaining, context, ids);
         add_comment(sale, context.comment(refund_comment(&request.comment)));
-        Ok(())
+        Ok(SaleEvent::item(MessageType::RefundIssued, sale, &refund_line, context.now))
     })?;
-    success("refund added to invoice")
+    success("refund added to invoice", event)
 }
 
 /// `sales/refund_lineitem`: refunds all or part of what remains on one billed line.
-pub fn refund_lineitem(store: &Store, params: &Params, context: &Context<'_>) -> Result<Value, ApiError> {
+pub fn refund_lineitem(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let lineitem_id = required_id(params, "lineitem_id")?;
     let request = RefundRequest::parse(params, "Lineitem amount must be at least 0.01.")?;
-    apply(store, Target::LineItem(lineitem_id), |sale, ids| {
+    let event = apply(store, Target::LineItem(lineitem_id), |sale, ids| {
         let (invoice_index, line_index) = line_position(sale, lineitem_id)?;
         let invoice = &sale.invoices[invoice_index];
         let line = &invoice.lineitems[line_index];
@@ -121,17 +134,18 @@ pub fn refund_lineitem(store: &Store, params: &Params, context: &Context<'_>) ->
         }
         let refund = ledger::refund_portion(request.amount, left, Amounts::invoice_total(invoice))
             .ok_or_else(|| ApiError::rule("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice."))?;
-        record_refund(&mut sale.invoices[invoice_index], line_index, refund, refund != line_left, context, ids);
+        let refund_line =
+            record_refund(&mut sale.invoices[invoice_index], line_index, refund, refund != line_left, context, ids);
         add_comment(sale, context.comment(refund_comment(&request.comment)));
-        Ok(())
+        Ok(SaleEvent::item(MessageType::RefundIssued, sale, &refund_line, context.now))
     })?;
-    success("lineitem refunded")
+    success("lineitem refunded", event)
 }
 
 /// `sales/stop_lineitem_recurring`: stops the recurring billing of one line.
-pub fn stop_lineitem_recurring(store: &Store, params: &Params, context: &Context<'_>) -> Result<Value, ApiError> {
+pub fn stop_lineitem_recurring(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let lineitem_id = required_id(params, "lineitem_id")?;
-    apply(store, Target::LineItem(lineitem_id), |sale, _| {
+    let event = apply(store, Target::LineItem(lineitem_id), |sale, _| {
         let (invoice_index, line_index) = line_position(sale, lineitem_id)?;
         let line = &mut sale.invoices[invoice_index].lineitems[line_index];
         if line.billing.recurring_status != Some(RecurringStatus::Active) {
@@ -143,14 +157,14 @@ pub fn stop_lineitem_recurring(store: &Store, params: &Params, context: &Context
         line.billing.date_end = Some(context.today());
         let text = format!("[* Sent: Vendor *] Recurring billing stopped for {}", line.product_name);
         add_comment(sale, context.comment(text));
-        Ok(())
+        Ok(SaleEvent::item(MessageType::RecurringStopped, sale, lineitem_id, context.now))
     })?;
-    success("Recurring billing stopped for lineitem")
+    success("Recurring billing stopped for lineitem", event)
 }
 
 /// `sales/mark_shipped`: records the shipment of a tangible invoice (the sale's latest invoice
 /// when only `sale_id` is given).
-pub fn mark_shipped(store: &Store, params: &Params, context: &Context<'_>) -> Result<Value, ApiError> {
+pub fn mark_shipped(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let target = sale_or_invoice(params)?;
     let invoice_id = match target {
         Target::Invoice { invoice_id, .. } => Some(invoice_id),
@@ -167,7 +181,7 @@ pub fn mark_shipped(store: &Store, params: &Params, context: &Context<'_>) -> Re
     if let Some(comment) = comment {
         check_comment(comment, "comment")?;
     }
-    apply(store, target, |sale, ids| {
+    let event = apply(store, target, |sale, ids| {
         let index = match invoice_id {
             Some(invoice_id) => invoice_position(sale, invoice_id)?,
             None => latest_invoice_position(sale)?,
@@ -191,13 +205,14 @@ pub fn mark_shipped(store: &Store, params: &Params, context: &Context<'_>) -> Re
         if let Some(comment) = comment {
             add_comment(sale, context.comment(comment.to_owned()));
         }
-        Ok(())
+        let invoice_id = sale.invoices[index].invoice_id.clone();
+        Ok(Some(SaleEvent::invoice(MessageType::ShipStatusChanged, sale, &invoice_id, context.now)))
     })?;
-    success("Sale marked shipped.")
+    success("Sale marked shipped.", event)
 }
 
 /// `sales/create_comment`: adds a comment to a sale.
-pub fn create_comment(store: &Store, params: &Params, context: &Context<'_>) -> Result<Value, ApiError> {
+pub fn create_comment(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let sale_id = required_id(params, "sale_id")?;
     let text = required(params, "sale_comment")?;
     if text.chars().count() > MAX_COMMENT_CHARS {
@@ -210,11 +225,11 @@ pub fn create_comment(store: &Store, params: &Params, context: &Context<'_>) -> 
         add_comment(sale, context.comment(text.to_owned()));
         Ok(())
     })?;
-    success("Created comment successfully.")
+    success("Created comment successfully.", None)
 }
 
 /// `sales/reauth`: renews the expired payment authorisation of a sale's latest invoice.
-pub fn reauth(store: &Store, params: &Params, context: &Context<'_>) -> Result<Value, ApiError> {
+pub fn reauth(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let sale_id = required_id(params, "sale_id")?;
     // The rule always "succeeds" so that a FAILED attempt is kept: it still uses up the day.
     let outcome = apply(store, Target::Sale(sale_id), |sale, _| {
@@ -222,7 +237,7 @@ pub fn reauth(store: &Store, params: &Params, context: &Context<'_>) -> Result<V
         Ok(try_reauth(sale, context))
     })?;
     match outcome {
-        ReauthOutcome::Renewed => success("Payment reauthorized."),
+        ReauthOutcome::Renewed => success("Payment reauthorized.", None),
         ReauthOutcome::TooLate => {
             Err(ApiError::rule("TOO_LATE", "Payment is already pending or deposited and cannot be reauthorized."))
         }
@@ -374,8 +389,9 @@ fn apply<T>(
     })?
 }
 
-fn success(message: &str) -> Result<Value, ApiError> {
-    Ok(json!({ "response_code": "OK", "response_message": message }))
+fn success(message: &str, event: Option<SaleEvent>) -> Result<Written, ApiError> {
+    let answer = json!({ "response_code": "OK", "response_message": message });
+    Ok(Written { answer, event })
 }
 
 fn invoice_position(sale: &Sale, invoice_id: &str) -> Result<usize, ApiError> {
@@ -418,7 +434,7 @@ fn record_refund(
     partial: bool,
     context: &Context<'_>,
     ids: &mut IdSource,
-) {
+) -> String {
     let original = invoice.lineitems[refunded_index].clone();
     let refunded_id = original.lineitem_id.clone();
     let today = context.today();
@@ -440,6 +456,7 @@ fn record_refund(
         vendor_amount: refund.vendor,
         ..original.billing.clone()
     };
+    let refund_id = lineitem_id.clone();
     let line = LineItem {
         billing,
         customer_amount: refund.customer,
@@ -458,6 +475,7 @@ fn record_refund(
         .rposition(|item| item.lineitem_id == refunded_id || item.linked_id.as_deref() == Some(refunded_id.as_str()))
         .map_or(invoice.lineitems.len(), |index| index + 1);
     invoice.lineitems.insert(position, line);
+    refund_id
 }
 
 /// Keeps comments newest first: a new comment goes before every comment not newer than it (so

@@ -166,6 +166,41 @@ fn an_invalid_tco_sim_now_exits_2_naming_the_variable() {
 }
 
 #[test]
+fn an_invalid_notify_url_exits_2_naming_the_variable() {
+    let output =
+        run(&[], &[("TCO_SIM_NOTIFY_URL", "ftp://user:hunter2@example.com/ins"), ("TCO_SIM_ADDR", "127.0.0.1:0")]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("TCO_SIM_NOTIFY_URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the URL's credentials stay out of the message: {stderr}");
+}
+
+#[tokio::test]
+async fn with_tco_sim_notify_url_a_refund_is_notified_signed_with_tco_sim_secret_word() {
+    let (sender, mut posts) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().route(
+        "/ins",
+        axum::routing::post(move |body: String| {
+            let _ = sender.send(body);
+            async {}
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ins", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let simulator = SimulatorProcess::spawn(&[("TCO_SIM_NOTIFY_URL", &url), ("TCO_SIM_SECRET_WORD", "mellon")]);
+    simulator.refund(REFUNDABLE_SALE_ID).await;
+    let body = tokio::time::timeout(std::time::Duration::from_secs(20), posts.recv()).await.unwrap().unwrap();
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
+    let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap();
+    assert_eq!(field("message_type"), "REFUND_ISSUED");
+    assert_eq!(field("sale_id"), REFUNDABLE_SALE_ID);
+    let expected = tco_simulator::md5_hash(&field("sale_id"), &field("vendor_id"), &field("invoice_id"), "mellon");
+    assert_eq!(field("md5_hash"), expected);
+}
+
+#[test]
 fn help_and_version_print_and_exit_0_without_listening() {
     // The address is taken: a simulator that tried to listen would fail with status 1.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -174,7 +209,15 @@ fn help_and_version_print_and_exit_0_without_listening() {
     assert!(help.status.success(), "{help:?}");
     let usage = text(&help.stdout);
     assert!(usage.contains("Usage: tco-simulator"), "{usage}");
-    for documented in ["TCO_SIM_ADDR", "TCO_SIM_NOW", "TCO_SIM_SALES", "TCO_SIM_SEED"] {
+    for documented in [
+        "TCO_SIM_ADDR",
+        "TCO_SIM_NOW",
+        "TCO_SIM_SALES",
+        "TCO_SIM_SEED",
+        "TCO_SIM_NOTIFY_URL",
+        "TCO_SIM_SECRET_WORD",
+        "--notify-url",
+    ] {
         assert!(usage.contains(documented), "--help does not document {documented}: {usage}");
     }
     let version = run(&["--version"], &[("TCO_SIM_ADDR", &addr)]);

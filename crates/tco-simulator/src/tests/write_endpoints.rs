@@ -542,7 +542,7 @@ fn mark_shipped_creates_the_shipping_object_a_tangible_invoice_lacks() {
     let store = Store::new(sales, seed::OWN_VENDOR_ID);
     let context = Context { now: at("2026-03-25 12:00:00"), username: USER, client_ip: "192.0.2.7" };
     let params = Params::from([("invoice_id", UNSHIPPED_TANGIBLE_INVOICE_ID), ("tracking_number", "TRK-1")]);
-    let answer = writes::mark_shipped(&store, &params, &context).unwrap();
+    let answer = writes::mark_shipped(&store, &params, &context).unwrap().answer;
     assert_eq!(answer, ok("Sale marked shipped.").1);
 
     let sale = store.detail_sale(SaleLookup::Sale(UNSHIPPED_TANGIBLE_SALE_ID)).unwrap();
