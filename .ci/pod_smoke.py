@@ -400,6 +400,7 @@ class TestMaterial:
     jwks: bytes
     upstream_credentials: dict[str, str]  # env name -> value
     redis_url: str
+    ins_secret_word: str
 
 
 def make_material(workdir: Path, redis_port: int, redis_password: str) -> TestMaterial:
@@ -422,7 +423,9 @@ def make_material(workdir: Path, redis_port: int, redis_password: str) -> TestMa
         "TCO_PAYMENT_API__SELLER_ID": str(100000000 + secrets.randbelow(899999999)),
         "TCO_PAYMENT_API__PRIVATE_KEY": secrets.token_urlsafe(24),
     }
-    return TestMaterial(ca_dir, jwks, credentials, f"redis://:{redis_password}@127.0.0.1:{redis_port}/0")
+    return TestMaterial(
+        ca_dir, jwks, credentials, f"redis://:{redis_password}@127.0.0.1:{redis_port}/0", secrets.token_urlsafe(18)
+    )
 
 
 def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMaterial, omit: set[str]) -> list[str]:
@@ -481,6 +484,14 @@ def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMateri
                 ref["key"],
                 material.redis_url.encode(),
                 "the URL of the redis-server started here, with a throwaway password",
+            )
+        elif env["name"] == "TCO_INS__SECRET_WORD":
+            want(
+                "Secret",
+                ref["name"],
+                ref["key"],
+                material.ins_secret_word.encode(),
+                "a throwaway INS secret word (ins.existingSecret)",
             )
     out = []
     for (kind, name), (data, whys) in made.items():
@@ -1237,7 +1248,7 @@ def run_scenario(
         )
         ports = {
             p: free_port()
-            for p in ("GRPC_PORT", "HEALTH_PORT", "METRICS_PORT", "SIMULATOR_PORT", "REDIS_PORT", "OTLP_PORT")
+            for p in ("GRPC_PORT", "HEALTH_PORT", "METRICS_PORT", "INS_PORT", "SIMULATOR_PORT", "REDIS_PORT", "OTLP_PORT")
         }
         redis_password = secrets.token_urlsafe(18)
         secret_values.append(redis_password)
@@ -1258,7 +1269,10 @@ def run_scenario(
             if o["kind"] in ("Secret", "ConfigMap"):
                 objects.add_rendered(o)
         material = make_material(workdir, ports["REDIS_PORT"], redis_password)
-        secret_values += list(material.upstream_credentials.values()) + [(material.ca_dir / "server.key").read_text()]
+        secret_values += list(material.upstream_credentials.values()) + [
+            (material.ca_dir / "server.key").read_text(),
+            material.ins_secret_word,
+        ]
         for line in add_test_objects(pod, objects, material, omit):
             log(f"   test object {line}")
         secret_values += objects.secret_values()
