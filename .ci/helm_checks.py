@@ -525,6 +525,7 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert EMPTY_POLICY_WARNING not in notes and "Policy: 3 caller(s)" in notes, notes
     assert "cert-manager via ClusterIssuer/payments-internal-ca" in notes and "or a bearer token" in notes, notes
     assert "https://ins.payments.example.com/ins" in notes and NO_INS_TLS_WARNING not in notes, notes
+    assert "idempotency records, the INS journal and cache coherence are shared" in notes, notes
     assert "any source may reach the INS port" not in notes, notes
 
 
