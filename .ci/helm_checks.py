@@ -86,6 +86,7 @@ SECRET_ENV = {
     "TCO_PAYMENT_API__SELLER_ID",
     "TCO_PAYMENT_API__PRIVATE_KEY",
     "TCO_REDIS__URL",
+    "TCO_INS__SECRET_WORD",
 }
 PER_REPLICA_WARNING = "SEVERAL PODS WITHOUT REDIS"
 EMPTY_POLICY_WARNING = "EVERY CALL IS UNAUTHENTICATED"
@@ -94,7 +95,10 @@ PLAINTEXT_WARNING = "WARNING: PLAINTEXT"
 TLS_DIR, CLIENT_CA_DIR, POLICY_DIR, JWKS_DIR = (
     "/etc/tco-gateway/tls", "/etc/tco-gateway/client-ca", "/etc/tco-gateway/policy", "/etc/tco-gateway/jwks")
 # Secret material that must never be in a ConfigMap (PEM private keys, and the credentials of ci/*-values.yaml).
-SECRET_MARKERS = ("PRIVATE KEY", "ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY", "ci-not-a-real-redis-password")
+SECRET_MARKERS = ("PRIVATE KEY", "ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY", "ci-not-a-real-redis-password",
+                  "ci-not-a-real-ins-secret-word")
+INS_SERVICE = f"{RELEASE}-ins"
+NO_INS_TLS_WARNING = "THE INS INGRESS HAS NO TLS"
 
 passed = 0
 failed: list[str] = []
@@ -160,6 +164,13 @@ def env_config(objs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return found[0]
 
 
+def grpc_service(objs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The gRPC Service (the INS receiver has a Service of its own)."""
+    found = [o for o in by_kind(objs, "Service") if o["metadata"]["name"] == RELEASE]
+    assert len(found) == 1, f"expected one Service named {RELEASE}, found {len(found)}"
+    return found[0]
+
+
 def volumes_of(objs: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(volumes by name, the gateway container's mounts by name)."""
     pod = one(objs, "Deployment")["spec"]["template"]["spec"]
@@ -203,7 +214,7 @@ def assert_common(objs: list[tuple[str, dict[str, Any]]], values: dict[str, Any]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["grpc"]["port"] == health_port, f"{probe} is not a gRPC probe on the health port {health_port}"
     assert container["readinessProbe"]["grpc"].get("service") == "twocheckout.v1.SalesService"
-    svc_ports = {p["name"]: p for p in one(objs, "Service")["spec"]["ports"]}
+    svc_ports = {p["name"]: p for p in grpc_service(objs)["spec"]["ports"]}
     assert svc_ports["grpc"]["port"] == v["service"]["port"] and svc_ports["grpc"]["targetPort"] == "grpc", svc_ports
     assert "health" not in svc_ports, "the plaintext health port must not be in the Service"
 
@@ -234,7 +245,9 @@ def assert_common(objs: list[tuple[str, dict[str, Any]]], values: dict[str, Any]
         if env["name"] in SECRET_ENV:
             assert "value" not in env and "secretKeyRef" in env.get("valueFrom", {}), f"{env['name']} not from a Secret"
 
-    svc = one(objs, "Service")
+    assert_ins(objs, v)
+
+    svc = grpc_service(objs)
     grpc_port = next(p for p in svc["spec"]["ports"] if p["name"] == "grpc")
     assert grpc_port["appProtocol"] == "grpc" and grpc_port["targetPort"] == "grpc", grpc_port
     sa = one(objs, "ServiceAccount")
@@ -312,6 +325,94 @@ def assert_tls_and_auth(objs: list[tuple[str, dict[str, Any]]], v: dict[str, Any
         assert not leaked, f"secret material in ConfigMap {o['metadata']['name']}: {leaked}"
 
 
+def assert_ins(objs: list[tuple[str, dict[str, Any]]], v: dict[str, Any]) -> None:
+    """The INS receiver: off, nothing of it is rendered; on, its port, its settings in the ConfigMap,
+    the secret word only through secretKeyRef, a Service of its own that never carries the gRPC port,
+    an Ingress routing exactly /ins (only when asked for) and a NetworkPolicy rule of its own that
+    leaves the gRPC rule as it was."""
+    ins = v["ins"]
+    container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    cm = env_config(objs)["data"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    ins_services = [o for o in by_kind(objs, "Service") if o["metadata"]["name"] == INS_SERVICE]
+    ingresses = by_kind(objs, "Ingress")
+    policies = by_kind(objs, "NetworkPolicy")
+    rules = policies[0]["spec"]["ingress"] if policies else []
+    ins_rules = [r for r in rules if {"port": "ins", "protocol": "TCP"} in r.get("ports", [])]
+    if not ins["enabled"]:
+        assert "ins" not in ports, f"INS port declared although ins.enabled is false: {ports}"
+        assert not [k for k in cm if k.startswith("TCO_INS__")], "INS settings rendered although ins.enabled is false"
+        assert "TCO_INS__SECRET_WORD" not in env, "INS secret word wired although ins.enabled is false"
+        assert not ins_services and not ingresses and not ins_rules, "INS Service, Ingress or NetworkPolicy rule rendered while off"
+        return
+
+    # The listener and its settings (non-secret: the ConfigMap).
+    assert ports["ins"] == ins["port"] and ins["port"] not in (ports["grpc"], ports["health"], ports.get("metrics")), ports
+    want = {
+        "TCO_INS__LISTEN_ADDR": f"0.0.0.0:{ins['port']}",
+        "TCO_INS__MAX_BODY_BYTES": str(ins["maxBodyBytes"]),
+        "TCO_INS__MAX_FIELDS": str(ins["maxFields"]),
+        "TCO_INS__RATE_LIMIT_PER_SECOND": str(ins["rateLimitPerSecond"]),
+        "TCO_INS__RATE_LIMIT_BURST": str(ins["rateLimitBurst"]),
+        "TCO_INS__RETENTION": ins["retention"],
+        "TCO_INS__MEMORY_CAPACITY": str(ins["memoryCapacity"]),
+    }
+    if ins["vendorId"]:
+        want["TCO_INS__VENDOR_ID"] = str(ins["vendorId"])
+    got = {k: val for k, val in cm.items() if k.startswith("TCO_INS__")}
+    assert got == want, f"INS settings in the ConfigMap: {got}, expected {want}"
+
+    # The secret word: only through secretKeyRef, from the Secret the values name.
+    word = env.get("TCO_INS__SECRET_WORD")
+    assert word is not None, "TCO_INS__SECRET_WORD is not wired"
+    assert "value" not in word and set(word["valueFrom"]) == {"secretKeyRef"}, f"secret word not from a Secret: {word}"
+    source = (ins["existingSecret"] if ins["existingSecret"]["name"]
+              else {"name": RELEASE, "key": "ins-secret-word"})
+    assert word["valueFrom"]["secretKeyRef"] == source, word
+    for o in by_kind(objs, "ConfigMap"):
+        assert "TCO_INS__SECRET_WORD" not in o["data"], f"the secret word variable in ConfigMap {o['metadata']['name']}"
+        if ins["secretWord"]:
+            assert ins["secretWord"] not in json.dumps(o["data"]), f"the secret word in ConfigMap {o['metadata']['name']}"
+
+    # A Service of its own with the INS port alone; the gRPC Service never gets it.
+    assert len(ins_services) == 1, f"expected the Service {INS_SERVICE}, found {len(ins_services)}"
+    svc = ins_services[0]["spec"]
+    assert svc["ports"] == [{"name": "http-ins", "port": ins["service"]["port"], "targetPort": "ins", "protocol": "TCP",
+                             "appProtocol": "http"}], f"the INS Service must carry http-ins alone: {svc['ports']}"
+    assert svc["type"] == ins["service"]["type"] and svc["selector"] == grpc_service(objs)["spec"]["selector"], svc
+    assert ins_services[0]["metadata"].get("annotations", {}) == ins["service"]["annotations"]
+    grpc_ports = grpc_service(objs)["spec"]["ports"]
+    assert not [p for p in grpc_ports if p["targetPort"] == "ins" or p["name"] == "http-ins"], grpc_ports
+
+    # The Ingress: only when enabled, exactly /ins (Exact) to the INS Service, on every host given.
+    if not ins["ingress"]["enabled"]:
+        assert not ingresses, "an Ingress was rendered although ins.ingress.enabled is false"
+    else:
+        (ing,) = ingresses
+        spec = ing["spec"]
+        assert ing["metadata"]["name"] == INS_SERVICE, ing["metadata"]
+        assert [r.get("host") for r in spec["rules"]] == (ins["ingress"]["hosts"] or [None]), spec["rules"]
+        for rule in spec["rules"]:
+            assert rule["http"]["paths"] == [{"path": "/ins", "pathType": "Exact", "backend": {
+                "service": {"name": INS_SERVICE, "port": {"name": "http-ins"}}}}], f"the Ingress routes more than /ins: {rule}"
+        assert spec.get("ingressClassName") == (ins["ingress"]["className"] or None), spec
+        assert spec.get("tls", []) == ins["ingress"]["tls"], spec
+        assert ing["metadata"].get("annotations", {}) == ins["ingress"]["annotations"]
+
+    # The NetworkPolicy: one rule for the INS port with its own peers (none listed: any source);
+    # the gRPC rule keeps its own peers and its one port.
+    if v["networkPolicy"]["enabled"]:
+        assert len(ins_rules) == 1, f"expected one NetworkPolicy rule for the INS port: {rules}"
+        rule = ins_rules[0]
+        assert rule["ports"] == [{"port": "ins", "protocol": "TCP"}], rule
+        peers = ins["networkPolicy"]["from"]
+        assert rule.get("from") == (peers or None), f"INS rule peers {rule.get('from')}, expected {peers or 'any source'}"
+        grpc_rules = [r for r in rules if {"port": "grpc", "protocol": "TCP"} in r.get("ports", [])]
+        assert grpc_rules == [{"ports": [{"port": "grpc", "protocol": "TCP"}], "from": v["networkPolicy"]["ingress"]["from"]}], \
+            f"the INS rule widened the gRPC rule: {grpc_rules}"
+
+
 def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
     kinds = sorted(o["kind"] for _, o in objs)
     assert kinds == ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"], kinds
@@ -326,6 +427,8 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
     assert spread and all(c["whenUnsatisfiable"] == "ScheduleAnyway" for c in spread), spread
     assert [p["name"] for p in container["ports"]] == ["grpc", "health", "metrics"], container["ports"]
     cm = env_config(objs)["data"]
+    # INS is opt-in: no internet-facing listener, Service or rule unless asked for.
+    assert "TCO_INS__LISTEN_ADDR" not in cm and not by_kind(objs, "Ingress"), "the INS receiver is on by default"
     # Secure defaults: TLS with mTLS (ca.crt of the TLS Secret), a policy, reflection on, never insecure.
     assert cm["TCO_SERVER__TLS__CERT_FILE"] == f"{TLS_DIR}/tls.crt", "TLS is not on by default"
     assert cm["TCO_SERVER__TLS__CLIENT_CA_FILE"] == f"{TLS_DIR}/ca.crt", "mTLS is not on by default"
@@ -346,7 +449,7 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
     assert "grpcurl -plaintext" not in notes.split("Health (plaintext")[0], "NOTES.txt offers plaintext gRPC with TLS on"
     assert "Secret tco-gateway-tls exists" in notes, "NOTES.txt does not say the TLS Secret must be created"
     assert EMPTY_POLICY_WARNING in notes, "NOTES.txt does not warn that the empty default policy refuses every call"
-    assert PLAINTEXT_WARNING not in notes
+    assert PLAINTEXT_WARNING not in notes and "INS receiver" not in notes
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" in notes and "TCO_ADMIN_API__USERNAME" in notes, \
         "NOTES.txt does not warn that the pods will not start without credentials"
     assert dep["spec"]["replicas"] == 1, "without Redis the default is one pod (per-process state)"
@@ -355,8 +458,9 @@ def assert_defaults(manifests: dict[str, str], objs: list[tuple[str, dict[str, A
 
 def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
     kinds = sorted(o["kind"] for _, o in objs)
-    assert kinds == sorted(["Certificate", "ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
-                            "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]), kinds
+    assert kinds == sorted(["Certificate", "ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress",
+                            "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount",
+                            "ServiceMonitor"]), kinds
     dep = one(objs, "Deployment")
     pod = dep["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -367,6 +471,8 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert set(refs) == SECRET_ENV, refs
     redis = refs.pop("TCO_REDIS__URL")
     assert redis == {"name": "tco-gateway-redis", "key": "url"}, f"TCO_REDIS__URL not from redis.existingSecret: {redis}"
+    ins_word = refs.pop("TCO_INS__SECRET_WORD")
+    assert ins_word == {"name": "tco-gateway-ins", "key": "secret-word"}, f"the INS secret word not from ins.existingSecret: {ins_word}"
     assert all(r["name"] == "tco-gateway-credentials" for r in refs.values()), refs
     assert refs["TCO_ADMIN_API__PASSWORD"]["key"] == "password"
     assert not by_kind(objs, "Secret"), "a Secret was created although existingSecret is set"
@@ -377,7 +483,7 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     attrs = next(e["value"] for e in container["env"] if e["name"] == "OTEL_RESOURCE_ATTRIBUTES")
     assert "deployment.environment=production" in attrs and "k8s.pod.name=$(K8S_POD_NAME)" in attrs, attrs
     assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == 9464
-    svc_ports = {p["name"]: p for p in one(objs, "Service")["spec"]["ports"]}
+    svc_ports = {p["name"]: p for p in grpc_service(objs)["spec"]["ports"]}
     assert svc_ports["metrics"]["port"] == 9464
     sm = one(objs, "ServiceMonitor")
     assert sm["spec"]["endpoints"][0]["port"] == "metrics" and sm["spec"]["endpoints"][0]["path"] == "/metrics"
@@ -385,6 +491,12 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     egress_ports = {(p["port"], p["protocol"]) for rule in np["egress"] for p in rule.get("ports", [])}
     assert {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6380, "TCP"), (4317, "TCP")} <= egress_ports, egress_ports
     assert np["ingress"][0]["ports"] == [{"port": "grpc", "protocol": "TCP"}]
+    ins_rule = next(r for r in np["ingress"] if r["ports"] == [{"port": "ins", "protocol": "TCP"}])
+    assert ins_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}], ins_rule
+    assert cm["TCO_INS__LISTEN_ADDR"] == "0.0.0.0:8088" and cm["TCO_INS__VENDOR_ID"] == "901248156", cm
+    ingress = one(objs, "Ingress")
+    assert ingress["spec"]["ingressClassName"] == "nginx" and ingress["spec"]["rules"][0]["host"] == "ins.payments.example.com"
+    assert ingress["spec"]["tls"] == [{"secretName": "tco-gateway-ins-tls", "hosts": ["ins.payments.example.com"]}]
     assert one(objs, "HorizontalPodAutoscaler")["apiVersion"] == "autoscaling/v2"
     # cert-manager writes the TLS Secret the pod mounts; the default DNS names are the Service's.
     cert = one(objs, "Certificate")
@@ -412,6 +524,9 @@ def assert_all_features(manifests: dict[str, str], objs: list[tuple[str, dict[st
     assert PER_REPLICA_WARNING not in notes and "Shared state: Redis" in notes, notes
     assert EMPTY_POLICY_WARNING not in notes and "Policy: 3 caller(s)" in notes, notes
     assert "cert-manager via ClusterIssuer/payments-internal-ca" in notes and "or a bearer token" in notes, notes
+    assert "https://ins.payments.example.com/ins" in notes and NO_INS_TLS_WARNING not in notes, notes
+    assert "idempotency records, the INS journal and cache coherence are shared" in notes, notes
+    assert "any source may reach the INS port" not in notes, notes
 
 
 def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -423,12 +538,14 @@ def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str
         "payment-api-seller-id": "901248156",
         "payment-api-private-key": "CI-NOT-A-REAL-PRIVATE-KEY",
         "redis-url": "rediss://:ci-not-a-real-redis-password@redis.payments.svc:6380/0",
+        "ins-secret-word": "ci-not-a-real-ins-secret-word",
     }, decoded
     # The secret values appear in no other object (nor NOTES.txt), not even base64-encoded.
     for path, text in manifests.items():
         if path.endswith("secret.yaml"):
             continue
-        for plain in ("ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY", "ci-not-a-real-redis-password"):
+        for plain in ("ci-not-a-real-password", "CI-NOT-A-REAL-PRIVATE-KEY", "ci-not-a-real-redis-password",
+                      "ci-not-a-real-ins-secret-word"):
             for form in (plain, base64.b64encode(plain.encode()).decode()):
                 assert form not in text, f"a credential leaked into {path}"
     container = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
@@ -436,6 +553,9 @@ def assert_credentials(manifests: dict[str, str], objs: list[tuple[str, dict[str
     assert set(refs) == SECRET_ENV and all(r["name"] == secret["metadata"]["name"] for r in refs.values()), refs
     assert all(r["key"] in secret["data"] for r in refs.values()), refs
     assert refs["TCO_REDIS__URL"]["key"] == "redis-url", refs
+    assert refs["TCO_INS__SECRET_WORD"]["key"] == "ins-secret-word", refs
+    # No ins.vendorId: the gateway takes the Payment API seller id, so the chart sets none.
+    assert "TCO_INS__VENDOR_ID" not in env_config(objs)["data"]
     assert one(objs, "Deployment")["spec"]["replicas"] == 2, "two pods with Redis need no allowPerReplicaState"
     assert "NO 2CHECKOUT ADMIN API CREDENTIALS" not in manifests[f"{RELEASE}/templates/NOTES.txt"]
     assert PER_REPLICA_WARNING not in manifests[f"{RELEASE}/templates/NOTES.txt"]
@@ -542,7 +662,7 @@ DISCOVERY_GROUPS: dict[str, list[tuple[str, str]]] = {
     "apps/v1": [("deployments", "Deployment")],
     "autoscaling/v2": [("horizontalpodautoscalers", "HorizontalPodAutoscaler")],
     "policy/v1": [("poddisruptionbudgets", "PodDisruptionBudget")],
-    "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy")],
+    "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy"), ("ingresses", "Ingress")],
     "cert-manager.io/v1": [("certificates", "Certificate")],
     "monitoring.coreos.com/v1": [("servicemonitors", "ServiceMonitor")],
 }
@@ -930,6 +1050,19 @@ SCHEMA_REJECTS = [
     ("a method that is not package.Service/Method", {"auth": {"policy": {"callers": [{"identity": "x", "methods": ["GetSale"]}]}}},
      "methods"),
     ("an unknown client CA source", {"tls": {"clientCa": {"source": "vault"}}}, "source"),
+    ("INS port 0", {"ins": {"port": 0}}, "port"),
+    ("INS port out of range", {"ins": {"enabled": True, "secretWord": "w", "vendorId": "1", "port": 65536}}, "port"),
+    ("INS port as a string", {"ins": {"port": "8082"}}, "port"),
+    ("INS Service port out of range", {"ins": {"service": {"port": 70000}}}, "port"),
+    ("an unknown INS Service type", {"ins": {"service": {"type": "ExternalName"}}}, "type"),
+    ("INS retention without a unit", {"ins": {"retention": "7"}}, "retention"),
+    ("INS body limit below 1 KiB", {"ins": {"maxBodyBytes": 100}}, "maxBodyBytes"),
+    ("a vendor id that is not a number", {"ins": {"vendorId": "acme"}}, "vendorId"),
+    ("an INS Ingress host with a path", {"ins": {"ingress": {"hosts": ["ins.example.com/ins"]}}}, "hosts"),
+    ("ins.secretWord together with ins.existingSecret.name",
+     {"ins": {"secretWord": "w", "existingSecret": {"name": "s"}}}, "existingSecret"),
+    ("the INS secret word in config.extraEnv", {"config": {"extraEnv": {"TCO_INS__SECRET_WORD": "x"}}}, "TCO_INS__SECRET_WORD"),
+    ("an unknown key under ins", {"ins": {"secret": "x"}}, "secret"),
 ]
 
 # Several pods: accepted with Redis (no warning) or with allowPerReplicaState (NOTES.txt warns).
@@ -982,6 +1115,13 @@ TEMPLATE_REJECTS = [
     ("health.port equal to containerPort", {"health": {"port": 50051}}, "health.port must differ"),
     ("TLS with podSecurityContext.fsGroup unset (the 0440 key would be unreadable)", {"podSecurityContext": {"fsGroup": None}},
      "podSecurityContext.fsGroup is unset"),
+    ("INS on without a secret word", {"ins": {"enabled": True, "vendorId": "1"}}, "set ins.secretWord or ins.existingSecret.name"),
+    ("INS on without a vendor id or a Payment API seller id", {"ins": {"enabled": True, "secretWord": "w"}}, "set ins.vendorId"),
+    ("the INS Ingress with INS off", {"ins": {"ingress": {"enabled": True}}}, "ins.ingress.enabled needs ins.enabled"),
+    ("ins.port equal to the gRPC port", {"ins": {"enabled": True, "secretWord": "w", "vendorId": "1", "port": 50051}},
+     "ins.port must differ"),
+    ("ins.port equal to metrics.port", {"ins": {"enabled": True, "secretWord": "w", "vendorId": "1", "port": 9464}},
+     "ins.port must differ"),
 ]
 
 
@@ -1016,6 +1156,31 @@ def existing_sources(manifests: dict[str, str], objs: list[tuple[str, dict[str, 
     assert EMPTY_POLICY_WARNING not in notes and "Policy: ConfigMap gateway-policy" in notes, notes
 
 
+def ins_plain_anywhere(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    ingress = one(objs, "Ingress")["spec"]
+    assert [r.get("host") for r in ingress["rules"]] == [None] and "tls" not in ingress, ingress
+    svc = next(o for o in by_kind(objs, "Service") if o["metadata"]["name"] == INS_SERVICE)["spec"]
+    assert svc["type"] == "LoadBalancer" and [p["port"] for p in svc["ports"]] == [8082], svc
+    assert grpc_service(objs)["spec"]["type"] == "ClusterIP", "the INS Service type leaked into the gRPC Service"
+    rule = next(r for r in one(objs, "NetworkPolicy")["spec"]["ingress"] if r["ports"][0]["port"] == "ins")
+    assert "from" not in rule, f"no ins.networkPolicy.from must allow any source: {rule}"
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert NO_INS_TLS_WARNING in notes and "http://<the Ingress's address>/ins" in notes, notes
+    assert "any source may reach the INS port" in notes and "secret word from Secret tco-gateway, key ins-secret-word" in notes
+    assert "curl -si -d message_type=ORDER_CREATED -d md5_hash=0 localhost:8082/ins" in notes, notes
+
+
+def ins_without_network_policy(manifests: dict[str, str], objs: list[tuple[str, dict[str, Any]]]) -> None:
+    assert not by_kind(objs, "NetworkPolicy") and not by_kind(objs, "Ingress")
+    assert sorted(o["metadata"]["name"] for o in by_kind(objs, "Service")) == [RELEASE, INS_SERVICE]
+    word = next(e for e in one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+                if e["name"] == "TCO_INS__SECRET_WORD")
+    assert word["valueFrom"]["secretKeyRef"] == {"name": "my-ins", "key": "ins-secret-word"}, word
+    assert not by_kind(objs, "Secret"), "a Secret was created although ins.existingSecret is set"
+    notes = manifests[f"{RELEASE}/templates/NOTES.txt"]
+    assert "2Checkout cannot reach it yet" in notes and "any source may reach" not in notes, notes
+
+
 OTHER_RENDERS = [
     ("TLS off with insecure: true (NOTES.txt warns; probes still on the health port)",
      {"tls": {"enabled": False}, "insecure": True}, plaintext_insecure),
@@ -1025,6 +1190,13 @@ OTHER_RENDERS = [
       "auth": {"policy": {"existingConfigMap": {"name": "gateway-policy"}}, "jwks": {"existingSecret": {"name": "oidc-jwks"}},
                "issuer": "https://issuer.example"}},
      existing_sources),
+    ("INS on behind a plaintext Ingress for any host, a LoadBalancer INS Service, any source (NOTES.txt warns)",
+     {"ins": {"enabled": True, "secretWord": "ci-not-a-real-ins-secret-word", "vendorId": 901248156,
+              "service": {"type": "LoadBalancer"}, "ingress": {"enabled": True}}},
+     ins_plain_anywhere),
+    ("INS on with an existing Secret, no Ingress, NetworkPolicy off",
+     {"ins": {"enabled": True, "existingSecret": {"name": "my-ins"}, "vendorId": "1"}, "networkPolicy": {"enabled": False}},
+     ins_without_network_policy),
 ]
 
 

@@ -22,7 +22,9 @@ does the kubelet's part itself and says what it does not emulate:
    startup within period x failureThreshold, then liveness and readiness; the metrics port scraped
    for a tco_* metric and for target_info carrying the synthesized pod name (fieldRef + $(VAR)
    expansion reached the process); one GetSale over mTLS as the demo client support-tool (OK where
-   the rendered policy lets it in, UNAUTHENTICATED where the policy is empty); then SIGTERM:
+   the rendered policy lets it in, UNAUTHENTICATED where the policy is empty); with ins.enabled, a
+   notification signed with the pod's secret word posted to the INS port must get a 2xx, one
+   signed with another word a 4xx, another path a 404; then SIGTERM:
    readiness must answer NOT_SERVING while the process still runs, and the process must exit 0
    within terminationGracePeriodSeconds; no Secret value may appear in the container's log.
 
@@ -400,6 +402,7 @@ class TestMaterial:
     jwks: bytes
     upstream_credentials: dict[str, str]  # env name -> value
     redis_url: str
+    ins_secret_word: str
 
 
 def make_material(workdir: Path, redis_port: int, redis_password: str) -> TestMaterial:
@@ -422,7 +425,9 @@ def make_material(workdir: Path, redis_port: int, redis_password: str) -> TestMa
         "TCO_PAYMENT_API__SELLER_ID": str(100000000 + secrets.randbelow(899999999)),
         "TCO_PAYMENT_API__PRIVATE_KEY": secrets.token_urlsafe(24),
     }
-    return TestMaterial(ca_dir, jwks, credentials, f"redis://:{redis_password}@127.0.0.1:{redis_port}/0")
+    return TestMaterial(
+        ca_dir, jwks, credentials, f"redis://:{redis_password}@127.0.0.1:{redis_port}/0", secrets.token_urlsafe(18)
+    )
 
 
 def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMaterial, omit: set[str]) -> list[str]:
@@ -481,6 +486,14 @@ def add_test_objects(pod: dict[str, Any], objects: Objects, material: TestMateri
                 ref["key"],
                 material.redis_url.encode(),
                 "the URL of the redis-server started here, with a throwaway password",
+            )
+        elif env["name"] == "TCO_INS__SECRET_WORD":
+            want(
+                "Secret",
+                ref["name"],
+                ref["key"],
+                material.ins_secret_word.encode(),
+                "a throwaway INS secret word (ins.existingSecret)",
             )
     out = []
     for (kind, name), (data, whys) in made.items():
@@ -1052,6 +1065,87 @@ def scrape_metrics(port: int, path: str, meta: dict[str, str]) -> str:
     return f"{metric}, target_info k8s_pod_name"
 
 
+def ins_notification(vendor: str, secret_word: str, message_id: str) -> dict[str, str]:
+    """An ORDER_CREATED notification for one item as 2Checkout posts it (INS 1.1: 15 header, 6
+    invoice, 22 buyer and address fields, item_count, 12 per item: key_count 56), signed with the
+    documented rule: uppercase hex MD5 of sale_id + vendor_id + invoice_id + secret word."""
+    sale, invoice = "9093717691800", "9093717691809"
+    form = {
+        "message_type": "ORDER_CREATED", "message_description": "New order created",
+        "timestamp": "2026-12-01 00:00:00", "md5_hash": "", "message_id": message_id, "key_count": "56",
+        "vendor_id": vendor, "sale_id": sale, "sale_date_placed": "2026-12-01 00:00:00", "vendor_order_id": "pod-smoke",
+        "invoice_id": invoice, "recurring": "0", "payment_type": "credit card", "list_currency": "USD",
+        "cust_currency": "USD", "auth_exp": "2026-12-08", "invoice_status": "approved", "fraud_status": "pass",
+        "invoice_list_amount": "10.00", "invoice_usd_amount": "10.00", "invoice_cust_amount": "10.00",
+        "customer_first_name": "Pod", "customer_last_name": "Smoke", "customer_name": "Pod Smoke",
+        "customer_email": "pod-smoke@example.com", "customer_phone": "5555555555", "customer_ip": "192.0.2.1",
+        "customer_ip_country": "United States", "bill_street_address": "123 Test St", "bill_street_address2": "",
+        "bill_city": "Columbus", "bill_state": "OH", "bill_postal_code": "43123", "bill_country": "USA",
+        "ship_status": "", "ship_tracking_number": "", "ship_name": "", "ship_street_address": "",
+        "ship_street_address2": "", "ship_city": "", "ship_state": "", "ship_postal_code": "", "ship_country": "",
+        "item_count": "1", "item_name_1": "Download", "item_id_1": "ebook1", "item_list_amount_1": "10.00",
+        "item_usd_amount_1": "10.00", "item_cust_amount_1": "10.00", "item_type_1": "bill", "item_duration_1": "",
+        "item_recurrence_1": "", "item_rec_list_amount_1": "", "item_rec_status_1": "", "item_rec_date_next_1": "",
+        "item_rec_install_billed_1": "",
+    }
+    assert len(form) == 56, len(form)
+    form["md5_hash"] = hashlib.md5(f"{sale}{vendor}{invoice}{secret_word}".encode()).hexdigest().upper()
+    return form
+
+
+def check_ins(container: dict[str, Any], env: dict[str, str]) -> str:
+    """With the INS receiver on (a container port named ins): a notification signed with the pod's
+    secret word (as the kubelet handed it over from the Secret) is accepted with a 2xx, proving the
+    word and the vendor id reached the receiver; the same notification signed with another word
+    is refused with a 4xx; a path other than /ins answers 404. The secret word is never printed;
+    that it stays out of the container's log is checked with the other secrets."""
+    port = next((p["containerPort"] for p in container.get("ports", []) if p.get("name") == "ins"), None)
+    if port is None:
+        return "no port named ins (ins.enabled is false)"
+    secret_word = env.get("TCO_INS__SECRET_WORD")
+    if not secret_word:
+        raise Failed("INS: the container has a port named ins but no TCO_INS__SECRET_WORD")
+    vendor = env.get("TCO_INS__VENDOR_ID") or env.get("TCO_PAYMENT_API__SELLER_ID", "")
+
+    def post(path: str, form: dict[str, str]) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=urllib.parse.urlencode(form).encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        # The probes said SERVING, so the receiver should listen already; a refused connection is
+        # retried briefly (observed state, not a sleep), then reported as no receiver.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as resp:
+                    return resp.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except (urllib.error.URLError, OSError) as exc:
+                if time.monotonic() > deadline:
+                    raise Failed(
+                        f"INS: nothing answers on :{port} ({exc}): is the receiver listening on TCO_INS__LISTEN_ADDR "
+                        f"({env.get('TCO_INS__LISTEN_ADDR')})?"
+                    ) from None
+                time.sleep(0.2)
+
+    message_id = str(secrets.randbelow(10**9) + 1)
+    forged = post("/ins", ins_notification(vendor, "not-" + secret_word, message_id))
+    if not 400 <= forged < 500:
+        raise Failed(f"INS: a notification signed with another secret word got HTTP {forged} on :{port}/ins, not a 4xx")
+    signed = post("/ins", ins_notification(vendor, secret_word, message_id))
+    if not 200 <= signed < 300:
+        raise Failed(
+            f"INS: a notification signed with the pod's secret word (vendor_id from "
+            f"{'TCO_INS__VENDOR_ID' if env.get('TCO_INS__VENDOR_ID') else 'TCO_PAYMENT_API__SELLER_ID'}) got HTTP "
+            f"{signed} on :{port}/ins, not a 2xx: the secret word or the vendor id did not reach the receiver"
+        )
+    other = post("/not-ins", ins_notification(vendor, secret_word, message_id))
+    if other != 404:
+        raise Failed(f"INS: POST :{port}/not-ins got HTTP {other}, not 404")
+    return f"ok on :{port}: signed -> {signed}, another secret word -> {forged}, /not-ins -> {other}"
+
+
 def get_sale(container: dict[str, Any], workdir: Path, material: TestMaterial, env: dict[str, str]) -> str:
     """One real call through the pod's gRPC port, as the demo client support-tool (its certificate from
     scripts/demo-ca.sh): OK when the mounted policy lets it GetSale (then the TLS Secret, the client CA,
@@ -1237,7 +1331,7 @@ def run_scenario(
         )
         ports = {
             p: free_port()
-            for p in ("GRPC_PORT", "HEALTH_PORT", "METRICS_PORT", "SIMULATOR_PORT", "REDIS_PORT", "OTLP_PORT")
+            for p in ("GRPC_PORT", "HEALTH_PORT", "METRICS_PORT", "INS_PORT", "SIMULATOR_PORT", "REDIS_PORT", "OTLP_PORT")
         }
         redis_password = secrets.token_urlsafe(18)
         secret_values.append(redis_password)
@@ -1258,7 +1352,10 @@ def run_scenario(
             if o["kind"] in ("Secret", "ConfigMap"):
                 objects.add_rendered(o)
         material = make_material(workdir, ports["REDIS_PORT"], redis_password)
-        secret_values += list(material.upstream_credentials.values()) + [(material.ca_dir / "server.key").read_text()]
+        secret_values += list(material.upstream_credentials.values()) + [
+            (material.ca_dir / "server.key").read_text(),
+            material.ins_secret_word,
+        ]
         for line in add_test_objects(pod, objects, material, omit):
             log(f"   test object {line}")
         secret_values += objects.secret_values()
@@ -1295,6 +1392,7 @@ def run_scenario(
         else:
             rows.append(("metrics", "no port named metrics"))
         rows.append(("GetSale over mTLS (support-tool)", get_sale(container, workdir, material, run.env)))
+        rows.append(("INS receiver (signed, forged, other path)", check_ins(container, run.env)))
         if redis_addr:
             # The connection is lazy (no call here needs Redis), but the gateway logs the address it got.
             pattern = re.compile(r'redis("?[=:]"?)' + re.escape(redis_addr))

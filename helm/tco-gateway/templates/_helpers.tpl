@@ -286,3 +286,53 @@ without saying so, a Certificate with no issuer, half-named sources.
 {{- fail "auth.jwks is set: set auth.issuer too (the iss every bearer token must carry)" }}
 {{- end }}
 {{- end }}
+
+{{/*
+Where TCO_INS__SECRET_WORD comes from, as JSON {name, key}: ins.existingSecret,
+else the chart's own Secret (key ins-secret-word) when ins.secretWord is set;
+"" when INS is off or no secret word is given (validateIns refuses the latter).
+*/}}
+{{- define "tco-gateway.insSecretRef" -}}
+{{- $i := .Values.ins }}
+{{- if $i.enabled }}
+{{- if $i.existingSecret.name }}
+{{- toJson (dict "name" $i.existingSecret.name "key" $i.existingSecret.key) }}
+{{- else if $i.secretWord }}
+{{- toJson (dict "name" (include "tco-gateway.fullname" .) "key" "ins-secret-word") }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses an INS receiver that could not verify a single notification (no
+secret word, no vendor id), a port another listener has, and an Ingress
+with nothing behind it.
+*/}}
+{{- define "tco-gateway.validateIns" -}}
+{{- $i := .Values.ins }}
+{{- if $i.enabled }}
+{{- if and $i.secretWord $i.existingSecret.name }}
+{{- fail "ins: secretWord and existingSecret.name are both set: use one or the other" }}
+{{- end }}
+{{- if not (include "tco-gateway.insSecretRef" .) }}
+{{- fail "ins.enabled: set ins.secretWord or ins.existingSecret.name (the INS secret word of the 2Checkout account): without it no notification can be verified" }}
+{{- end }}
+{{- if and (not $i.vendorId) (not (include "tco-gateway.paymentConfigured" .)) }}
+{{- fail "ins.enabled: set ins.vendorId (the 2Checkout account number), or the Payment API seller id it defaults to" }}
+{{- end }}
+{{- $p := int $i.port }}
+{{- if or (eq $p (int .Values.containerPort)) (eq $p (int .Values.health.port)) (and .Values.metrics.enabled (eq $p (int .Values.metrics.port))) }}
+{{- fail "ins.port must differ from containerPort, health.port and metrics.port (the INS receiver is a plaintext HTTP listener of its own)" }}
+{{- end }}
+{{- else if $i.ingress.enabled }}
+{{- fail "ins.ingress.enabled needs ins.enabled: true (the Ingress would route to a Service that does not exist)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The INS Service and Ingress: "<fullname>-ins", the full name cut so the whole
+stays a valid Service name (63 characters at most).
+*/}}
+{{- define "tco-gateway.insName" -}}
+{{- printf "%s-ins" (include "tco-gateway.fullname" . | trunc 59 | trimSuffix "-") }}
+{{- end }}
