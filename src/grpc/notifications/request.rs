@@ -204,7 +204,7 @@ impl ListQuery {
     fn parse_page_token(&self, token: &str) -> Result<Cursor, Error> {
         let invalid = |why: &str| Error::invalid_field("page_token", why);
         let not_ours = "must be a next_page_token this service returned";
-        if token.len() > MAX_TOKEN_CHARS || token.len() % 2 != 0 {
+        if token.len() > MAX_TOKEN_CHARS || !token.len().is_multiple_of(2) {
             return Err(invalid(not_ours));
         }
         let bytes = (0..token.len())
