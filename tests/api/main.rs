@@ -23,6 +23,7 @@ mod hostile_bodies;
 mod idempotency;
 mod limits;
 mod list_sales;
+mod notification_journal;
 mod notifications;
 mod redis_server;
 mod server;
