@@ -22,6 +22,7 @@ use tco_gateway::{
             notification_service_client::NotificationServiceClient,
         },
     },
+    notifications::journal::MemoryJournal,
 };
 use tokio::{sync::watch, task::JoinHandle};
 use tokio_stream::{StreamExt as _, wrappers::TcpListenerStream};
@@ -109,15 +110,22 @@ impl NotificationJournal for TestJournal {
 }
 
 /// A NotificationService on 127.0.0.1:0 with its client, journal and shutdown switch.
-struct Served {
+struct Served<J = TestJournal> {
     client: NotificationServiceClient<Channel>,
-    journal: Arc<TestJournal>,
+    journal: Arc<J>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
 }
 
 async fn serve(max_watches: u32, max_concurrent_calls: Option<u32>) -> Served {
-    let journal = TestJournal::new();
+    serve_over(TestJournal::new(), max_watches, max_concurrent_calls).await
+}
+
+async fn serve_over<J: NotificationJournal>(
+    journal: Arc<J>,
+    max_watches: u32,
+    max_concurrent_calls: Option<u32>,
+) -> Served<J> {
     let (stop, stopped) = watch::channel(false);
     let api = NotificationsApi::new(Arc::clone(&journal), stopped.clone()).with_max_watches(max_watches);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -438,4 +446,47 @@ async fn a_watched_notification_arrives_typed_with_its_raw_form() {
     assert_eq!(n.invoice_id, "9");
     assert_eq!(n.raw_fields.len(), 3);
     assert!(n.timestamp.is_none(), "not posted");
+}
+
+#[tokio::test]
+async fn over_the_in_memory_journal_a_watch_resumes_and_a_listing_reports_what_capacity_trimmed() {
+    let served = serve_over(Arc::new(MemoryJournal::new(3, Duration::from_secs(3600))), 8, None).await;
+    let mut client = served.client.clone();
+    let post = |n: u32| {
+        let journal = Arc::clone(&served.journal);
+        async move {
+            let form = RawForm::new(vec![
+                ("message_type".into(), "RECURRING_INSTALLMENT_SUCCESS".into()),
+                ("message_id".into(), n.to_string()),
+                ("sale_id".into(), "4742525399".into()),
+            ]);
+            journal.append(&format!("532001:{n}"), form).await.unwrap().cursor()
+        }
+    };
+    let mut stream = watch(&mut client, WatchNotificationsRequest::default()).await;
+    next(&mut stream).await;
+    let first = post(1).await;
+    assert_eq!(next_notification(&mut stream).await.0, first.to_string());
+    drop(stream);
+    for n in 2..=5 {
+        post(n).await;
+    }
+
+    // Capacity 3: entries 1 and 2 are gone, so resuming after entry 1 would miss entry 2.
+    let status = client
+        .list_notifications(ListNotificationsRequest {
+            start: Some(Start::Cursor(first.to_string())),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    expect_error(&status, Code::FailedPrecondition, "NOTIFICATIONS_EXPIRED");
+    let kept = list(&mut client, ListNotificationsRequest::default()).await;
+    let ids: Vec<_> = kept.notifications.iter().map(|n| n.message_id.clone()).collect();
+    assert_eq!(ids, ["3", "4", "5"]);
+
+    let mut stream =
+        watch(&mut client, WatchNotificationsRequest { cursor: kept.resume_cursor, ..Default::default() }).await;
+    let sixth = post(6).await;
+    assert_eq!(next_notification(&mut stream).await.0, sixth.to_string());
 }
