@@ -24,7 +24,9 @@ mod sales;
 pub mod status;
 
 pub use authorization::AuthorizationApi;
-pub use notifications::{DEFAULT_MAX_WATCHES, NotificationServiceServer, NotificationsApi};
+pub use notifications::{
+    DEFAULT_MAX_WATCHES, DEFAULT_WATCH_STALL_TIMEOUT, NotificationServiceServer, NotificationsApi,
+};
 pub use sales::{
     EncodedGetSaleResponse, SalesApi, StreamLimits, encode_sale, served::sales_service_server::SalesServiceServer,
 };

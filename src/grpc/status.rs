@@ -454,7 +454,7 @@ impl Row {
             Self::StreamReaderStalled => Mapping::new(
                 reason::STREAM_READER_STALLED,
                 Code::Aborted,
-                "The caller of a StreamSales took no row for `stream_sales.stall_timeout` (ErrorInfo `stallTimeoutMs`): paging stopped and the buffered rows were dropped.",
+                "The caller of a StreamSales took no row for `stream_sales.stall_timeout`, or of a WatchNotifications for 60 s (ErrorInfo `stallTimeoutMs`): paging stopped and the buffered rows were dropped.",
                 "The gateway gave up on the stream, not on the request: the caller reads again and restarts the stream.",
             ),
             Self::NotificationsExpired => Mapping::new(

@@ -154,6 +154,17 @@ async fn next(stream: &mut Streaming<WatchNotificationsResponse>) -> WatchNotifi
     tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("a message in time").unwrap().unwrap()
 }
 
+/// The status that ends a stream, whatever rows come before it.
+async fn end_status(stream: &mut Streaming<WatchNotificationsResponse>) -> tonic::Status {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("the end in time") {
+            Some(Ok(_)) => continue,
+            Some(Err(status)) => return status,
+            None => panic!("the stream ended without a status"),
+        }
+    }
+}
+
 /// The next message that carries a notification (checkpoints skipped), as (cursor, type, sale).
 async fn next_notification(stream: &mut Streaming<WatchNotificationsResponse>) -> (String, NotificationType, String) {
     loop {
@@ -373,8 +384,7 @@ async fn a_cursor_older_than_the_retention_is_failed_precondition_and_the_oldest
     assert_eq!(details.error_info().unwrap().metadata["cursor"], old.to_string());
 
     let mut stream = watch(&mut served.client, from(old)).await;
-    next(&mut stream).await;
-    let status = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap_err();
+    let status = end_status(&mut stream).await;
     expect_error(&status, Code::FailedPrecondition, "NOTIFICATIONS_EXPIRED");
 
     let page = list(&mut served.client, ListNotificationsRequest::default()).await;
@@ -384,12 +394,21 @@ async fn a_cursor_older_than_the_retention_is_failed_precondition_and_the_oldest
 }
 
 #[tokio::test]
-async fn an_unreachable_journal_is_unavailable_with_retry_info() {
+async fn an_unreachable_journal_is_unavailable_with_retry_info_and_ends_a_watch() {
     let mut served = serve(8, None).await;
     served.journal.set_unavailable(true);
     let status = served.client.list_notifications(ListNotificationsRequest::default()).await.unwrap_err();
     let details = expect_error(&status, Code::Unavailable, "NOTIFICATION_JOURNAL_UNAVAILABLE");
     assert!(details.retry_info().is_some());
+
+    // A watch that loses its journal ends with the same status, to be resumed.
+    served.journal.set_unavailable(false);
+    let mut stream = watch(&mut served.client, WatchNotificationsRequest::default()).await;
+    next(&mut stream).await;
+    served.journal.set_unavailable(true);
+    served.journal.post("ORDER_CREATED", "1");
+    let status = end_status(&mut stream).await;
+    expect_error(&status, Code::Unavailable, "NOTIFICATION_JOURNAL_UNAVAILABLE");
 }
 
 #[tokio::test]
@@ -398,7 +417,7 @@ async fn shutdown_ends_every_watch_so_graceful_shutdown_completes() {
     let mut stream = watch(&mut served.client, WatchNotificationsRequest::default()).await;
     next(&mut stream).await;
     served.stop.send(true).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap_err();
+    let status = end_status(&mut stream).await;
     let details = expect_error(&status, Code::Unavailable, "SHUTTING_DOWN");
     assert!(details.retry_info().is_some());
     tokio::time::timeout(Duration::from_secs(10), served.server).await.expect("the server stopped").unwrap();

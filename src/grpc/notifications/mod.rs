@@ -20,7 +20,10 @@
 //!   watch (the caller resumes from its last resume_cursor on another replica);
 //! - it ends as soon as the caller goes away: its rows go through a channel,
 //!   and the task reading the journal stops when the channel closes, even
-//!   while it waits for the next entry.
+//!   while it waits for the next entry; and it ends with ABORTED
+//!   (`STREAM_READER_STALLED`) when the caller takes no row for the stall
+//!   timeout (60 s), dropping the rows waiting for it then, so a caller that
+//!   stopped reading holds no watch slot.
 //!
 //! The watch's task marks the journal's `follow()` value seen, reads after
 //! its position in batches, and waits for the next change only when a read
@@ -35,9 +38,9 @@ mod response;
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Instant,
+    sync::{Arc, Mutex, PoisonError, Weak},
+    task::{Context, Poll, Waker},
+    time::{Duration, Instant},
 };
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
@@ -57,6 +60,11 @@ pub use proto::notification_service_server::NotificationServiceServer;
 /// How many watches a service runs at once unless told otherwise.
 pub const DEFAULT_MAX_WATCHES: u32 = 256;
 
+/// How long a watch waits for its caller to take a row before ending it
+/// (ABORTED, `STREAM_READER_STALLED`): a caller that stopped reading must not
+/// keep a watch slot, nor a status that shutdown would have to wait for.
+pub const DEFAULT_WATCH_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Journal entries a watch reads at a time.
 const WATCH_BATCH: usize = 100;
 
@@ -72,6 +80,7 @@ pub struct NotificationsApi<J> {
     shutdown: watch::Receiver<bool>,
     watches: Arc<Semaphore>,
     max_watches: u32,
+    stall_timeout: Duration,
 }
 
 impl<J> NotificationsApi<J> {
@@ -84,13 +93,24 @@ impl<J> NotificationsApi<J> {
 
     /// The same service running at most `max_watches` watches at once (at least one).
     pub fn with_max_watches(self, max_watches: u32) -> Self {
-        Self::with_max(self.journal, self.shutdown, max_watches)
+        Self { stall_timeout: self.stall_timeout, ..Self::with_max(self.journal, self.shutdown, max_watches) }
+    }
+
+    /// The same service ending a watch whose caller took no row for `stall_timeout`.
+    pub fn with_stall_timeout(self, stall_timeout: Duration) -> Self {
+        Self { stall_timeout, ..self }
     }
 
     fn with_max(journal: Arc<J>, shutdown: watch::Receiver<bool>, max_watches: u32) -> Self {
         let max_watches = max_watches.max(1);
         let permits = usize::try_from(max_watches).unwrap_or(Semaphore::MAX_PERMITS).min(Semaphore::MAX_PERMITS);
-        Self { journal, shutdown, watches: Arc::new(Semaphore::new(permits)), max_watches }
+        Self {
+            journal,
+            shutdown,
+            watches: Arc::new(Semaphore::new(permits)),
+            max_watches,
+            stall_timeout: DEFAULT_WATCH_STALL_TIMEOUT,
+        }
     }
 
     /// How many watches are open now.
@@ -174,10 +194,18 @@ impl<J: NotificationJournal> proto::notification_service_server::NotificationSer
             slot.release();
         }
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let pump = Pump { journal: Arc::clone(&self.journal), filter: query.filter, tx, _permit: permit };
+        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let pump = Pump {
+            journal: Arc::clone(&self.journal),
+            filter: query.filter,
+            tx,
+            outlet: Arc::downgrade(&outlet),
+            stall_timeout: self.stall_timeout,
+            _permit: permit,
+        };
         let shutdown = self.shutdown.clone();
         tokio::spawn(pump.run(start, shutdown.clone()).in_current_span());
-        Ok(Response::new(Box::pin(WatchRows { rows: Some(rx), shutdown: Box::pin(shut_down(shutdown)) })))
+        Ok(Response::new(Box::pin(WatchRows { outlet, shutdown: Box::pin(shut_down(shutdown)), done: false })))
     }
 
     async fn list_notifications(
@@ -227,18 +255,47 @@ fn checkpoint(position: Cursor) -> proto::WatchNotificationsResponse {
     proto::WatchNotificationsResponse { notification: None, resume_cursor: position.to_string() }
 }
 
+/// Where a watch's rows wait for the caller. The task holds it weakly, so a
+/// caller that leaves drops it (and the task sees its channel close); the
+/// task empties it when it ends the watch (a journal error, a gap, a stalled
+/// reader), so the caller's next read is that status at once.
+struct Outlet {
+    /// The rows not yet taken; `None` once the stream ended or the task dropped them.
+    rows: Option<mpsc::Receiver<Row>>,
+    /// The status that ends the stream once `rows` is gone.
+    last: Option<Status>,
+    /// The caller's task, to wake when the watch ends.
+    waker: Option<Waker>,
+}
+
+/// Ends a watch before its caller took every row: the rows waiting are
+/// dropped now (the caller resumes from the last resume_cursor it saw), and
+/// its next read gets `status`.
+fn end_early(outlet: &Weak<Mutex<Outlet>>, status: Status) {
+    let Some(outlet) = outlet.upgrade() else { return };
+    let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
+    outlet.rows = None;
+    outlet.last = Some(status);
+    if let Some(waker) = outlet.waker.take() {
+        waker.wake();
+    }
+}
+
 /// The task of one watch: reads the journal and sends what passes the filter.
 struct Pump<J> {
     journal: Arc<J>,
     filter: Filter,
     tx: mpsc::Sender<Row>,
+    outlet: Weak<Mutex<Outlet>>,
+    stall_timeout: Duration,
     /// The watch's slot among `max_watches`, for as long as the task runs.
     _permit: OwnedSemaphorePermit,
 }
 
 impl<J: NotificationJournal> Pump<J> {
-    /// Runs until the caller goes away, the server shuts down, or the journal
-    /// fails (the last row is then that error's status).
+    /// Runs until the caller goes away, the server shuts down, the journal
+    /// fails or the caller stops reading; the last two end the stream with
+    /// their status at once. The task's end frees the watch's slot.
     async fn run(self, start: Cursor, shutdown: watch::Receiver<bool>) {
         let ended = tokio::select! {
             ended = self.pump(start) => ended,
@@ -248,15 +305,26 @@ impl<J: NotificationJournal> Pump<J> {
         };
         if let Some(error) = ended {
             tracing::info!(reason = error.reason(), "a notification watch ended");
-            // The caller may have stopped reading: the status must not wait for room forever.
-            let _ = self.tx.try_send(Err(Status::from(error)));
+            end_early(&self.outlet, Status::from(error));
         }
     }
 
-    /// Sends rows until the caller goes away (`None`) or the journal fails (the error).
+    /// Sends a row, waiting at most the stall timeout for the caller to make room.
+    async fn send(&self, row: proto::WatchNotificationsResponse) -> Result<(), Option<Error>> {
+        match tokio::time::timeout(self.stall_timeout, self.tx.send(Ok(row))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(None),
+            Err(_) => Err(Some(Error::StreamReaderStalled { stall_timeout_ms: millis(self.stall_timeout) })),
+        }
+    }
+
+    /// Sends rows until the caller goes away (`None`), the journal fails or
+    /// the caller stalls (the error).
     async fn pump(&self, mut position: Cursor) -> Option<Error> {
         let mut follow = self.journal.follow();
-        self.tx.send(Ok(checkpoint(position))).await.ok()?;
+        if let Err(end) = self.send(checkpoint(position)).await {
+            return end;
+        }
         loop {
             follow.borrow_and_update();
             let JournalRead { entries, gap } = match self.journal.read_after(position, WATCH_BATCH).await {
@@ -265,12 +333,6 @@ impl<J: NotificationJournal> Pump<J> {
             };
             if gap {
                 return Some(Error::NotificationsExpired { after: position.to_string() });
-            }
-            if entries.is_empty() {
-                if follow.changed().await.is_err() {
-                    return Some(Error::NotificationJournalUnavailable { detail: "the journal stopped".into() });
-                }
-                continue;
             }
             let before = position;
             let mut sent = false;
@@ -284,57 +346,104 @@ impl<J: NotificationJournal> Pump<J> {
                         notification: Some(notification(&entry)),
                         resume_cursor: position.to_string(),
                     };
-                    self.tx.send(Ok(row)).await.ok()?;
+                    if let Err(end) = self.send(row).await {
+                        return end;
+                    }
                     sent = true;
                 }
             }
-            // Nothing matched: tell the caller how far the watch got, so it
-            // never resumes from behind the retention for want of a match.
             if position == before {
-                // Nothing new (a backend repeating itself): wait as if the read were empty.
+                // Nothing new (an empty read, or a backend repeating itself): wait for the next entry.
                 if follow.changed().await.is_err() {
                     return Some(Error::NotificationJournalUnavailable { detail: "the journal stopped".into() });
                 }
             } else if !sent {
-                self.tx.send(Ok(checkpoint(position))).await.ok()?;
+                // Nothing matched: tell the caller how far the watch got, so it
+                // never resumes from behind the retention for want of a match.
+                if let Err(end) = self.send(checkpoint(position)).await {
+                    return end;
+                }
             }
         }
     }
 }
 
-/// The response stream of a watch: its rows, until the server shuts down.
+/// A duration in whole milliseconds, as an error names a limit.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The response stream of a watch: the outlet's rows, then its last status;
+/// or, as soon as the server shuts down, SHUTTING_DOWN.
 struct WatchRows {
-    /// The rows; `None` once the stream has ended.
-    rows: Option<mpsc::Receiver<Row>>,
+    outlet: Arc<Mutex<Outlet>>,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    done: bool,
 }
 
 impl Stream for WatchRows {
     type Item = Row;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Row>> {
-        if self.rows.is_none() {
+        if self.done {
             return Poll::Ready(None);
         }
         if self.shutdown.as_mut().poll(cx).is_ready() {
             // Whatever the caller has not read is dropped: it resumes from its last resume_cursor.
-            self.rows = None;
+            self.done = true;
+            self.outlet.lock().unwrap_or_else(PoisonError::into_inner).rows = None;
             return Poll::Ready(Some(Err(Status::from(Error::ShuttingDown))));
         }
-        let Some(rows) = self.rows.as_mut() else { return Poll::Ready(None) };
-        match rows.poll_recv(cx) {
-            Poll::Ready(None) => {
-                self.rows = None;
-                Poll::Ready(None)
+        let mut outlet = self.outlet.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(rows) = outlet.rows.as_mut() {
+            match rows.poll_recv(cx) {
+                Poll::Ready(Some(row)) => return Poll::Ready(Some(row)),
+                Poll::Ready(None) => outlet.rows = None,
+                Poll::Pending => {
+                    outlet.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
             }
-            other => other,
         }
+        let last = outlet.last.take();
+        drop(outlet);
+        self.done = true;
+        Poll::Ready(last.map(Err))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use tokio_stream::StreamExt as _;
+
+    use super::{proto::notification_service_server::NotificationService as _, *};
+    use crate::{domain::RawForm, notifications::journal::MemoryJournal};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_that_stops_reading_loses_its_watch_and_its_slot() {
+        let journal = Arc::new(MemoryJournal::new(1000, Duration::from_secs(3600)));
+        let (_stop, stopped) = watch::channel(false);
+        let api = NotificationsApi::new(Arc::clone(&journal), stopped)
+            .with_max_watches(1)
+            .with_stall_timeout(Duration::from_secs(5));
+        let request = Request::new(proto::WatchNotificationsRequest::default());
+        let mut stream = api.watch_notifications(request).await.unwrap().into_inner();
+        assert!(stream.next().await.unwrap().is_ok(), "the starting checkpoint");
+        assert_eq!(api.open_watches(), 1);
+
+        // More than the buffer holds, and the caller reads none of it.
+        for n in 0..=WATCH_BUFFER + 1 {
+            let form = RawForm::new(vec![("message_type".into(), "ORDER_CREATED".into())]);
+            journal.append(&format!("1:{n}"), form).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(api.open_watches(), 1, "not stalled yet");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(api.open_watches(), 0, "the slot is free though the caller never read again");
+        let last = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(last.code(), tonic::Code::Aborted, "at once: the waiting rows were dropped");
+        assert!(stream.next().await.is_none());
+    }
 
     #[tokio::test]
     async fn a_watch_stream_ends_with_shutting_down_even_with_rows_unread() {
@@ -343,7 +452,8 @@ mod tests {
             tx.send(Ok(checkpoint(Cursor::ORIGIN))).await.unwrap();
         }
         let (stop, stopped) = watch::channel(false);
-        let mut stream = WatchRows { rows: Some(rx), shutdown: Box::pin(shut_down(stopped)) };
+        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let mut stream = WatchRows { outlet, shutdown: Box::pin(shut_down(stopped)), done: false };
         assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
         stop.send(true).unwrap();
         let last = tokio_stream::StreamExt::next(&mut stream).await.unwrap().unwrap_err();
