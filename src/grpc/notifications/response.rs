@@ -569,6 +569,29 @@ mod tests {
     }
 
     #[test]
+    fn hostile_forms_read_without_panicking_and_items_stay_bounded() {
+        let fields = [
+            ("item_name_99999999999999999999999", "x"),
+            ("item_name_0", "zero is no item"),
+            ("item__", ""),
+            ("item_", "_"),
+            ("item_name_1001", "past the bound"),
+            ("item_name_3", "é\u{0}\u{202e}"),
+            ("item_rec_install_billed_3", "99999999999"),
+            ("item_count", "18446744073709551616"),
+            ("timestamp", "9999-12-31 23:59:59"),
+            ("sale_date_placed", "2024-03-10 02:30:00 EDT"),
+            ("recurring", "yes"),
+        ];
+        let n = notification(&entry(&fields));
+        assert_eq!(n.items.len(), 1, "only item 3 has fields within 1..=1000");
+        assert_eq!((n.items[0].name.as_str(), n.items[0].installments_billed), ("é\u{0}\u{202e}", 0));
+        assert!(n.timestamp.unwrap().time.is_some());
+        assert!(n.sale_date_placed.unwrap().time.is_some(), "an explicit EDT needs no DST rule");
+        assert!(!n.recurring);
+    }
+
+    #[test]
     fn amounts_are_decimal_text_or_empty() {
         let read = |text: &str| amount(&RawForm::new(vec![("a".into(), text.into())]), "a");
         for good in ["0.20", "250", "-5.00", "1234567.891"] {
