@@ -31,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/twocheckout/v1/sale.proto",
                 "proto/twocheckout/v1/sales_service.proto",
                 "proto/twocheckout/v1/authorization_service.proto",
+                "proto/twocheckout/v1/notification_service.proto",
             ],
             &["proto"],
         )?;

@@ -352,5 +352,34 @@ rate_limit = { per_second = 50, burst = 100 }
         let methods: Vec<_> = known_methods().collect();
         assert!(methods.contains(&"twocheckout.v1.SalesService/RefundInvoice"), "{methods:?}");
         assert!(methods.contains(&"twocheckout.v1.AuthorizationService/Authorize"), "{methods:?}");
+        for method in ["WatchNotifications", "ListNotifications"] {
+            let method = format!("twocheckout.v1.NotificationService/{method}");
+            assert!(methods.contains(&method.as_str()), "{methods:?}");
+        }
+    }
+
+    #[test]
+    fn notification_reading_is_granted_like_any_other_method() {
+        let policy = parse(
+            r#"
+[[caller]]
+identity = "fulfilment"
+methods = ["twocheckout.v1.NotificationService/WatchNotifications"]
+
+[[caller]]
+identity = "reconciler"
+methods = ["twocheckout.v1.NotificationService/*"]
+"#,
+        )
+        .unwrap();
+        let fulfilment = policy.caller(&Identity::parse("fulfilment").unwrap()).unwrap();
+        assert!(fulfilment.allows("twocheckout.v1.NotificationService/WatchNotifications"));
+        assert!(!fulfilment.allows("twocheckout.v1.NotificationService/ListNotifications"));
+        let reconciler = policy.caller(&Identity::parse("reconciler").unwrap()).unwrap();
+        assert!(reconciler.allows("twocheckout.v1.NotificationService/ListNotifications"));
+        assert!(!reconciler.allows("twocheckout.v1.SalesService/GetSale"));
+        let typo =
+            "[[caller]]\nidentity = \"x\"\nmethods = [\"twocheckout.v1.NotificationService/WatchNotification\"]\n";
+        assert!(parse(typo).unwrap_err().reason.contains("unknown method"), "a typo is refused, not silently denied");
     }
 }

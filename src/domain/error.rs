@@ -34,6 +34,10 @@ pub mod reason {
     pub const STREAM_PAGE_LIMIT: &str = "STREAM_PAGE_LIMIT";
     pub const STREAM_DURATION_LIMIT: &str = "STREAM_DURATION_LIMIT";
     pub const STREAM_READER_STALLED: &str = "STREAM_READER_STALLED";
+    pub const NOTIFICATIONS_EXPIRED: &str = "NOTIFICATIONS_EXPIRED";
+    pub const NOTIFICATION_JOURNAL_UNAVAILABLE: &str = "NOTIFICATION_JOURNAL_UNAVAILABLE";
+    pub const TOO_MANY_WATCHES: &str = "TOO_MANY_WATCHES";
+    pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
 }
 
 /// Declares a vendor code enum from one list of `Variant => "wire text"`:
@@ -295,6 +299,22 @@ pub enum Error {
         "the stream was ended because the caller took no row for {stall_timeout_ms} ms; its buffered rows were dropped"
     )]
     StreamReaderStalled { stall_timeout_ms: u64 },
+    /// Notifications after where a reader asked to start were removed from
+    /// the journal (older than `ins.retention`, or past its capacity) before
+    /// it read them: it would miss some.
+    #[error(
+        "notifications after {after} were already removed from the journal (older than its retention): list from the oldest kept notification (no start) and reconcile the sales concerned with GetSale"
+    )]
+    NotificationsExpired { after: String },
+    /// The notification journal cannot be reached or did not answer.
+    #[error("the notification journal is unavailable: {detail}")]
+    NotificationJournalUnavailable { detail: String },
+    /// This replica already runs its maximum of concurrent notification watches.
+    #[error("this replica already runs its maximum of {limit} notification watches; retry after the RetryInfo delay")]
+    TooManyWatches { limit: u32 },
+    /// The replica is shutting down and ended a long-lived call (a watch).
+    #[error("the gateway is shutting down; resume with the last resume_cursor, on any replica")]
+    ShuttingDown,
 }
 
 impl Error {
@@ -336,6 +356,10 @@ impl Error {
             Self::StreamPageLimit { .. } => reason::STREAM_PAGE_LIMIT,
             Self::StreamDurationLimit { .. } => reason::STREAM_DURATION_LIMIT,
             Self::StreamReaderStalled { .. } => reason::STREAM_READER_STALLED,
+            Self::NotificationsExpired { .. } => reason::NOTIFICATIONS_EXPIRED,
+            Self::NotificationJournalUnavailable { .. } => reason::NOTIFICATION_JOURNAL_UNAVAILABLE,
+            Self::TooManyWatches { .. } => reason::TOO_MANY_WATCHES,
+            Self::ShuttingDown => reason::SHUTTING_DOWN,
         }
     }
 
@@ -363,7 +387,11 @@ impl Error {
             | Self::UpstreamBusy { .. }
             | Self::StreamPageLimit { .. }
             | Self::StreamDurationLimit { .. }
-            | Self::StreamReaderStalled { .. } => None,
+            | Self::StreamReaderStalled { .. }
+            | Self::NotificationsExpired { .. }
+            | Self::NotificationJournalUnavailable { .. }
+            | Self::TooManyWatches { .. }
+            | Self::ShuttingDown => None,
         }
     }
 
@@ -391,7 +419,11 @@ impl Error {
             | Self::UpstreamBusy { .. }
             | Self::StreamPageLimit { .. }
             | Self::StreamDurationLimit { .. }
-            | Self::StreamReaderStalled { .. } => None,
+            | Self::StreamReaderStalled { .. }
+            | Self::NotificationsExpired { .. }
+            | Self::NotificationJournalUnavailable { .. }
+            | Self::TooManyWatches { .. }
+            | Self::ShuttingDown => None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The gRPC edge: the generated contract and one module per service, each
+//! The gRPC edge: the generated contract and one module per service (sales,
+//! authorization, notifications), each
 //! split by direction (`request`: proto into validated domain values,
 //! `response`: domain values into proto), plus [`status`], where every error
 //! becomes a gRPC status, and the edge below the handlers: [`codec`]
@@ -17,11 +18,15 @@ mod authorization;
 pub mod codec;
 pub mod deadline;
 pub mod limits;
+mod notifications;
 pub mod overload;
 mod sales;
 pub mod status;
 
 pub use authorization::AuthorizationApi;
+pub use notifications::{
+    DEFAULT_MAX_WATCHES, DEFAULT_WATCH_STALL_TIMEOUT, NotificationServiceServer, NotificationsApi,
+};
 pub use sales::{
     EncodedGetSaleResponse, SalesApi, StreamLimits, encode_sale, served::sales_service_server::SalesServiceServer,
 };

@@ -52,6 +52,16 @@ const OVERLOADED_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// upstream round trip, by which time slots have usually come free.
 const UPSTREAM_BUSY_RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How long a caller should wait before retrying when the notification journal is unavailable.
+const JOURNAL_UNAVAILABLE_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// How long a refused watcher should wait: watches are long-lived, so a slot frees slowly;
+/// another replica may have one at once.
+const TOO_MANY_WATCHES_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// How long a watcher ended by a shutdown should wait: none, another replica serves it at once.
+const SHUTTING_DOWN_RETRY_DELAY: Duration = Duration::ZERO;
+
 /// When a caller may usefully retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retry {
@@ -150,6 +160,10 @@ rows! {
     StreamPageLimit,
     StreamDurationLimit,
     StreamReaderStalled,
+    NotificationsExpired,
+    NotificationJournalUnavailable,
+    TooManyWatches,
+    ShuttingDown,
     UnknownVendorCode,
 }
 
@@ -201,6 +215,10 @@ impl Row {
             Error::StreamPageLimit { .. } => Self::StreamPageLimit,
             Error::StreamDurationLimit { .. } => Self::StreamDurationLimit,
             Error::StreamReaderStalled { .. } => Self::StreamReaderStalled,
+            Error::NotificationsExpired { .. } => Self::NotificationsExpired,
+            Error::NotificationJournalUnavailable { .. } => Self::NotificationJournalUnavailable,
+            Error::TooManyWatches { .. } => Self::TooManyWatches,
+            Error::ShuttingDown => Self::ShuttingDown,
         }
     }
 
@@ -436,9 +454,36 @@ impl Row {
             Self::StreamReaderStalled => Mapping::new(
                 reason::STREAM_READER_STALLED,
                 Code::Aborted,
-                "The caller of a StreamSales took no row for `stream_sales.stall_timeout` (ErrorInfo `stallTimeoutMs`): paging stopped and the buffered rows were dropped.",
+                "The caller of a StreamSales took no row for `stream_sales.stall_timeout`, or of a WatchNotifications for 60 s (ErrorInfo `stallTimeoutMs`): paging stopped and the buffered rows were dropped.",
                 "The gateway gave up on the stream, not on the request: the caller reads again and restarts the stream.",
             ),
+            Self::NotificationsExpired => Mapping::new(
+                reason::NOTIFICATIONS_EXPIRED,
+                Code::FailedPrecondition,
+                "A notification watch or listing started (or a watch fell) behind the oldest notification the journal keeps (`ins.retention`; ErrorInfo `cursor`): some would be missed.",
+                "Depends on the journal's state, not the request's form; OUT_OF_RANGE would fit too, but it is the code the limits layer renames. List from the oldest kept entry (no start) and reconcile with GetSale.",
+            ),
+            Self::NotificationJournalUnavailable => Mapping::new(
+                reason::NOTIFICATION_JOURNAL_UNAVAILABLE,
+                Code::Unavailable,
+                "The notification journal (Redis) cannot be reached or did not answer; a watch ends with it.",
+                "Transient; retry (a watch: resume after its last resume_cursor) after RetryInfo.",
+            )
+            .retry(Retry::After(JOURNAL_UNAVAILABLE_RETRY_DELAY)),
+            Self::TooManyWatches => Mapping::new(
+                reason::TOO_MANY_WATCHES,
+                Code::Unavailable,
+                "This replica already runs its maximum of notification watches (ErrorInfo `limit`); watches do not count against `server.max_concurrent_calls`, this bound does.",
+                "A capacity limit of one replica, like OVERLOADED: retry after RetryInfo, ideally on another replica.",
+            )
+            .retry(Retry::After(TOO_MANY_WATCHES_RETRY_DELAY)),
+            Self::ShuttingDown => Mapping::new(
+                reason::SHUTTING_DOWN,
+                Code::Unavailable,
+                "A notification watch was ended because its replica is shutting down (the listener closed after `server.drain_period`).",
+                "Transient: resume at once after the last resume_cursor; the load balancer sends the call to another replica.",
+            )
+            .retry(Retry::After(SHUTTING_DOWN_RETRY_DELAY)),
             Self::UnknownVendorCode => Mapping::new(
                 "(any other vendor code)",
                 Code::Unknown,
@@ -519,6 +564,13 @@ pub fn to_status(error: Error, field_of: fn(&str) -> Option<&'static str>) -> to
         Error::StreamReaderStalled { stall_timeout_ms } => {
             metadata.insert("stallTimeoutMs".to_owned(), stall_timeout_ms.to_string());
         }
+        Error::NotificationsExpired { after } => {
+            metadata.insert("cursor".to_owned(), after.clone());
+        }
+        Error::TooManyWatches { limit } => {
+            metadata.insert("limit".to_owned(), limit.to_string());
+        }
+        Error::NotificationJournalUnavailable { .. } | Error::ShuttingDown => {}
         Error::IdempotencyStoreUnavailable { store, .. } | Error::IdempotencyStoreFull { store } => {
             metadata.insert("store".to_owned(), store.clone());
         }
@@ -658,6 +710,12 @@ mod tests {
             Row::StreamPageLimit => Error::StreamPageLimit { max_pages: 1000 },
             Row::StreamDurationLimit => Error::StreamDurationLimit { max_duration_ms: 600_000 },
             Row::StreamReaderStalled => Error::StreamReaderStalled { stall_timeout_ms: 30_000 },
+            Row::NotificationsExpired => Error::NotificationsExpired { after: "1733030000000-0".into() },
+            Row::NotificationJournalUnavailable => {
+                Error::NotificationJournalUnavailable { detail: "connection refused".into() }
+            }
+            Row::TooManyWatches => Error::TooManyWatches { limit: 256 },
+            Row::ShuttingDown => Error::ShuttingDown,
             Row::UnknownVendorCode => vendor("SOMETHING_NEW", None),
         }
     }
@@ -733,6 +791,9 @@ mod tests {
                 (Row::IdempotencyStoreUnavailable, Retry::After(UNAVAILABLE_RETRY_DELAY)),
                 (Row::Overloaded, Retry::After(OVERLOADED_RETRY_DELAY)),
                 (Row::UpstreamBusy, Retry::After(UPSTREAM_BUSY_RETRY_DELAY)),
+                (Row::NotificationJournalUnavailable, Retry::After(JOURNAL_UNAVAILABLE_RETRY_DELAY)),
+                (Row::TooManyWatches, Retry::After(TOO_MANY_WATCHES_RETRY_DELAY)),
+                (Row::ShuttingDown, Retry::After(SHUTTING_DOWN_RETRY_DELAY)),
             ]
         );
         let fields: Vec<_> = Row::ALL.iter().filter_map(|row| row.mapping().field.map(|field| (*row, field))).collect();
@@ -855,6 +916,26 @@ mod tests {
             assert_eq!(status.code(), code, "{status:?}");
             assert_eq!(status.get_error_details().error_info().unwrap().metadata[key], value);
             assert!(status.get_error_details().retry_info().is_none(), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn the_notification_errors_name_what_the_caller_resumes_from() {
+        let expired = tonic::Status::from(Error::NotificationsExpired { after: "5-0".into() });
+        assert_eq!(expired.code(), Code::FailedPrecondition);
+        let details = expired.get_error_details();
+        assert_eq!(details.error_info().unwrap().metadata["cursor"], "5-0");
+        assert!(details.retry_info().is_none(), "waiting never brings trimmed entries back");
+        assert!(expired.message().contains("no start"), "{expired:?}");
+
+        let busy = tonic::Status::from(Error::TooManyWatches { limit: 3 });
+        assert_eq!(busy.code(), Code::Unavailable);
+        assert_eq!(busy.get_error_details().error_info().unwrap().metadata["limit"], "3");
+
+        for error in [Error::ShuttingDown, Error::NotificationJournalUnavailable { detail: "down".into() }] {
+            let status = tonic::Status::from(error);
+            assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+            assert!(status.get_error_details().retry_info().is_some(), "{status:?}");
         }
     }
 
