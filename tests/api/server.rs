@@ -27,11 +27,12 @@ async fn health_answers_serving_for_the_server_and_the_sales_service() {
     }
 }
 
-const EXPECTED_SERVICES: [&str; 5] = [
+const EXPECTED_SERVICES: [&str; 6] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "twocheckout.v1.AuthorizationService",
+    "twocheckout.v1.NotificationService",
     "twocheckout.v1.SalesService",
 ];
 
