@@ -14,4 +14,5 @@
 //! [`crate::domain::SaleEviction`]); the journal is a bounded in-memory one for
 //! a single process, or a Redis stream every replica shares.
 
+pub mod journal;
 pub mod receiver;
