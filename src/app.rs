@@ -26,13 +26,13 @@ use crate::{
         overload::OverloadLayer,
         proto::{self, authorization_service_server::AuthorizationServiceServer},
     },
-    notifications::{
-        journal::{JournalBackend, MemoryJournal},
-        receiver::{self, InsReceiver, ReceiverSettings},
-    },
     idempotency::{
         Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
         MemoryStoreSettings, RedisIdempotencyStore,
+    },
+    notifications::{
+        journal::{JournalBackend, MemoryJournal},
+        receiver::{self, InsReceiver, ReceiverSettings},
     },
     reload::{LoadError, Reloading},
     shared_state::{self, SharedStateError},
@@ -211,14 +211,6 @@ impl Application {
         tokio::spawn(Sales::keep_settled(cache.clone(), CACHE_HOUSEKEEPING_PERIOD));
         telemetry::observe_cache(move || cache.upgrade().map(|sales| sales.stats()));
 
-        let journal = Arc::new(build_journal(&settings, shared.as_ref()));
-        let ins = bind_receiver(&settings, &journal, &sales).await?;
-        // The embedded simulator posts its INS messages to this gateway's own receiver, once
-        // the simulator can (RunningSimulator::set_notify_url, from the simulator slice):
-        // if let (Some(simulator), Some(ins)) = (&simulator, &ins) {
-        //     simulator.set_notify_url(Some(format!("http://{}{}", ins.addr, receiver::INS_PATH)));
-        // }
-
         // Before binding: a bad policy or JWKS stops start-up, naming the file and line.
         let auth = AuthLayer::from_settings(&settings.auth, settings.server.reload_interval).await?;
 
@@ -227,6 +219,14 @@ impl Application {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
         warn_about_exposure(&settings, local_addr);
+        // After the gRPC listener: a port clash there is the one to report first.
+        let journal = Arc::new(build_journal(&settings, shared.as_ref()));
+        let ins = bind_receiver(&settings, &journal, &sales).await?;
+        // The embedded simulator posts its INS messages to this gateway's own receiver, once
+        // the simulator can (RunningSimulator::set_notify_url, from the simulator slice):
+        // if let (Some(simulator), Some(ins)) = (&simulator, &ins) {
+        //     simulator.set_notify_url(Some(format!("http://{}{}", ins.addr, receiver::INS_PATH)));
+        // }
         let health_listener = match settings.server.health_listen_addr {
             Some(addr) => {
                 let listener =

@@ -946,10 +946,9 @@ impl Settings {
         let (default_vendor, default_word) = match self.upstream()? {
             Upstream::TwoCheckout { .. } => (self.payment_credentials()?.map(|c| c.seller_id), None),
             #[cfg(feature = "simulator")]
-            Upstream::Simulator { .. } => (
-                Some(tco_simulator::DEFAULT_SELLER_ID.to_owned()),
-                Some(SecretString::from(SIMULATOR_SECRET_WORD)),
-            ),
+            Upstream::Simulator { .. } => {
+                (Some(tco_simulator::DEFAULT_SELLER_ID.to_owned()), Some(SecretString::from(SIMULATOR_SECRET_WORD)))
+            }
         };
         let Some(secret_word) = self.ins.secret_word.clone().or(default_word) else {
             return Ok(None);

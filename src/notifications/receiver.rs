@@ -474,8 +474,13 @@ mod tests {
 
     #[test]
     fn a_hash_that_is_not_32_hex_digits_is_not_read() {
-        for bad in ["", "A152", "A152B3D993B4F97E2E2A41552A4769A8A", "G152B3D993B4F97E2E2A41552A4769A8", "é".repeat(16).as_str()]
-        {
+        for bad in [
+            "",
+            "A152",
+            "A152B3D993B4F97E2E2A41552A4769A8A",
+            "G152B3D993B4F97E2E2A41552A4769A8",
+            "é".repeat(16).as_str(),
+        ] {
             assert_eq!(parse_hash(bad), None, "{bad:?}");
         }
     }
@@ -485,11 +490,20 @@ mod tests {
         entries: Mutex<Vec<(String, RawForm)>>,
         down: AtomicBool,
         head: watch::Sender<Cursor>,
+        /// What happened, in order, to the journal and the cache (shared with [`Evictions`]).
+        events: Events,
     }
 
-    impl Default for ListJournal {
-        fn default() -> Self {
-            Self { entries: Mutex::default(), down: AtomicBool::new(false), head: watch::channel(Cursor::ORIGIN).0 }
+    type Events = Arc<Mutex<Vec<&'static str>>>;
+
+    impl ListJournal {
+        fn new(events: Events) -> Self {
+            Self {
+                entries: Mutex::default(),
+                down: AtomicBool::new(false),
+                head: watch::channel(Cursor::ORIGIN).0,
+                events,
+            }
         }
     }
 
@@ -504,6 +518,7 @@ mod tests {
             if self.down.load(Ordering::SeqCst) {
                 return Err(JournalError::Unavailable("down for the spec".into()));
             }
+            self.events.lock().unwrap().push("append");
             let mut entries = self.entries.lock().unwrap();
             if let Some(at) = entries.iter().position(|(k, _)| k == key) {
                 return Ok(Appended::Duplicate(Cursor::new(1, at as u64)));
@@ -526,11 +541,11 @@ mod tests {
     }
 
     /// Records what was evicted.
-    #[derive(Default)]
-    struct Evictions(Mutex<Vec<(String, String)>>);
+    struct Evictions(Mutex<Vec<(String, String)>>, Events);
 
     impl SaleEviction for Evictions {
         async fn evict_sale(&self, sale_id: &SaleId, invoice_id: &InvoiceId) {
+            self.1.lock().unwrap().push("evict");
             self.0.lock().unwrap().push((sale_id.to_string(), invoice_id.to_string()));
         }
     }
@@ -545,8 +560,9 @@ mod tests {
     }
 
     fn harness(max_fields: usize, rate_limit: RateLimit) -> Harness {
-        let journal = Arc::new(ListJournal::default());
-        let evictions = Arc::new(Evictions::default());
+        let events = Events::default();
+        let journal = Arc::new(ListJournal::new(Arc::clone(&events)));
+        let evictions = Arc::new(Evictions(Mutex::default(), events));
         let settings = ReceiverSettings {
             account: InsAccount { vendor_id: VENDOR.into(), secret_word: SecretString::from(WORD) },
             max_body_bytes: 4096,
@@ -607,6 +623,8 @@ mod tests {
         assert_eq!(h.journal.keys(), ["1817037:3786"]);
         assert_eq!(h.journal.entries.lock().unwrap()[0].1.fields(), fields.as_slice(), "posted order, decoded");
         assert_eq!(*h.evictions.0.lock().unwrap(), [("4819138002".to_owned(), "4343434343".to_owned())]);
+        // A subscriber that sees the stored event and calls GetSale must not get the cached sale.
+        assert_eq!(*h.journal.events.lock().unwrap(), ["evict", "append"], "evicted before it is stored");
         // 2Checkout resends: answered OK, stored once.
         assert_eq!(post(&h.router, INS_PATH, encode(&fields)).await.0, StatusCode::OK);
         assert_eq!(h.journal.keys().len(), 1);
