@@ -697,6 +697,55 @@ mod tests {
         assert_eq!(post(&h.router, INS_PATH, encode(&form(&[]))).await.0, StatusCode::OK);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_never_finishes_is_cut_off_after_the_timeout() {
+        let h = roomy();
+        let trickle = tokio_stream::once(Ok::<_, std::io::Error>(bytes::Bytes::from("message_type=REFUND_ISSUED&")))
+            .chain(tokio_stream::pending());
+        let request = Request::post(INS_PATH).body(Body::from_stream(trickle)).unwrap();
+        let response = h.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(h.journal.keys().is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { failure_persistence: None, ..Default::default() })]
+
+        /// Arbitrary bytes, and forms made of the fields the receiver reads with arbitrary
+        /// values (never signed: no guess finds an MD5), are answered with a 4xx refusal:
+        /// never a panic, never a 5xx, and nothing is stored.
+        #[test]
+        fn no_body_makes_the_receiver_panic_or_store_what_it_refused(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "message_type", "message_id", "sale_id", "invoice_id", "vendor_id", "md5_hash", "x",
+                    ]),
+                    proptest::prelude::any::<String>(),
+                ),
+                0..10,
+            ),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let h = harness(8, RateLimit { per_second: 1000, burst: 1000 });
+                let fields: Vec<(String, String)> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                for body in [raw.clone(), encode(&fields).into_bytes()] {
+                    let request = Request::post(INS_PATH).body(Body::from(body)).unwrap();
+                    let status = h.router.clone().oneshot(request).await.unwrap().status();
+                    proptest::prop_assert!(
+                        [StatusCode::BAD_REQUEST, StatusCode::FORBIDDEN, StatusCode::PAYLOAD_TOO_LARGE]
+                            .contains(&status),
+                        "{status}"
+                    );
+                }
+                proptest::prop_assert!(h.journal.keys().is_empty());
+                Ok(())
+            })?;
+        }
+    }
+
     #[tokio::test]
     async fn a_journal_that_cannot_store_gets_503_so_2checkout_resends() {
         let h = roomy();
