@@ -24,6 +24,7 @@ mod idempotency;
 mod ins_receiver;
 mod limits;
 mod list_sales;
+mod notification_journal;
 mod redis_server;
 mod server;
 mod shared_idempotency;
