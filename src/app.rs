@@ -31,7 +31,7 @@ use crate::{
         MemoryStoreSettings, RedisIdempotencyStore,
     },
     notifications::{
-        journal::{JournalBackend, MemoryJournal},
+        journal::{JournalBackend, MemoryJournal, RedisJournal, follower_client},
         receiver::{self, InsReceiver, ReceiverSettings},
     },
     reload::{LoadError, Reloading},
@@ -72,6 +72,8 @@ pub enum StartupError {
     SharedState(#[from] SharedStateError),
     #[error("cannot load {0}")]
     Auth(#[from] crate::reload::LoadError),
+    #[error(transparent)]
+    Journal(#[from] crate::domain::JournalError),
 }
 
 /// The sales ports as served, decorators included. Composed in one place
@@ -220,7 +222,7 @@ impl Application {
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
         warn_about_exposure(&settings, local_addr);
         // After the gRPC listener: a port clash there is the one to report first.
-        let journal = Arc::new(build_journal(&settings, shared.as_ref()));
+        let journal = Arc::new(build_journal(&settings, shared.as_ref())?);
         let ins = bind_receiver(&settings, &journal, &sales).await?;
         // The embedded simulator posts its INS messages to this gateway's own receiver, once
         // the simulator can (RunningSimulator::set_notify_url, from the simulator slice):
@@ -472,13 +474,24 @@ struct InsListener {
     router: axum::Router,
 }
 
-/// The journal accepted notifications go to: in memory, bounded by `ins.memory_capacity`
-/// and `ins.retention`. With `redis.url` set, this is where the shared Redis stream journal
-/// (`JournalBackend::Redis`, from the journal slice) is chosen instead, like the idempotency
-/// store above; until then every replica keeps its own.
-fn build_journal(settings: &Settings, _shared: Option<&shared_state::SharedConnection>) -> JournalBackend {
-    let capacity = usize::try_from(settings.ins.memory_capacity).unwrap_or(usize::MAX);
-    JournalBackend::Memory(MemoryJournal::new(capacity, settings.ins.retention))
+/// The journal accepted notifications go to, chosen like the idempotency store: with
+/// `redis.url`, the Redis stream every replica shares (appended on the shared connection,
+/// followed on one of its own), trimmed by `ins.retention`, surviving restarts; without it,
+/// this process's own, bounded by `ins.memory_capacity` and `ins.retention`.
+fn build_journal(
+    settings: &Settings,
+    shared: Option<&shared_state::SharedConnection>,
+) -> Result<JournalBackend, StartupError> {
+    let retention = settings.ins.retention;
+    Ok(match (shared, &settings.redis.url) {
+        (Some(connection), Some(url)) => {
+            JournalBackend::Redis(RedisJournal::new(connection.clone(), follower_client(url)?, retention))
+        }
+        _ => {
+            let capacity = usize::try_from(settings.ins.memory_capacity).unwrap_or(usize::MAX);
+            JournalBackend::Memory(MemoryJournal::new(capacity, retention))
+        }
+    })
 }
 
 /// Binds the INS receiver, or says once why it does not start.

@@ -191,7 +191,7 @@ async fn an_accepted_notification_evicts_the_cached_sale() {
 }
 
 #[tokio::test]
-async fn with_redis_a_notification_received_by_one_replica_evicts_the_sale_on_another() {
+async fn with_redis_a_notification_received_by_one_replica_evicts_the_sale_and_is_kept_once_for_all() {
     let redis = RedisServer::start().await;
     let simulator = spawn_simulator().await;
     let url = redis.url();
@@ -204,6 +204,11 @@ async fn with_redis_a_notification_received_by_one_replica_evicts_the_sale_on_an
     assert_eq!(post(&receiving, INS_PATH, &signed("7")).await.0, StatusCode::OK);
     get_documented_sale(&other).await;
     assert_eq!((details(&simulator), other.ports.stats().hits), (2, 1), "the other replica read it anew");
+
+    // One journal for both: 2Checkout's resend reaching the other replica is a duplicate there.
+    assert_eq!(stored(&other).await, ["7"]);
+    assert_eq!(post(&other, INS_PATH, &signed("7")).await.0, StatusCode::OK);
+    assert_eq!(stored(&receiving).await, ["7"]);
 }
 
 #[tokio::test]
@@ -248,4 +253,25 @@ async fn a_refused_post_is_logged_and_counted_without_the_secret_word_or_the_exp
         })
     };
     assert!(count("refused", Some("bad_hash")) && count("accepted", None), "{metrics}");
+}
+
+#[tokio::test]
+async fn while_the_shared_journal_is_down_posts_get_503_so_2checkout_resends_them() {
+    let mut redis = RedisServer::start().await;
+    let app = receiving_gateway(&spawn_simulator().await, &[("redis.url", &redis.url())]).await;
+    redis.stop().await;
+    let (status, text) = post(&app, INS_PATH, &signed("9")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+
+    redis.restart().await;
+    // The resend, once Redis is back (its connection reconnects on the first failed command).
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = post(&app, INS_PATH, &signed("9")).await.0;
+        if status == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored(&app).await, ["9"]);
 }
