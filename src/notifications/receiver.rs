@@ -32,12 +32,20 @@
 //!    first time). A journal that cannot store answers 503, so 2Checkout keeps the
 //!    message and resends it.
 //!
+//! Connections are bounded in number and lifetime (`connections`): the port faces
+//! the internet. The `Content-Type` is not checked: no source states what
+//! 2Checkout sends (INS-NOTES), the body is read as a form whatever it says, and
+//! the hash decides.
+//!
 //! Every refusal logs one WARN line with its reason and the message and sale ids
 //! when they are known (and well formed), never the secret word nor the expected
 //! hash. Nothing here panics on any input: every field is checked before use.
 
+mod connections;
+
+pub use self::connections::{BoundedListener, CONNECTION_LIFETIME, MAX_CONNECTIONS, Peer};
+
 use std::{
-    net::SocketAddr,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -164,7 +172,7 @@ async fn receive<J: NotificationJournal, E: SaleEviction>(
     State(receiver): State<Arc<InsReceiver<J, E>>>,
     request: Request,
 ) -> Response {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
+    let peer = request.extensions().get::<ConnectInfo<Peer>>().map(|ConnectInfo(Peer(addr))| *addr);
     match receiver.handle(request).await {
         Ok(Accepted { appended, ids }) => {
             let (outcome, cursor) = match appended {
@@ -198,13 +206,14 @@ async fn receive<J: NotificationJournal, E: SaleEviction>(
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets the posts in
-/// progress finish (their journal appends included).
+/// progress finish (their journal appends included). Connections are bounded in
+/// number and lifetime ([`BoundedListener`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(BoundedListener::new(listener), router.into_make_service_with_connect_info::<Peer>())
         .with_graceful_shutdown(shutdown)
         .await
 }
