@@ -1,10 +1,12 @@
 //! Assembles the gateway: picks the upstream (real 2Checkout or, in builds
 //! with the `simulator` feature, the built-in simulator), builds the Admin
 //! and Payment API clients and their decorators, and serves SalesService and
-//! AuthorizationService beside health and reflection on one listener.
+//! AuthorizationService beside health and reflection on one listener, and the
+//! INS receiver (`notifications::receiver`) on a listener of its own.
 //!
-//! [`Application::build`] binds the listener before returning, so tests can
-//! ask for port 0 and read the real address from [`Application::local_addr`].
+//! [`Application::build`] binds both listeners before returning, so tests can
+//! ask for port 0 and read the real addresses from [`Application::local_addr`]
+//! and [`Application::ins_addr`].
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -28,6 +30,10 @@ use crate::{
         Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
         MemoryStoreSettings, RedisIdempotencyStore,
     },
+    notifications::{
+        journal::{JournalBackend, MemoryJournal, RedisJournal, follower_client},
+        receiver::{self, InsReceiver, ReceiverSettings},
+    },
     reload::{LoadError, Reloading},
     shared_state::{self, SharedStateError},
     telemetry::{self, RpcTelemetryLayer},
@@ -48,6 +54,8 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot listen on {addr} (server.health_listen_addr / TCO_SERVER__HEALTH_LISTEN_ADDR): {source}")]
     HealthBind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot listen on {addr} (ins.listen_addr / TCO_INS__LISTEN_ADDR): {source}")]
+    InsBind { addr: SocketAddr, source: std::io::Error },
     #[cfg(feature = "simulator")]
     #[error("cannot listen on {addr} (simulator.listen_addr / TCO_SIMULATOR__LISTEN_ADDR): {source}")]
     SimulatorBind { addr: SocketAddr, source: std::io::Error },
@@ -64,6 +72,8 @@ pub enum StartupError {
     SharedState(#[from] SharedStateError),
     #[error("cannot load {0}")]
     Auth(#[from] crate::reload::LoadError),
+    #[error(transparent)]
+    Journal(#[from] crate::domain::JournalError),
 }
 
 /// The sales ports as served, decorators included. Composed in one place
@@ -80,6 +90,9 @@ pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, IdempotencyBackend
 /// API (or over nothing, when it is not configured).
 pub type Payments = IdempotentAuthorizations<PaymentBackend, IdempotencyBackend<Authorization, ()>>;
 
+/// The notification journal as served: in memory, or (with `redis.url`) shared by every replica.
+pub type Journal = JournalBackend;
+
 /// How often the cache's figures (entries, bytes, expiries) are brought up to date for metrics.
 const CACHE_HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(1);
 
@@ -95,6 +108,12 @@ pub struct Application {
     http2: Http2Limits,
     sales: Arc<Sales>,
     payments: Arc<Payments>,
+    /// Accepted INS notifications, in order: what the receiver appends to and the
+    /// notification service reads.
+    journal: Arc<Journal>,
+    /// The INS receiver's bound listener and routes, unless it does not start
+    /// (real 2Checkout without `ins.secret_word`).
+    ins: Option<InsListener>,
     #[cfg(feature = "simulator")]
     simulator: Option<tco_simulator::RunningSimulator>,
     drain_period: Duration,
@@ -202,6 +221,14 @@ impl Application {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
         warn_about_exposure(&settings, local_addr);
+        // After the gRPC listener: a port clash there is the one to report first.
+        let journal = Arc::new(build_journal(&settings, shared.as_ref())?);
+        let ins = bind_receiver(&settings, &journal, &sales).await?;
+        // The embedded simulator posts its INS messages to this gateway's own receiver, once
+        // the simulator can (RunningSimulator::set_notify_url, from the simulator slice):
+        // if let (Some(simulator), Some(ins)) = (&simulator, &ins) {
+        //     simulator.set_notify_url(Some(format!("http://{}{}", ins.addr, receiver::INS_PATH)));
+        // }
         let health_listener = match settings.server.health_listen_addr {
             Some(addr) => {
                 let listener =
@@ -219,6 +246,8 @@ impl Application {
             http2: Http2Limits::from(&settings.server),
             sales,
             payments: Arc::new(payments),
+            journal,
+            ins,
             #[cfg(feature = "simulator")]
             simulator,
             drain_period: settings.server.drain_period,
@@ -243,6 +272,16 @@ impl Application {
     /// The address of the plaintext health-only listener, when `server.health_listen_addr` is set.
     pub fn health_addr(&self) -> Option<SocketAddr> {
         self.health_listener.as_ref().map(|(_, addr)| *addr)
+    }
+
+    /// The address the INS receiver listens on, when it runs (see [`Settings::ins_account`]).
+    pub fn ins_addr(&self) -> Option<SocketAddr> {
+        self.ins.as_ref().map(|ins| ins.addr)
+    }
+
+    /// The notification journal: what the receiver stores and the notification service reads.
+    pub fn journal(&self) -> Arc<Journal> {
+        Arc::clone(&self.journal)
     }
 
     /// The served sales ports: their cache's figures are read through it.
@@ -389,16 +428,31 @@ impl Application {
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),
             )
+            // The notification service reads `self.journal` (NotificationsApi::new(Arc::clone(&self.journal), ..)).
             .serve_with_incoming_shutdown(
                 incoming::accept(self.listener, self.connections),
                 drained(drained_rx.clone()),
             );
+        // The INS receiver stops taking posts when the gRPC listener closes, and the posts in
+        // progress (their journal appends) get the same `server.shutdown_timeout` as calls.
+        let ins = self.ins.map(|ins| {
+            tracing::info!(addr = %ins.addr, path = receiver::INS_PATH, "INS receiver listening");
+            receiver::serve(ins.listener, ins.router, drained(drained_rx.clone()))
+        });
+        let receiving = async move {
+            if let Some(ins) = ins
+                && let Err(error) = ins.await
+            {
+                tracing::error!(%error, "the INS receiver failed");
+            }
+        };
+        let serving = async move { tokio::join!(server, receiving).0 };
         let deadline = async {
             drained(drained_rx).await;
             tokio::time::sleep(shutdown_timeout).await;
         };
         let result = tokio::select! {
-            result = server => result,
+            result = serving => result,
             () = deadline => {
                 tracing::warn!("in-flight calls still running after server.shutdown_timeout: stopping anyway");
                 Ok(())
@@ -411,6 +465,54 @@ impl Application {
         tracing::info!("stopped");
         Ok(result?)
     }
+}
+
+/// The INS receiver, bound.
+struct InsListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+}
+
+/// The journal accepted notifications go to, chosen like the idempotency store: with
+/// `redis.url`, the Redis stream every replica shares (appended on the shared connection,
+/// followed on one of its own), trimmed by `ins.retention`, surviving restarts; without it,
+/// this process's own, bounded by `ins.memory_capacity` and `ins.retention`.
+fn build_journal(
+    settings: &Settings,
+    shared: Option<&shared_state::SharedConnection>,
+) -> Result<JournalBackend, StartupError> {
+    let retention = settings.ins.retention;
+    Ok(match (shared, &settings.redis.url) {
+        (Some(connection), Some(url)) => {
+            JournalBackend::Redis(RedisJournal::new(connection.clone(), follower_client(url)?, retention))
+        }
+        _ => {
+            let capacity = usize::try_from(settings.ins.memory_capacity).unwrap_or(usize::MAX);
+            JournalBackend::Memory(MemoryJournal::new(capacity, retention))
+        }
+    })
+}
+
+/// Binds the INS receiver, or says once why it does not start.
+async fn bind_receiver(
+    settings: &Settings,
+    journal: &Arc<Journal>,
+    sales: &Arc<Sales>,
+) -> Result<Option<InsListener>, StartupError> {
+    let Some(account) = settings.ins_account()? else {
+        tracing::warn!(
+            "no INS secret word configured (ins.secret_word / TCO_INS__SECRET_WORD): the INS receiver is not \
+             started, so no notification can be verified; 2Checkout keeps failed deliveries for resending"
+        );
+        return Ok(None);
+    };
+    let receiver =
+        InsReceiver::new(Arc::clone(journal), Arc::clone(sales), ReceiverSettings::new(account, &settings.ins));
+    let addr = settings.ins.listen_addr;
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::InsBind { addr, source })?;
+    let addr = listener.local_addr().map_err(|source| StartupError::InsBind { addr, source })?;
+    Ok(Some(InsListener { listener, addr, router: Arc::new(receiver).router() }))
 }
 
 /// The HTTP/2 limits of every connection (`server.*`).

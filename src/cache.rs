@@ -59,8 +59,8 @@ pub use shared::SharedTags;
 pub use crate::telemetry::CacheStatsSnapshot;
 use crate::{
     domain::{
-        CallContext, Error, ListSalesQuery, Sale, SaleLookup, SaleWrite, SalesPage, SalesPort, SalesWritePort,
-        SharedSale, WriteReceipt, WriteRequest,
+        CallContext, Error, InvoiceId, ListSalesQuery, Sale, SaleEviction, SaleId, SaleLookup, SaleWrite, SalesPage,
+        SalesPort, SalesWritePort, SharedSale, WriteReceipt, WriteRequest,
     },
     telemetry,
 };
@@ -231,8 +231,13 @@ impl<P> CachedSales<P> {
     }
 
     async fn invalidate(&self, write: &SaleWrite) {
+        self.invalidate_tags(tags(write)).await;
+    }
+
+    /// Stamps `tags` here and, with Redis, for every replica: no entry of a sale
+    /// they name whose fetch started before is served again, anywhere.
+    async fn invalidate_tags(&self, tags: Vec<Tag>) {
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        let tags = tags(write);
         for tag in &tags {
             self.invalidated.insert(tag.clone(), epoch);
         }
@@ -362,6 +367,15 @@ impl<P: SalesWritePort> SalesWritePort for CachedSales<P> {
     }
 }
 
+/// An accepted INS notification evicts its sale the way a write through the
+/// gateway does (the same tags, the same shared stamps), so the next GetSale on
+/// any replica reads the sale as 2Checkout now has it.
+impl<P: Send + Sync + 'static> SaleEviction for CachedSales<P> {
+    async fn evict_sale(&self, sale_id: &SaleId, invoice_id: &InvoiceId) {
+        self.invalidate_tags(vec![Tag::Sale(sale_id.to_string()), Tag::Invoice(invoice_id.to_string())]).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use prost::Message as _;
@@ -466,6 +480,33 @@ mod tests {
         assert_eq!(answer(&fresh), "7");
         let hit = cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
         assert_eq!((answer(&hit), upstream.reads.load(Ordering::SeqCst)), ("7".to_owned(), 2));
+    }
+
+    #[tokio::test]
+    async fn an_evicted_sale_is_read_anew_by_sale_and_by_invoice() {
+        let (cache, upstream) = cache();
+        let by_invoice = SaleLookup::ByInvoice("100".parse().unwrap());
+        for lookup in [by_sale(), by_invoice.clone()] {
+            cache.get_shared_sale(CallContext::default(), &lookup).await.unwrap();
+            cache.get_shared_sale(CallContext::default(), &lookup).await.unwrap();
+        }
+        assert_eq!((cache.stats().hits, upstream.reads.load(Ordering::SeqCst)), (2, 2));
+        // Changed in 2Checkout's console; its notification arrives.
+        upstream.version.store(5, Ordering::SeqCst);
+        cache.evict_sale(&"1".parse().unwrap(), &"100".parse().unwrap()).await;
+        assert_eq!(answer(&cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap()), "5");
+        assert_eq!(answer(&cache.get_shared_sale(CallContext::default(), &by_invoice).await.unwrap()), "5");
+        assert_eq!((cache.stats().hits, upstream.reads.load(Ordering::SeqCst)), (2, 4));
+    }
+
+    #[tokio::test]
+    async fn evicting_by_the_invoice_alone_reaches_an_entry_cached_by_sale() {
+        let (cache, upstream) = cache();
+        cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap();
+        upstream.version.store(6, Ordering::SeqCst);
+        // A recurring installment names a new invoice of the sale; a sale id the cache never saw.
+        cache.evict_sale(&"2".parse().unwrap(), &"100".parse().unwrap()).await;
+        assert_eq!(answer(&cache.get_shared_sale(CallContext::default(), &by_sale()).await.unwrap()), "6");
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use figment::{
     providers::{Env, Format, Serialized, Toml},
 };
 use reqwest::Url;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 /// Environment variable naming a TOML configuration file to load.
@@ -25,8 +25,15 @@ pub const CONFIG_FILE_ENV: &str = "TCO_CONFIG_FILE";
 pub const DEFAULT_CONFIG_FILE: &str = "tco-gateway.toml";
 
 /// Settings read from the environment as written, never as numbers (see [`Settings::load`]).
-const VERBATIM_ENV_KEYS: [&str; 5] =
-    ["admin_api.username", "admin_api.password", "payment_api.seller_id", "payment_api.private_key", "redis.url"];
+const VERBATIM_ENV_KEYS: [&str; 7] = [
+    "admin_api.username",
+    "admin_api.password",
+    "payment_api.seller_id",
+    "payment_api.private_key",
+    "redis.url",
+    "ins.secret_word",
+    "ins.vendor_id",
+];
 
 /// Everything the gateway can be configured with.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -44,6 +51,116 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub stream_sales: StreamSalesSettings,
+    pub ins: InsSettings,
+}
+
+/// The secret word of the built-in simulator's account, which signs the INS
+/// messages it sends: the receiver's default in simulator mode. Defined once,
+/// here, until the simulator crate exports its own (`DEFAULT_SECRET_WORD`);
+/// then this is that constant.
+#[cfg(feature = "simulator")]
+pub const SIMULATOR_SECRET_WORD: &str = "tango";
+
+/// The INS receiver (`notifications::receiver`): where 2Checkout posts its
+/// instant notifications, the account they must be signed for, and the bounds
+/// on what one sender may make the gateway do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct InsSettings {
+    /// Where the receiver listens (its own listener, apart from gRPC: 2Checkout posts
+    /// from the internet, the gRPC callers are internal). Port 0 picks a free port.
+    pub listen_addr: SocketAddr,
+    /// The account's secret word (2Checkout's Site Management page), which signs every
+    /// message's `md5_hash`. A secret, never logged. Simulator mode: the simulator's.
+    pub secret_word: Option<SecretString>,
+    /// The seller (account) number messages must carry in `vendor_id`. Unset: the
+    /// `payment_api.seller_id`, or in simulator mode the simulator's.
+    pub vendor_id: Option<String>,
+    /// The largest form accepted, in bytes; a larger one is refused (413) unread.
+    pub max_body_bytes: u64,
+    /// The most fields one form may have; more is refused (413).
+    pub max_fields: u32,
+    /// Posts accepted per second, sustained, across all senders (one receiver-wide bucket).
+    pub rate_limit_per_second: u32,
+    /// Posts accepted at once after a quiet period.
+    pub rate_limit_burst: u32,
+    /// How long accepted notifications are kept in the journal (older ones are trimmed).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// The most notifications the in-memory journal (without `redis.url`) keeps.
+    pub memory_capacity: u64,
+}
+
+impl Default for InsSettings {
+    fn default() -> Self {
+        // 64 KiB: the largest documented message (two items, 68 keys) is under 3 KB, and
+        // 2Checkout sends one message per item-level event, so even an invoice with dozens
+        // of items stays far below. 1,000 fields: 44 + 12 per item is 80 items.
+        // 50 a second with a burst of 200 is far above any account's event rate (2Checkout
+        // sends one post per event), and caps what a flood of unsigned posts costs in MD5s.
+        // 7 days of retention: a consumer down over a long weekend still catches up.
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            secret_word: None,
+            vendor_id: None,
+            max_body_bytes: 64 * 1024,
+            max_fields: 1000,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 200,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            memory_capacity: 10_000,
+        }
+    }
+}
+
+/// The account INS messages must be signed for: resolved by [`Settings::ins_account`].
+#[derive(Clone, Debug)]
+pub struct InsAccount {
+    /// The `vendor_id` every message must carry (and that its hash covers).
+    pub vendor_id: String,
+    /// The secret word the hash is keyed with.
+    pub secret_word: SecretString,
+}
+
+impl InsSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (setting, value) in [
+            ("ins.max_body_bytes", self.max_body_bytes),
+            ("ins.max_fields", u64::from(self.max_fields)),
+            ("ins.rate_limit_per_second", u64::from(self.rate_limit_per_second)),
+            ("ins.rate_limit_burst", u64::from(self.rate_limit_burst)),
+            ("ins.memory_capacity", self.memory_capacity),
+        ] {
+            if value == 0 {
+                let variable = setting.replace('.', "__").to_uppercase();
+                return Err(ConfigError::Invalid {
+                    setting,
+                    reason: format!("must be greater than zero (TCO_{variable})"),
+                });
+            }
+        }
+        if self.retention.is_zero() {
+            return Err(ConfigError::Invalid {
+                setting: "ins.retention",
+                reason: "must be greater than zero (TCO_INS__RETENTION)".into(),
+            });
+        }
+        if self.secret_word.as_ref().is_some_and(|word| word.expose_secret().trim().is_empty()) {
+            return Err(ConfigError::Invalid {
+                setting: "ins.secret_word",
+                reason: "is empty; set the account's secret word (TCO_INS__SECRET_WORD) or leave it unset".into(),
+            });
+        }
+        if let Some(vendor_id) = &self.vendor_id
+            && (vendor_id.is_empty() || !vendor_id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "ins.vendor_id",
+                reason: "must be the seller account number, digits only (TCO_INS__VENDOR_ID)".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The bounds of one StreamSales call (`grpc/sales/mod.rs`, `walk_pages`): a
@@ -670,6 +787,8 @@ impl Settings {
         self.payment_api_base_url()?;
         self.upstream()?;
         self.payment_credentials()?;
+        self.ins.validate()?;
+        self.ins_account()?;
         for (setting, bytes) in [
             ("admin_api.max_body_bytes", self.admin_api.max_body_bytes),
             ("payment_api.max_body_bytes", self.payment_api.max_body_bytes),
@@ -813,6 +932,36 @@ impl Settings {
             }),
             (None, None, mode) => simulator_upstream(mode == Some(UpstreamMode::Simulator)),
         }
+    }
+
+    /// The account the INS receiver verifies messages for, or `None` when the receiver
+    /// does not start: real 2Checkout without `ins.secret_word`.
+    ///
+    /// Not starting is safe: without the secret word no message can be verified, so a
+    /// receiver could only refuse everything (or, worse, accept forgeries); 2Checkout keeps
+    /// undelivered messages in its Failed log, from where they can be resent once the word
+    /// is configured, and the cache's TTL still bounds how stale a sale can be. Simulator
+    /// mode always starts it, signed for the simulator's own account unless configured.
+    pub fn ins_account(&self) -> Result<Option<InsAccount>, ConfigError> {
+        let (default_vendor, default_word) = match self.upstream()? {
+            Upstream::TwoCheckout { .. } => (self.payment_credentials()?.map(|c| c.seller_id), None),
+            #[cfg(feature = "simulator")]
+            Upstream::Simulator { .. } => {
+                (Some(tco_simulator::DEFAULT_SELLER_ID.to_owned()), Some(SecretString::from(SIMULATOR_SECRET_WORD)))
+            }
+        };
+        let Some(secret_word) = self.ins.secret_word.clone().or(default_word) else {
+            return Ok(None);
+        };
+        let Some(vendor_id) = self.ins.vendor_id.clone().or(default_vendor) else {
+            return Err(ConfigError::Invalid {
+                setting: "ins.vendor_id",
+                reason: "ins.secret_word is set but no seller account number is configured to check vendor_id \
+                         against: set ins.vendor_id (TCO_INS__VENDOR_ID) or payment_api.seller_id"
+                    .into(),
+            });
+        };
+        Ok(Some(InsAccount { vendor_id, secret_word }))
     }
 
     /// Whether any 2Checkout credential (Admin or Payment API) is set.
@@ -1161,6 +1310,67 @@ mod tests {
             [USER, PASSWORD].into_iter().fold(figment, |f, (key, value)| f.merge(Serialized::global(key, value)));
         let off = Settings::from_figment(figment.merge(Serialized::global("server.reflection", false))).unwrap();
         assert!(!off.server.reflection);
+    }
+
+    #[cfg(feature = "simulator")]
+    #[test]
+    fn in_simulator_mode_the_ins_receiver_verifies_for_the_simulator_account_unless_configured() {
+        let s = settings(&[]).unwrap();
+        let account = s.ins_account().unwrap().expect("simulator mode always receives");
+        assert_eq!(account.vendor_id, tco_simulator::DEFAULT_SELLER_ID);
+        assert_eq!(account.secret_word.expose_secret(), SIMULATOR_SECRET_WORD);
+        let s = settings(&[("ins.secret_word", "s3cr3t-word"), ("ins.vendor_id", "532001")]).unwrap();
+        let account = s.ins_account().unwrap().unwrap();
+        assert_eq!((account.vendor_id.as_str(), account.secret_word.expose_secret()), ("532001", "s3cr3t-word"));
+        assert!(!format!("{s:?}").contains("s3cr3t-word"), "the secret word never prints");
+    }
+
+    #[test]
+    fn with_real_2checkout_the_ins_receiver_needs_a_secret_word_and_a_vendor() {
+        let s = settings(&[USER, PASSWORD]).unwrap();
+        assert!(s.ins_account().unwrap().is_none(), "no secret word: no receiver");
+        let word = ("ins.secret_word", "tango");
+        let err = settings(&[USER, PASSWORD, word]).unwrap_err().to_string();
+        assert!(err.contains("ins.vendor_id") && err.contains("TCO_INS__VENDOR_ID"), "{err}");
+        let account = settings(&[USER, PASSWORD, SELLER, KEY, word]).unwrap().ins_account().unwrap().unwrap();
+        assert_eq!(account.vendor_id, SELLER.1, "defaults to the Payment API seller id");
+        let account = settings(&[USER, PASSWORD, SELLER, KEY, word, ("ins.vendor_id", "1817037")])
+            .unwrap()
+            .ins_account()
+            .unwrap()
+            .unwrap();
+        assert_eq!(account.vendor_id, "1817037");
+    }
+
+    #[test]
+    fn ins_settings_have_defaults_and_bad_values_name_the_setting_and_its_variable() {
+        let ins = settings(&[]).unwrap().ins;
+        assert_eq!(ins.listen_addr.to_string(), "127.0.0.1:50053");
+        assert_eq!((ins.max_body_bytes, ins.max_fields, ins.memory_capacity), (65536, 1000, 10_000));
+        assert_eq!(ins.retention, Duration::from_secs(7 * 24 * 3600));
+        for (setting, value, variable) in [
+            ("ins.secret_word", " ", "TCO_INS__SECRET_WORD"),
+            ("ins.vendor_id", "12a", "TCO_INS__VENDOR_ID"),
+            ("ins.retention", "0s", "TCO_INS__RETENTION"),
+        ] {
+            let err = settings(&[(setting, value)]).unwrap_err().to_string();
+            assert!(err.contains(setting) && err.contains(variable), "{err}");
+        }
+        for setting in [
+            "ins.max_body_bytes",
+            "ins.max_fields",
+            "ins.rate_limit_per_second",
+            "ins.rate_limit_burst",
+            "ins.memory_capacity",
+        ] {
+            let figment = Figment::new();
+            #[cfg(not(feature = "simulator"))]
+            let figment =
+                [USER, PASSWORD].into_iter().fold(figment, |f, (key, value)| f.merge(Serialized::global(key, value)));
+            let err = Settings::from_figment(figment.merge(Serialized::global(setting, 0u32))).unwrap_err();
+            let variable = format!("TCO_{}", setting.replace('.', "__").to_uppercase());
+            assert!(err.to_string().contains(setting) && err.to_string().contains(&variable), "{err}");
+        }
     }
 
     #[test]

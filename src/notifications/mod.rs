@@ -13,4 +13,6 @@
 //! The journal and the eviction are ports ([`crate::domain::NotificationJournal`],
 //! [`crate::domain::SaleEviction`]); the journal is a bounded in-memory one for
 //! a single process, or a Redis stream every replica shares.
+
 pub mod journal;
+pub mod receiver;

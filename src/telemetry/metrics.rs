@@ -55,6 +55,8 @@ pub(super) struct Instruments {
     pub vendor_errors: Counter<u64>,
     /// `tco.idempotency.refusals`: writes and authorizations the idempotency store refused.
     pub idempotency_refusals: Counter<u64>,
+    /// `tco.ins.posts`: INS posts by outcome (accepted, duplicate, refused) and refusal reason.
+    pub ins_posts: Counter<u64>,
 }
 
 /// The instruments, created on first use from the global meter provider.
@@ -92,8 +94,25 @@ pub(super) fn instruments() -> &'static Instruments {
                     "Writes and authorizations refused because the idempotency store was unavailable or full",
                 )
                 .build(),
+            ins_posts: meter
+                .u64_counter("tco.ins.posts")
+                .with_unit("{post}")
+                .with_description(
+                    "INS posts received, by outcome (accepted, duplicate, refused) and, when refused, reason",
+                )
+                .build(),
         }
     })
+}
+
+/// Counts an INS post (`tco.ins.posts`): `outcome` is `accepted`, `duplicate`
+/// or `refused`, with the refusal's `reason` (a fixed label such as `bad_hash`).
+/// A burst of `bad_hash` is someone forging notifications; of `journal_unavailable`,
+/// 2Checkout being told to resend.
+pub fn record_ins_post(outcome: &'static str, reason: Option<&'static str>) {
+    let mut attributes = vec![KeyValue::new("outcome", outcome)];
+    attributes.extend(reason.map(|reason| KeyValue::new("reason", reason)));
+    instruments().ins_posts.add(1, &attributes);
 }
 
 /// Counts a write or authorization the idempotency store refused

@@ -54,7 +54,7 @@ use tracing_subscriber::{
 };
 
 pub use logs::{JsonWithTraceIds, NoSpanFields, OTEL_COMPLAINT_INTERVAL, OtelComplaintThrottle};
-pub use metrics::{CacheStatsSnapshot, observe_cache, record_idempotency_refusal};
+pub use metrics::{CacheStatsSnapshot, observe_cache, record_idempotency_refusal, record_ins_post};
 pub use otel_env::{OtelEnvError, OtelSettings};
 pub use rpc::{RpcTelemetry, RpcTelemetryLayer, record_cache_hit};
 pub(crate) use upstream::UpstreamCall;

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use figment::{Figment, providers::Serialized};
 use tco_gateway::{
-    app::{Application, Sales},
+    app::{Application, Journal, Sales},
     config::Settings,
     grpc::proto::{BillingStatus, LineItem, Sale, sales_service_client::SalesServiceClient},
 };
@@ -17,6 +17,10 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The gateway's sales ports, for its cache figures.
     pub ports: Arc<Sales>,
+    /// The gateway's notification journal, to see what its INS receiver stored.
+    pub journal: Arc<Journal>,
+    /// Where its INS receiver listens, when it runs (`ins.secret_word` set, or simulator mode).
+    pub ins_addr: Option<SocketAddr>,
     pub sales: SalesServiceClient<Channel>,
     pub channel: Channel,
     pub simulator: Arc<RunningSimulator>,
@@ -54,6 +58,8 @@ fn admin_settings(simulator: &RunningSimulator) -> Vec<(&'static str, String)> {
     let defaults = SimulatorConfig::default();
     vec![
         ("server.listen_addr", "127.0.0.1:0".into()),
+        // Never the fixed default: specs run side by side.
+        ("ins.listen_addr", "127.0.0.1:0".into()),
         ("admin_api.base_url", simulator.admin_api_base_url()),
         ("admin_api.username", defaults.api_username.clone()),
         ("admin_api.password", defaults.api_password.clone()),
@@ -65,7 +71,17 @@ async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<Running
     let mut figment = Figment::new();
     for (key, value) in settings {
         // Byte budgets and counts as numbers, the way the environment provider reads them.
-        const NUMERIC: [&str; 4] = ["max_bytes", "max_concurrent_calls", "max_concurrent_requests", "max_pages"];
+        const NUMERIC: [&str; 9] = [
+            "max_bytes",
+            "max_concurrent_calls",
+            "max_concurrent_requests",
+            "max_pages",
+            "max_body_bytes",
+            "max_fields",
+            "rate_limit_per_second",
+            "rate_limit_burst",
+            "memory_capacity",
+        ];
         figment = match value.parse::<u64>() {
             Ok(number) if NUMERIC.iter().any(|suffix| key.ends_with(suffix)) => {
                 figment.merge(Serialized::global(key, number))
@@ -79,9 +95,10 @@ async fn spawn_with_settings(settings: &[(&str, String)], simulator: Arc<Running
     let app = Application::build(settings).await.expect("gateway builds");
     let addr = app.local_addr();
     let ports = app.sales();
+    let (journal, ins_addr) = (app.journal(), app.ins_addr());
     tokio::spawn(app.run_until(std::future::pending()));
     let channel = connect(addr).await;
-    TestApp { addr, ports, sales: SalesServiceClient::new(channel.clone()), channel, simulator }
+    TestApp { addr, ports, journal, ins_addr, sales: SalesServiceClient::new(channel.clone()), channel, simulator }
 }
 
 /// A gateway (JSON wire format) in front of a fresh simulator.
@@ -204,6 +221,7 @@ pub async fn spawn_gateway_process(simulator: &RunningSimulator, env: &[(&str, S
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("TCO_SERVER__LISTEN_ADDR", "127.0.0.1:0")
+        .env("TCO_INS__LISTEN_ADDR", "127.0.0.1:0")
         .env("TCO_ADMIN_API__BASE_URL", simulator.admin_api_base_url())
         .env("TCO_ADMIN_API__USERNAME", &defaults.api_username)
         .env("TCO_ADMIN_API__PASSWORD", &defaults.api_password)
