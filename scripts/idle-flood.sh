@@ -24,7 +24,7 @@ ulimit -n "$(ulimit -Hn)"
 cargo build --quiet --bin tco-gateway
 binary="${CARGO_TARGET_DIR:-target}/debug/tco-gateway"
 log="$(mktemp)"
-TCO_SERVER__LISTEN_ADDR=127.0.0.1:0 TCO_SIMULATOR__LISTEN_ADDR=127.0.0.1:0 \
+TCO_SERVER__LISTEN_ADDR=127.0.0.1:0 TCO_SIMULATOR__LISTEN_ADDR=127.0.0.1:0 TCO_INS__LISTEN_ADDR=127.0.0.1:0 \
   TCO_SERVER__IDLE_TIMEOUT="$idle" TCO_SERVER__TLS__HANDSHAKE_TIMEOUT="$handshake" \
   TCO_LOG__FILTER=info "$binary" >"$log" 2>&1 &
 gateway=$!

@@ -20,7 +20,8 @@ use crate::{
     config::{ConfigError, ServerSettings, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
-        self, AuthorizationApi, SalesApi, SalesServiceServer, StreamLimits,
+        self, AuthorizationApi, NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer,
+        StreamLimits,
         deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
         overload::OverloadLayer,
@@ -224,11 +225,12 @@ impl Application {
         // After the gRPC listener: a port clash there is the one to report first.
         let journal = Arc::new(build_journal(&settings, shared.as_ref())?);
         let ins = bind_receiver(&settings, &journal, &sales).await?;
-        // The embedded simulator posts its INS messages to this gateway's own receiver, once
-        // the simulator can (RunningSimulator::set_notify_url, from the simulator slice):
-        // if let (Some(simulator), Some(ins)) = (&simulator, &ins) {
-        //     simulator.set_notify_url(Some(format!("http://{}{}", ins.addr, receiver::INS_PATH)));
-        // }
+        // The embedded simulator posts its INS messages to this gateway's own receiver: bound
+        // only now, so the simulator (started first, the upstream) learns the address here.
+        #[cfg(feature = "simulator")]
+        if let (Some(simulator), Some(ins)) = (&simulator, &ins) {
+            simulator.set_notify_url(Some(format!("http://{}{}", ins.addr, receiver::INS_PATH)));
+        }
         let health_listener = match settings.server.health_listen_addr {
             Some(addr) => {
                 let listener =
@@ -309,6 +311,7 @@ impl Application {
         // built (connections queued on the bound listener wait until now).
         health_reporter.set_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
         health_reporter.set_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
+        health_reporter.set_serving::<NotificationServiceServer<NotificationsApi<Journal>>>().await;
 
         // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
         // describe the contract, health and each other, so `list` is the same either way,
@@ -335,6 +338,7 @@ impl Application {
             tracing::info!(drain_period = ?drain_period, "shutting down: health is NOT_SERVING, still serving while endpoints drain");
             health_reporter.set_not_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
             health_reporter.set_not_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
+            health_reporter.set_not_serving::<NotificationServiceServer<NotificationsApi<Journal>>>().await;
             health_reporter.set_service_status("", ServingStatus::NotServing).await;
             tokio::time::sleep(drain_period).await;
             tracing::info!(shutdown_timeout = ?shutdown_timeout, "closing the listener; waiting for in-flight calls");
@@ -428,7 +432,12 @@ impl Application {
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
                     .max_decoding_message_size(max_message),
             )
-            // The notification service reads `self.journal` (NotificationsApi::new(Arc::clone(&self.journal), ..)).
+            // Watches end when the listener closes (after the drain period): a watch never
+            // ends on its own, and shutdown must not wait `server.shutdown_timeout` for it.
+            .add_service(
+                NotificationServiceServer::new(NotificationsApi::new(Arc::clone(&self.journal), drained_rx.clone()))
+                    .max_decoding_message_size(max_message),
+            )
             .serve_with_incoming_shutdown(
                 incoming::accept(self.listener, self.connections),
                 drained(drained_rx.clone()),
@@ -663,6 +672,12 @@ mod embedded {
             generated_sales: settings.simulator.generated_sales,
             seed: settings.simulator.seed,
             clock_start: ClockStart::SeededDataEnd,
+            // Signed with the word the receiver checks, when one is configured, so the
+            // embedded simulator's messages pass it.
+            secret_word: match &settings.ins.secret_word {
+                Some(word) => secrecy::ExposeSecret::expose_secret(word).to_owned(),
+                None => tco_simulator::DEFAULT_SECRET_WORD.to_owned(),
+            },
             ..SimulatorConfig::default()
         };
         let (username, password) = (config.api_username.clone(), SecretString::from(config.api_password.clone()));

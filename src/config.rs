@@ -55,11 +55,14 @@ pub struct Settings {
 }
 
 /// The secret word of the built-in simulator's account, which signs the INS
-/// messages it sends: the receiver's default in simulator mode. Defined once,
-/// here, until the simulator crate exports its own (`DEFAULT_SECRET_WORD`);
-/// then this is that constant.
+/// messages it sends: the receiver's default in simulator mode.
 #[cfg(feature = "simulator")]
-pub const SIMULATOR_SECRET_WORD: &str = "tango";
+pub const SIMULATOR_SECRET_WORD: &str = tco_simulator::DEFAULT_SECRET_WORD;
+
+/// The most fields `ins.max_fields` may allow: what the shared (Redis) journal
+/// stores in one entry. 2Checkout's largest documented message has 44 + 12 per
+/// item fields, so this is ~320 items.
+pub const MAX_INS_FIELDS: u32 = crate::notifications::journal::MAX_FORM_FIELDS;
 
 /// The INS receiver (`notifications::receiver`): where 2Checkout posts its
 /// instant notifications, the account they must be signed for, and the bounds
@@ -138,6 +141,12 @@ impl InsSettings {
                     reason: format!("must be greater than zero (TCO_{variable})"),
                 });
             }
+        }
+        if self.max_fields > MAX_INS_FIELDS {
+            return Err(ConfigError::Invalid {
+                setting: "ins.max_fields",
+                reason: format!("must be at most {MAX_INS_FIELDS}, what the journal stores (TCO_INS__MAX_FIELDS)"),
+            });
         }
         if self.retention.is_zero() {
             return Err(ConfigError::Invalid {

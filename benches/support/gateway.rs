@@ -38,6 +38,7 @@ where
         .env_clear()
         .env("TCO_SERVER__LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("TCO_SIMULATOR__LISTEN_ADDR", "127.0.0.1:0")
+        .env("TCO_INS__LISTEN_ADDR", "127.0.0.1:0")
         .env("TCO_LOG__FILTER", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

@@ -20,6 +20,7 @@ fn gateway(env: &[(&str, &str)]) -> Command {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("TCO_SERVER__LISTEN_ADDR", "127.0.0.1:0")
         .env("TCO_SIMULATOR__LISTEN_ADDR", "127.0.0.1:0")
+        .env("TCO_INS__LISTEN_ADDR", "127.0.0.1:0")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -21,6 +21,7 @@ mod helpers;
 mod hostile;
 mod hostile_bodies;
 mod idempotency;
+mod ins_end_to_end;
 mod ins_receiver;
 mod limits;
 mod list_sales;

@@ -115,7 +115,8 @@ async fn reflection_v1alpha_lists_the_services_for_grpcurl_1_8() {
 async fn without_credentials_the_gateway_serves_the_built_in_simulator() {
     let figment = Figment::new()
         .merge(Serialized::global("server.listen_addr", "127.0.0.1:0"))
-        .merge(Serialized::global("simulator.listen_addr", "127.0.0.1:0"));
+        .merge(Serialized::global("simulator.listen_addr", "127.0.0.1:0"))
+        .merge(Serialized::global("ins.listen_addr", "127.0.0.1:0"));
     let app = Application::build(Settings::from_figment(figment).unwrap()).await.unwrap();
     let simulator_addr = app.simulator().expect("the simulator runs").local_addr();
     assert!(simulator_addr.ip().is_loopback());

@@ -17,6 +17,11 @@ mod memory;
 mod redis;
 
 pub use self::memory::MemoryJournal;
+
+/// The most fields one journal entry holds: Lua's `unpack` in the Redis
+/// append script gives out near 8,000 values (two per field), so the shared
+/// journal refuses more, and `ins.max_fields` may not allow more.
+pub const MAX_FORM_FIELDS: u32 = 3_900;
 pub use self::redis::{FORMAT_VERSION, RedisJournal, follower_client};
 
 use tokio::sync::watch;

@@ -63,7 +63,7 @@ const TRIMMED: &str = "tco:ins:{journal}:trimmed";
 /// Most pairs one `XADD` from a script can take: Lua's `unpack` gives up near
 /// 8000 values. A form this large is refused (the receiver's `ins.max_fields`
 /// is far below).
-const MAX_FIELDS: usize = 3_900;
+const MAX_FIELDS: usize = super::MAX_FORM_FIELDS as usize;
 
 /// Appends unless the key was seen. KEYS: stream, seen key, trimmed.
 /// ARGV: retention ms, then the entry's field/value pairs.
