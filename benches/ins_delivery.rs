@@ -146,7 +146,6 @@ fn refund_issued(message_id: u64) -> String {
 async fn round(gateway: &Gateway, http: &reqwest::Client) -> (f64, Vec<Duration>) {
     let first = NEXT_MESSAGE_ID.fetch_add(POSTS as u64, Ordering::Relaxed);
     let sent: Arc<Vec<OnceLock<Instant>>> = Arc::new((0..POSTS).map(|_| OnceLock::new()).collect());
-    // The watch starts from the journal's head when its answer's headers arrive, before any post.
     let mut events = gateway
         .notifications
         .clone()
@@ -154,13 +153,16 @@ async fn round(gateway: &Gateway, http: &reqwest::Client) -> (f64, Vec<Duration>
         .await
         .unwrap()
         .into_inner();
+    // The first message, a checkpoint, says where the watch starts: before every post below.
+    let checkpoint = events.next().await.expect("a checkpoint").unwrap();
+    assert!(checkpoint.notification.is_none());
     let subscriber = {
         let sent = Arc::clone(&sent);
         tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(POSTS);
             while latencies.len() < POSTS {
                 let event = events.next().await.expect("the watch stays open").unwrap();
-                let notification = event.notification.expect("an event carries its notification");
+                let Some(notification) = event.notification else { continue };
                 let index = notification.message_id.parse::<u64>().unwrap() - first;
                 let posted_at = sent[usize::try_from(index).unwrap()].get().expect("posted before delivered");
                 latencies.push(posted_at.elapsed());

@@ -3,8 +3,11 @@
 //! Internal services call `twocheckout.v1.SalesService` through generated
 //! stubs; the gateway validates each call at the edge, turns it into an Admin
 //! API request, and turns the answer (or the error) back into well-typed gRPC
-//! with standard `google.rpc` error details. With no 2Checkout credentials
-//! configured it runs against a built-in simulator of the legacy API.
+//! with standard `google.rpc` error details. 2Checkout's instant
+//! notifications (INS), posted to the gateway's own receiver, reach them as
+//! typed events through `twocheckout.v1.NotificationService`. With no
+//! 2Checkout credentials configured it runs against a built-in simulator of
+//! the legacy API.
 //!
 //! # Layout
 //!
@@ -26,6 +29,12 @@
 //!   `redis.url` is set.
 //! - [`idempotency`]: at-most-once writes by request id, a decorator over the
 //!   sales ports, with reconciliation when a write's outcome is unknown.
+//! - [`notifications`]: 2Checkout's Instant Notifications: the receiver (its
+//!   own HTTP listener, `ins.listen_addr`) that verifies each posted form,
+//!   evicts its sale from every replica's cache and journals it, and the
+//!   journals (in memory, or a Redis stream every replica shares) behind the
+//!   [`domain::NotificationJournal`] port; `grpc::notifications` serves them
+//!   as `twocheckout.v1.NotificationService`.
 //! - the simulator is a crate of its own, `crates/tco-simulator` (library and
 //!   `tco-simulator` binary): a faithful HTTP simulator of the legacy APIs, the
 //!   embedded upstream when the `simulator` feature is on (the default), and

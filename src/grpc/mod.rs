@@ -19,6 +19,7 @@ pub mod codec;
 pub mod deadline;
 pub mod limits;
 mod notifications;
+mod outlet;
 pub mod overload;
 mod sales;
 pub mod status;

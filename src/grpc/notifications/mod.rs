@@ -38,8 +38,8 @@ mod response;
 use std::{
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError, Weak},
-    task::{Context, Poll, Waker},
+    sync::{Arc, Mutex, Weak},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -52,7 +52,12 @@ use self::{
     request::{Filter, ListQuery, ListStart, MAX_PAGE_SIZE, MAX_SCAN, WatchQuery},
     response::notification,
 };
-use super::{call_context, overload::CallSlot, proto};
+use super::{
+    call_context,
+    outlet::{Outlet, millis},
+    overload::CallSlot,
+    proto,
+};
 use crate::domain::{Cursor, Error, JournalError, JournalRead, NotificationJournal};
 
 pub use proto::notification_service_server::NotificationServiceServer;
@@ -194,7 +199,7 @@ impl<J: NotificationJournal> proto::notification_service_server::NotificationSer
             slot.release();
         }
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
-        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let outlet = Outlet::shared(rx);
         let pump = Pump {
             journal: Arc::clone(&self.journal),
             filter: query.filter,
@@ -255,38 +260,12 @@ fn checkpoint(position: Cursor) -> proto::WatchNotificationsResponse {
     proto::WatchNotificationsResponse { notification: None, resume_cursor: position.to_string() }
 }
 
-/// Where a watch's rows wait for the caller. The task holds it weakly, so a
-/// caller that leaves drops it (and the task sees its channel close); the
-/// task empties it when it ends the watch (a journal error, a gap, a stalled
-/// reader), so the caller's next read is that status at once.
-struct Outlet {
-    /// The rows not yet taken; `None` once the stream ended or the task dropped them.
-    rows: Option<mpsc::Receiver<Row>>,
-    /// The status that ends the stream once `rows` is gone.
-    last: Option<Status>,
-    /// The caller's task, to wake when the watch ends.
-    waker: Option<Waker>,
-}
-
-/// Ends a watch before its caller took every row: the rows waiting are
-/// dropped now (the caller resumes from the last resume_cursor it saw), and
-/// its next read gets `status`.
-fn end_early(outlet: &Weak<Mutex<Outlet>>, status: Status) {
-    let Some(outlet) = outlet.upgrade() else { return };
-    let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
-    outlet.rows = None;
-    outlet.last = Some(status);
-    if let Some(waker) = outlet.waker.take() {
-        waker.wake();
-    }
-}
-
 /// The task of one watch: reads the journal and sends what passes the filter.
 struct Pump<J> {
     journal: Arc<J>,
     filter: Filter,
     tx: mpsc::Sender<Row>,
-    outlet: Weak<Mutex<Outlet>>,
+    outlet: Weak<Mutex<Outlet<proto::WatchNotificationsResponse>>>,
     stall_timeout: Duration,
     /// The watch's slot among `max_watches`, for as long as the task runs.
     _permit: OwnedSemaphorePermit,
@@ -305,7 +284,7 @@ impl<J: NotificationJournal> Pump<J> {
         };
         if let Some(error) = ended {
             tracing::info!(reason = error.reason(), "a notification watch ended");
-            end_early(&self.outlet, Status::from(error));
+            Outlet::end_early(&self.outlet, Status::from(error));
         }
     }
 
@@ -368,15 +347,10 @@ impl<J: NotificationJournal> Pump<J> {
     }
 }
 
-/// A duration in whole milliseconds, as an error names a limit.
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// The response stream of a watch: the outlet's rows, then its last status;
 /// or, as soon as the server shuts down, SHUTTING_DOWN.
 struct WatchRows {
-    outlet: Arc<Mutex<Outlet>>,
+    outlet: Arc<Mutex<Outlet<proto::WatchNotificationsResponse>>>,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     done: bool,
 }
@@ -391,24 +365,16 @@ impl Stream for WatchRows {
         if self.shutdown.as_mut().poll(cx).is_ready() {
             // Whatever the caller has not read is dropped: it resumes from its last resume_cursor.
             self.done = true;
-            self.outlet.lock().unwrap_or_else(PoisonError::into_inner).rows = None;
+            Outlet::drop_rows(&self.outlet);
             return Poll::Ready(Some(Err(Status::from(Error::ShuttingDown))));
         }
-        let mut outlet = self.outlet.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(rows) = outlet.rows.as_mut() {
-            match rows.poll_recv(cx) {
-                Poll::Ready(Some(row)) => return Poll::Ready(Some(row)),
-                Poll::Ready(None) => outlet.rows = None,
-                Poll::Pending => {
-                    outlet.waker = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
-            }
+        let next = Outlet::poll_next(&self.outlet, cx);
+        // The pump sends only rows: an error is the watch's last status, and after it
+        // (or the end) a shutdown has nothing left to end.
+        if matches!(next, Poll::Ready(None | Some(Err(_)))) {
+            self.done = true;
         }
-        let last = outlet.last.take();
-        drop(outlet);
-        self.done = true;
-        Poll::Ready(last.map(Err))
+        next
     }
 }
 
@@ -452,7 +418,7 @@ mod tests {
             tx.send(Ok(checkpoint(Cursor::ORIGIN))).await.unwrap();
         }
         let (stop, stopped) = watch::channel(false);
-        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let outlet = Outlet::shared(rx);
         let mut stream = WatchRows { outlet, shutdown: Box::pin(shut_down(stopped)), done: false };
         assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
         stop.send(true).unwrap();

@@ -42,8 +42,8 @@ pub mod served {
 
 use std::{
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError, Weak},
-    task::{Context, Poll, Waker},
+    sync::{Arc, Mutex, Weak},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -52,7 +52,13 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use super::{call_context, caller_timeout, overload::CallSlot, proto, status::to_status};
+use super::{
+    call_context, caller_timeout,
+    outlet::{Outlet, millis},
+    overload::CallSlot,
+    proto,
+    status::to_status,
+};
 use crate::{
     audit::{self, PendingAudit},
     auth::RefundCeiling,
@@ -231,7 +237,7 @@ impl<P: SalesPort + SalesWritePort> served::sales_service_server::SalesService f
         // One page of buffer: the next page is fetched only once the caller has
         // taken all but a page's worth of rows, so a slow reader slows paging.
         let (tx, rx) = mpsc::channel(first_page.page.page_size as usize);
-        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
+        let outlet = Outlet::shared(rx);
         let slot = request.extensions().get::<CallSlot>().cloned();
         let walk = Walk { ctx, limits: self.stream_limits, tx, outlet: Arc::downgrade(&outlet), slot };
         // In the call's span: every page's request is a child of the StreamSales call.
@@ -290,39 +296,16 @@ impl<P: SalesPort + SalesWritePort> served::sales_service_server::SalesService f
 
 type Row = Result<proto::StreamSalesResponse, Status>;
 
-/// Where a walk's rows wait for the caller. The walk holds it weakly, so a
-/// caller that leaves drops it (and the walk sees its channel close); the
-/// walk empties it when it ends the stream before the caller took every row.
-struct Outlet {
-    /// The rows not yet taken; `None` once the walk dropped them.
-    rows: Option<mpsc::Receiver<Row>>,
-    /// The status that ends the stream once `rows` is gone.
-    last: Option<Status>,
-    /// The caller's task, to wake when the walk ends the stream.
-    waker: Option<Waker>,
-}
-
 /// The response stream: the outlet's rows, then its last status, if any.
 struct RowStream {
-    outlet: Arc<Mutex<Outlet>>,
+    outlet: Arc<Mutex<Outlet<proto::StreamSalesResponse>>>,
 }
 
 impl Stream for RowStream {
     type Item = Row;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Row>> {
-        let mut outlet = self.outlet.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(rows) = outlet.rows.as_mut() {
-            match rows.poll_recv(cx) {
-                Poll::Ready(Some(row)) => return Poll::Ready(Some(row)),
-                Poll::Ready(None) => outlet.rows = None,
-                Poll::Pending => {
-                    outlet.waker = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
-            }
-        }
-        Poll::Ready(outlet.last.take().map(Err))
+        Outlet::poll_next(&self.outlet, cx)
     }
 }
 
@@ -331,7 +314,7 @@ struct Walk {
     ctx: CallContext,
     limits: StreamLimits,
     tx: mpsc::Sender<Row>,
-    outlet: Weak<Mutex<Outlet>>,
+    outlet: Weak<Mutex<Outlet<proto::StreamSalesResponse>>>,
     /// The call's slot among the admitted calls (`grpc/overload.rs`), when it has one.
     slot: Option<CallSlot>,
 }
@@ -355,25 +338,8 @@ impl Walk {
         if let Some(slot) = &self.slot {
             slot.release();
         }
-        end_early(&self.outlet, to_status(error, fields::list_sales_field));
+        Outlet::end_early(&self.outlet, to_status(error, fields::list_sales_field));
     }
-}
-
-/// Ends a stream before its caller took every row: the rows waiting for it are
-/// dropped now, and the caller's next read gets `status`.
-fn end_early(outlet: &Weak<Mutex<Outlet>>, status: Status) {
-    let Some(outlet) = outlet.upgrade() else { return };
-    let mut outlet = outlet.lock().unwrap_or_else(PoisonError::into_inner);
-    outlet.rows = None;
-    outlet.last = Some(status);
-    if let Some(waker) = outlet.waker.take() {
-        waker.wake();
-    }
-}
-
-/// A duration in whole milliseconds, as an error names a limit.
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Sends every row of every page to `tx`, stopping at the last page, at the
@@ -607,22 +573,5 @@ mod tests {
         };
         api.create_comment(with_ceiling(comment, Some("0.01"))).await.unwrap();
         assert_eq!((port.reads.lock().unwrap().len(), port.writes.lock().unwrap().len()), (0, 1));
-    }
-
-    #[tokio::test]
-    async fn ending_a_stream_early_drops_its_buffered_rows_and_ends_with_the_status() {
-        let (tx, rx) = mpsc::channel(10);
-        for _ in 0..3 {
-            tx.send(Ok(proto::StreamSalesResponse::default())).await.unwrap();
-        }
-        let outlet = Arc::new(Mutex::new(Outlet { rows: Some(rx), last: None, waker: None }));
-        let mut stream = RowStream { outlet: Arc::clone(&outlet) };
-        assert!(tokio_stream::StreamExt::next(&mut stream).await.unwrap().is_ok(), "rows flow until then");
-
-        end_early(&Arc::downgrade(&outlet), Status::aborted("stalled"));
-        assert!(tx.is_closed(), "the receiver and the two rows it held are gone");
-        let last = tokio_stream::StreamExt::next(&mut stream).await.unwrap().unwrap_err();
-        assert_eq!(last.code(), tonic::Code::Aborted);
-        assert!(tokio_stream::StreamExt::next(&mut stream).await.is_none());
     }
 }
