@@ -35,9 +35,10 @@ USER 10001:10001
 # (TCO_SERVER__HEALTH_LISTEN_ADDR, 8081).
 ENV TCO_SERVER__LISTEN_ADDR=0.0.0.0:50051 \
     TCO_LOG__FORMAT=json
-# gRPC; 8081 the health-only listener, when configured; 9464 is the Prometheus scrape endpoint
-# (when OTEL_METRICS_EXPORTER includes prometheus).
-EXPOSE 50051 8081 9464
+# gRPC; 8081 the health-only listener, when configured; 8082 the INS receiver, when configured
+# (TCO_INS__LISTEN_ADDR=0.0.0.0:8082 and a secret word, as the chart sets them); 9464 is the
+# Prometheus scrape endpoint (when OTEL_METRICS_EXPORTER includes prometheus).
+EXPOSE 50051 8081 8082 9464
 # No HEALTHCHECK: Kubernetes ignores it (the chart's gRPC probes do that job), and the image has
 # no gRPC health client to run one with.
 ENTRYPOINT ["/usr/local/bin/tco-gateway"]

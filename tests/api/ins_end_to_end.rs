@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tco_gateway::grpc::proto::{
     ListNotificationsRequest, Notification, NotificationType, WatchNotificationsRequest, WatchNotificationsResponse,
     list_notifications_request::Start, notification_service_client::NotificationServiceClient,
+    sales_service_client::SalesServiceClient,
 };
 use tco_simulator::{
     DEFAULT_SECRET_WORD, DEFAULT_SELLER_ID, DeliveryFault, REFUNDABLE_INVOICE_ID, REFUNDABLE_SALE_ID,
@@ -16,7 +17,9 @@ use tco_simulator::{
 use tonic::{Streaming, transport::Channel};
 
 use crate::{
-    helpers::{PATIENCE, TestApp, set_clock_after, spawn_gateway, spawn_simulator},
+    helpers::{
+        PATIENCE, TestApp, loopback_addr_in, set_clock_after, spawn_gateway, spawn_gateway_process, spawn_simulator,
+    },
     redis_server::RedisServer,
     writes::refund_of,
 };
@@ -82,7 +85,10 @@ async fn next_notification(stream: &mut Streaming<WatchNotificationsResponse>) -
 
 /// Every notification about the refundable sale the journal holds, listed page by page.
 async fn listed_refunds(app: &TestApp) -> Vec<Notification> {
-    let mut client = notifications(app);
+    listed_refunds_through(notifications(app)).await
+}
+
+async fn listed_refunds_through(mut client: NotificationServiceClient<Channel>) -> Vec<Notification> {
     let (mut all, mut page_token) = (Vec::new(), String::new());
     loop {
         let page = client
@@ -237,4 +243,32 @@ async fn a_listing_since_a_time_and_a_listing_after_a_cursor_agree() {
         .unwrap()
         .into_inner();
     assert_eq!(since.notifications.first().map(|n| &n.cursor), Some(&all[1].cursor));
+}
+
+#[tokio::test]
+async fn with_redis_an_accepted_notification_survives_a_restart_of_the_gateway_process() {
+    let redis = RedisServer::start().await;
+    let simulator = spawn_simulator().await;
+    set_clock_after(&simulator, REFUNDABLE_SALE_PLACED, 10);
+    let env = [
+        ("TCO_REDIS__URL", redis.url()),
+        ("TCO_INS__SECRET_WORD", DEFAULT_SECRET_WORD.to_owned()),
+        ("TCO_SERVER__DRAIN_PERIOD", "0s".to_owned()),
+    ];
+    let mut before = spawn_gateway_process(&simulator, &env).await;
+    let receiver = loopback_addr_in(&before.wait_for_line("INS receiver listening").await).expect("its address");
+    simulator.set_notify_url(Some(format!("http://{receiver}/ins")));
+    SalesServiceClient::new(before.channel.clone())
+        .refund_invoice(refund_of(REFUNDABLE_SALE_ID, "3.00"))
+        .await
+        .expect("the refund");
+    // Acknowledged means stored: the receiver answers 2xx only after the journal has it.
+    until_delivered(&simulator).await;
+    before.terminate();
+    assert!(before.exit_status(PATIENCE).await.success());
+
+    let after = spawn_gateway_process(&simulator, &env).await;
+    let kept = listed_refunds_through(NotificationServiceClient::new(after.channel.clone())).await;
+    let amounts: Vec<&str> = kept.iter().map(|n| n.items[0].usd_amount.as_str()).collect();
+    assert_eq!(amounts, ["3.00"], "the restarted gateway streams what the old one accepted");
 }

@@ -76,8 +76,13 @@ local min_ms = now_ms - tonumber(ARGV[1])
 if min_ms < 0 then min_ms = 0 end
 local min_id = string.format('%.0f-0', min_ms)
 if min_ms > 0 then
-  local gone = redis.call('XREVRANGE', KEYS[1], '(' .. min_id, '-', 'COUNT', 1)
-  if #gone > 0 then redis.call('SET', KEYS[3], gone[1][1]) end
+  -- Only when the oldest entry is about to go: a reverse range that starts below every
+  -- entry walks the whole stream (0.5 ms at 10,000 entries), one with an entry below is cheap.
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if #oldest > 0 and tonumber(string.match(oldest[1][1], '^(%d+)-')) < min_ms then
+    local gone = redis.call('XREVRANGE', KEYS[1], '(' .. min_id, '-', 'COUNT', 1)
+    if #gone > 0 then redis.call('SET', KEYS[3], gone[1][1]) end
+  end
 end
 local id = redis.call('XADD', KEYS[1], 'MINID', min_id, '*', unpack(ARGV, 2))
 redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
