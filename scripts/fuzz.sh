@@ -27,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(admin_json admin_xml payment_json requests)
+all_targets=(admin_json admin_xml payment_json requests ins_post)
 cpu_minutes=30
 jobs=$(($(nproc) >= 2 ? 2 : 1))
 targets=()

@@ -7,7 +7,9 @@
 //! edges: the Admin API's answers (`twocheckout/admin.rs`, JSON or XML by content type,
 //! then the strict wire decode into domain values), the Payment API's answers
 //! (`twocheckout/payment.rs`), and the callers' protobuf requests (prost's decoding, then
-//! the `TryFrom` conversions of `grpc/*/request.rs`). The `check_*` functions are the fuzz
+//! the `TryFrom` conversions of `grpc/*/request.rs`), and the INS receiver's posts
+//! (`notifications/receiver.rs`: the form and its signature, then the stored form's
+//! reading as a `proto::Notification` in `grpc/notifications/response.rs`). The `check_*` functions are the fuzz
 //! oracles: they take one fuzz input (its first byte chooses the endpoint or message type
 //! and the HTTP status, the rest is the body) and say which rule an outcome broke, so
 //! that the fuzz targets and the property tests judge alike. None of them panics; a
@@ -18,9 +20,12 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::domain::{
-    Authorization, AuthorizationRequest, Error, ListSalesQuery, PageRequest, Sale, SaleLookup, SalesPage, WriteRequest,
+    Authorization, AuthorizationRequest, Cursor, Error, JournalEntry, ListSalesQuery, PageRequest, RawForm, Sale,
+    SaleLookup, SalesPage, WriteRequest,
 };
-use crate::grpc::proto;
+use crate::grpc::proto::{self, NotificationType};
+use crate::grpc::{NOTIFICATION_MAX_AMOUNT_CHARS, NOTIFICATION_MAX_ITEMS, journal_notification};
+use crate::notifications::receiver;
 use crate::twocheckout::{DetailSaleBody, ListSalesBody, admin, payment};
 
 /// The HTTP statuses a fuzz input's first byte chooses from: mostly 2xx (where bodies are
@@ -294,6 +299,266 @@ pub fn check_request(input: &[u8]) -> Result<(), String> {
         Err(_undecodable) => Ok(()),
         Ok(outcome) => check_conversion(&outcome).map_err(|broken| format!("{kind:?}: {broken}")),
     }
+}
+
+/// The INS account posts are checked against: `ins_post`'s fixed test account.
+pub const INS_VENDOR_ID: &str = "532001";
+/// Its secret word (a test value: no real account's).
+pub const INS_SECRET_WORD: &str = "fuzz-ins-secret-word";
+/// The most form fields accepted: `ins.max_fields`' default.
+pub const INS_MAX_FIELDS: usize = 1000;
+/// The cursor the accepted form is read back at.
+pub const INS_CURSOR: (u64, u64) = (1_733_030_000_123, 4);
+
+/// A post the receiver would store, as stored and as read back.
+#[derive(Debug)]
+pub struct InsAccepted {
+    /// The form as parsed: the journal's audit copy.
+    pub form: RawForm,
+    /// The journal key.
+    pub key: String,
+    /// The form read as the NotificationService serves it, at [`INS_CURSOR`].
+    pub notification: proto::Notification,
+}
+
+/// A post the receiver refuses before the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InsRefused {
+    /// The log's and the metric's label.
+    pub reason: &'static str,
+    /// The HTTP status 2Checkout gets.
+    pub status: u16,
+    /// What the sender is told and the log says.
+    pub explanation: String,
+}
+
+/// One INS post body, run through what the receiver runs on it before it touches the
+/// cache and the journal (field count, form, required fields, vendor, hash: against
+/// [`INS_VENDOR_ID`] and [`INS_SECRET_WORD`]), then, when accepted, the stored form's
+/// reading as a `proto::Notification`.
+pub fn ins_post(body: &[u8]) -> Result<InsAccepted, InsRefused> {
+    let secret_word = secrecy::SecretString::from(INS_SECRET_WORD);
+    let verified = receiver::verify(body, INS_MAX_FIELDS, INS_VENDOR_ID, &secret_word).map_err(|refusal| {
+        InsRefused { reason: refusal.reason(), status: refusal.status().as_u16(), explanation: refusal.explanation() }
+    })?;
+    let (millis, seq) = INS_CURSOR;
+    let entry = JournalEntry { cursor: Cursor::new(millis, seq), form: std::sync::Arc::new(verified.form.clone()) };
+    Ok(InsAccepted { form: verified.form, key: verified.key, notification: journal_notification(&entry) })
+}
+
+/// The fields each accepted post carries exactly once.
+const INS_REQUIRED: [&str; 6] = ["message_type", "message_id", "sale_id", "invoice_id", "vendor_id", "md5_hash"];
+
+/// One INS fuzz input (the whole input is the body). `Err` names the rule broken:
+/// - a refusal is one of the body's reasons (never the rate limit, the body's size or
+///   time, or the journal), with its status, and an explanation that names neither the
+///   secret word nor the expected hash;
+/// - an acceptance has at most `ins.max_fields` fields, each required field exactly once
+///   and well formed, the account's `vendor_id`, and an `md5_hash` that is the hash of
+///   its ids (computed here independently, case-insensitively);
+/// - its reading keeps `raw_fields` verbatim (field for field, in order), the ids as
+///   posted, amounts empty or decimal text (as posted at invoice level), dates empty or
+///   `YYYY-MM-DD`, no "N/A" in a typed text field, times with their text and zone, an
+///   invoice exactly for the four invoice-level types, at most one item a posted field.
+pub fn check_ins_post(input: &[u8]) -> Result<(), String> {
+    let expected_hash = independent_hash(input);
+    match ins_post(input) {
+        Err(refused) => check_ins_refusal(&refused, expected_hash.as_deref()),
+        Ok(accepted) => check_ins_acceptance(input, &accepted, expected_hash.as_deref()),
+    }
+}
+
+/// The hash a body's first `sale_id` and `invoice_id` sign to for the test account.
+fn independent_hash(body: &[u8]) -> Option<String> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+    let first = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let secret_word = secrecy::SecretString::from(INS_SECRET_WORD);
+    Some(receiver::md5_hash(first("sale_id")?, INS_VENDOR_ID, first("invoice_id")?, &secret_word))
+}
+
+fn check_ins_refusal(refused: &InsRefused, expected_hash: Option<&str>) -> Result<(), String> {
+    let status = match refused.reason {
+        "too_many_fields" => 413,
+        "malformed_form" | "missing_field" | "repeated_field" | "invalid_field" => 400,
+        "wrong_vendor" | "bad_hash" => 403,
+        other => return Err(format!("a body alone was refused as {other}")),
+    };
+    if refused.status != status {
+        return Err(format!("{} answered HTTP {}, not {status}", refused.reason, refused.status));
+    }
+    let explanation = refused.explanation.to_ascii_lowercase();
+    if explanation.trim().is_empty() {
+        return Err(format!("{} without an explanation", refused.reason));
+    }
+    if explanation.contains(&INS_SECRET_WORD.to_ascii_lowercase()) {
+        return Err(format!("{}: the explanation names the secret word", refused.reason));
+    }
+    if expected_hash.is_some_and(|hash| explanation.contains(&hash.to_ascii_lowercase())) {
+        return Err(format!("{}: the explanation names the expected hash", refused.reason));
+    }
+    Ok(())
+}
+
+fn check_ins_acceptance(body: &[u8], accepted: &InsAccepted, expected_hash: Option<&str>) -> Result<(), String> {
+    let form = &accepted.form;
+    let pairs = body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()).count();
+    if form.len() > INS_MAX_FIELDS || form.len() != pairs {
+        return Err(format!("accepted {} fields from {pairs} pairs (at most {INS_MAX_FIELDS})", form.len()));
+    }
+    for name in INS_REQUIRED {
+        let count = form.fields().iter().filter(|(k, _)| k == name).count();
+        if count != 1 {
+            return Err(format!("accepted with {name} posted {count} times"));
+        }
+    }
+    let get = |name: &str| form.get(name).unwrap_or_default();
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if get("message_type").is_empty()
+        || !digits(get("message_id"))
+        || !digits(get("sale_id"))
+        || !digits(get("invoice_id"))
+    {
+        return Err(format!(
+            "accepted ids {:?}",
+            (get("message_type"), get("message_id"), get("sale_id"), get("invoice_id"))
+        ));
+    }
+    if get("vendor_id") != INS_VENDOR_ID {
+        return Err(format!("accepted vendor_id {:?}", get("vendor_id")));
+    }
+    if !expected_hash.is_some_and(|hash| hash.eq_ignore_ascii_case(get("md5_hash"))) {
+        return Err(format!("accepted md5_hash {:?}, which does not sign its ids", get("md5_hash")));
+    }
+    if accepted.key != format!("{INS_VENDOR_ID}:{}", get("message_id")) {
+        return Err(format!("stored under {:?}", accepted.key));
+    }
+    check_notification(form, &accepted.notification)
+}
+
+/// The rules of a stored form's reading (see [`check_ins_post`]).
+pub fn check_notification(form: &RawForm, n: &proto::Notification) -> Result<(), String> {
+    let verbatim = n.raw_fields.len() == form.len()
+        && n.raw_fields
+            .iter()
+            .zip(form.fields())
+            .all(|(field, (key, value))| field.key == *key && field.value == *value);
+    if !verbatim {
+        return Err("raw_fields are not the form as posted".to_owned());
+    }
+    let (millis, seq) = INS_CURSOR;
+    if n.cursor != Cursor::new(millis, seq).to_string() {
+        return Err(format!("read at cursor {:?}", n.cursor));
+    }
+    let get = |name: &str| form.get(name).unwrap_or_default();
+    for (name, read) in [
+        ("message_id", &n.message_id),
+        ("sale_id", &n.sale_id),
+        ("invoice_id", &n.invoice_id),
+        ("vendor_id", &n.vendor_id),
+        ("message_type", &n.vendor_message_type),
+    ] {
+        if read != get(name) {
+            return Err(format!("{name} {:?} read as {read:?}", get(name)));
+        }
+    }
+    let kind = n.message_type();
+    let invoice_level = matches!(
+        kind,
+        NotificationType::OrderCreated
+            | NotificationType::FraudStatusChanged
+            | NotificationType::ShipStatusChanged
+            | NotificationType::InvoiceStatusChanged
+    );
+    if n.invoice.is_some() != invoice_level {
+        return Err(format!("{kind:?} read with invoice {}", n.invoice.is_some()));
+    }
+    if n.recurring != (form.get("recurring") == Some("1")) {
+        return Err(format!("recurring {:?} read as {}", form.get("recurring"), n.recurring));
+    }
+    if let Some(invoice) = &n.invoice {
+        for (name, read) in [
+            ("invoice_list_amount", &invoice.list_amount),
+            ("invoice_usd_amount", &invoice.usd_amount),
+            ("invoice_cust_amount", &invoice.customer_amount),
+        ] {
+            if !read.is_empty() && (read != get(name) || !is_decimal(read)) {
+                return Err(format!("{name} {:?} read as {read:?}", get(name)));
+            }
+        }
+        check_date("auth_exp", &invoice.auth_exp)?;
+    }
+    for (name, time) in [("timestamp", &n.timestamp), ("sale_date_placed", &n.sale_date_placed)] {
+        match (form.get(name), time) {
+            (None, None) => {}
+            (Some(text), Some(time))
+                if time.vendor_text == text
+                    && time.time_zone == "America/New_York"
+                    && (time.time.is_some() || !time.ambiguous)
+                    && time.time.is_none_or(|t| t.nanos == 0) => {}
+            (text, time) => return Err(format!("{name} {text:?} read as {time:?}")),
+        }
+    }
+    let customer = n.customer.clone().unwrap_or_default();
+    let bill = n.billing_address.clone().unwrap_or_default();
+    let shipping = n.shipping.clone().unwrap_or_default();
+    let ship = shipping.address.clone().unwrap_or_default();
+    let typed_texts = [
+        &n.message_description,
+        &n.vendor_order_id,
+        &n.payment_type,
+        &n.list_currency,
+        &n.customer_currency,
+        &customer.first_name,
+        &customer.last_name,
+        &customer.name,
+        &customer.email,
+        &customer.phone,
+        &customer.ip,
+        &customer.ip_country,
+        &bill.address_1,
+        &bill.city,
+        &bill.country_code,
+        &ship.address_1,
+        &ship.postal_code,
+        &shipping.tracking_number,
+        &shipping.recipient_name,
+    ];
+    if typed_texts.iter().any(|text| text.as_str() == "N/A") {
+        return Err("\"N/A\" read as a value".to_owned());
+    }
+    if n.items.len() > NOTIFICATION_MAX_ITEMS || n.items.len() > form.len() {
+        return Err(format!("{} items from {} fields", n.items.len(), form.len()));
+    }
+    for (index, item) in n.items.iter().enumerate() {
+        for (name, read) in [
+            ("list_amount", &item.list_amount),
+            ("usd_amount", &item.usd_amount),
+            ("customer_amount", &item.customer_amount),
+            ("recurring_list_amount", &item.recurring_list_amount),
+        ] {
+            if !read.is_empty() && !is_decimal(read) {
+                return Err(format!("items[{index}].{name} read as {read:?}"));
+            }
+        }
+        check_date(&format!("items[{index}].recurring_date_next"), &item.recurring_date_next)?;
+        if item.installments_billed < 0 || [&item.name, &item.vendor_product_id].iter().any(|t| t.as_str() == "N/A") {
+            return Err(format!("items[{index}] read as {item:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// An optional minus, digits, optionally a dot and digits; at most the reading's bound.
+fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    text.len() <= NOTIFICATION_MAX_AMOUNT_CHARS && all_digits(whole) && all_digits(fraction)
+}
+
+fn check_date(name: &str, text: &str) -> Result<(), String> {
+    let well_formed = text.len() == 10 && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
+    if text.is_empty() || well_formed { Ok(()) } else { Err(format!("{name} read as {text:?}")) }
 }
 
 #[cfg(test)]

@@ -20,6 +20,12 @@ pub mod deadline;
 pub mod limits;
 mod notifications;
 mod outlet;
+
+/// The typed view of a journal entry, for `untrusted::ins_post`.
+pub(crate) use self::notifications::{
+    MAX_AMOUNT_CHARS as NOTIFICATION_MAX_AMOUNT_CHARS, MAX_ITEMS as NOTIFICATION_MAX_ITEMS,
+    notification as journal_notification,
+};
 pub mod overload;
 mod sales;
 pub mod status;

@@ -141,19 +141,9 @@ impl<J: NotificationJournal, E: SaleEviction> InsReceiver<J, E> {
         self.take_token()?;
         let (parts, body) = request.into_parts();
         let body = read_body(&parts.headers, body, self.max_body_bytes).await?;
-        let fields = parse_form(&body, self.max_fields)?;
-        let form = RawForm::new(fields);
-        let post = Post::from_form(&form)?;
-        if post.vendor_id != self.vendor_id {
-            return Err(Refusal::WrongVendor(post.ids()));
-        }
-        let expected = md5_digest(post.sale_id.as_str(), post.vendor_id, post.invoice_id.as_str(), &self.secret_word);
-        if !bool::from(post.md5_hash.ct_eq(&expected)) {
-            return Err(Refusal::BadHash(post.ids()));
-        }
-        self.eviction.evict_sale(&post.sale_id, &post.invoice_id).await;
-        let key = format!("{}:{}", post.vendor_id, post.message_id);
-        let ids = post.ids();
+        let Verified { form, sale_id, invoice_id, key, ids } =
+            verify(&body, self.max_fields, &self.vendor_id, &self.secret_word)?;
+        self.eviction.evict_sale(&sale_id, &invoice_id).await;
         match self.journal.append(&key, form).await {
             Ok(appended) => Ok(Accepted { appended, ids }),
             Err(error) => Err(Refusal::JournalUnavailable(ids, error.to_string())),
@@ -165,6 +155,42 @@ impl<J: NotificationJournal, E: SaleEviction> InsReceiver<J, E> {
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
         bucket.try_take(Instant::now()).map_err(Refusal::RateLimited)
     }
+}
+
+/// A body that passed every check on its bytes (steps 4 to 7): what the receiver evicts
+/// and stores.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    /// The form as posted: the journal's audit copy.
+    pub(crate) form: RawForm,
+    pub(crate) sale_id: SaleId,
+    pub(crate) invoice_id: InvoiceId,
+    /// The journal key, `"{vendor_id}:{message_id}"`.
+    pub(crate) key: String,
+    ids: Ids,
+}
+
+/// Steps 4 to 7 of the module docs on a body already read: the field count, the form,
+/// the required fields, the vendor and the hash. Everything the receiver does with a
+/// body before it touches the cache or the journal (and what `untrusted::ins_post` runs).
+pub(crate) fn verify(
+    body: &[u8],
+    max_fields: usize,
+    vendor_id: &str,
+    secret_word: &SecretString,
+) -> Result<Verified, Refusal> {
+    let form = RawForm::new(parse_form(body, max_fields)?);
+    let post = Post::from_form(&form)?;
+    if post.vendor_id != vendor_id {
+        return Err(Refusal::WrongVendor(post.ids()));
+    }
+    let expected = md5_digest(post.sale_id.as_str(), post.vendor_id, post.invoice_id.as_str(), secret_word);
+    if !bool::from(post.md5_hash.ct_eq(&expected)) {
+        return Err(Refusal::BadHash(post.ids()));
+    }
+    let key = format!("{}:{}", post.vendor_id, post.message_id);
+    let (ids, sale_id, invoice_id) = (post.ids(), post.sale_id, post.invoice_id);
+    Ok(Verified { form, sale_id, invoice_id, key, ids })
 }
 
 /// The axum handler: the outcome as an HTTP answer, logged and counted.
@@ -330,7 +356,7 @@ fn is_digits(text: &str, most: usize) -> bool {
 
 /// The ids a log line names, when the post carried them well formed.
 #[derive(Clone, Debug, Default)]
-struct Ids {
+pub(crate) struct Ids {
     message_id: Option<String>,
     sale_id: Option<String>,
 }
@@ -343,7 +369,7 @@ struct Accepted {
 
 /// Why a post was not accepted.
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     RateLimited(Duration),
     TooLarge(usize),
     SlowBody,
@@ -360,7 +386,7 @@ enum Refusal {
 
 impl Refusal {
     /// A short, fixed label: the log's `reason` and the metric's.
-    fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Refusal::RateLimited(_) => "rate_limited",
             Refusal::TooLarge(_) => "body_too_large",
@@ -378,7 +404,7 @@ impl Refusal {
     }
 
     /// What the sender is told and the log line says (never a secret, never the expected hash).
-    fn explanation(&self) -> String {
+    pub(crate) fn explanation(&self) -> String {
         match self {
             Refusal::RateLimited(wait) => format!("too many notifications; retry in {wait:?}"),
             Refusal::TooLarge(limit) => format!("the body is larger than {limit} bytes"),
@@ -395,7 +421,7 @@ impl Refusal {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Refusal::TooLarge(_) | Refusal::TooManyFields(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -8,10 +8,13 @@ use prost::Message;
 use serde_json::{Value, json};
 use tco_simulator::{RunningSimulator, SimulatorConfig};
 
-use super::{AdminAnswer, JSON, RequestKind, STATUSES, XML, admin_selector, check_admin, check_payment, check_request};
+use super::{
+    AdminAnswer, INS_SECRET_WORD, INS_VENDOR_ID, JSON, RequestKind, STATUSES, XML, admin_selector, check_admin,
+    check_ins_post, check_payment, check_request, ins_post,
+};
 use crate::grpc::proto;
 
-const TARGETS: [&str; 4] = ["admin_json", "admin_xml", "payment_json", "requests"];
+const TARGETS: [&str; 5] = ["admin_json", "admin_xml", "payment_json", "requests", "ins_post"];
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target)
@@ -29,6 +32,7 @@ fn oracle(target: &str, input: &[u8]) -> Result<(), String> {
         "admin_xml" => check_admin(XML, input),
         "payment_json" => check_payment(input),
         "requests" => check_request(input),
+        "ins_post" => check_ins_post(input),
         other => Err(format!("no fuzz target {other}")),
     }
 }
@@ -419,4 +423,213 @@ fn sample_requests() -> Vec<(String, Vec<u8>)> {
             (name.to_owned(), input)
         })
         .collect()
+}
+
+/// Realistic INS forms (INS-NOTES' samples, signed for the test account where their name
+/// says `signed`), by seed name, and whether the receiver accepts each.
+pub(super) fn ins_forms() -> Vec<(&'static str, Vec<(String, String)>, bool)> {
+    let sign = |mut fields: Vec<(String, String)>| {
+        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let secret_word = secrecy::SecretString::from(INS_SECRET_WORD);
+        let hash = crate::notifications::receiver::md5_hash(
+            &get("sale_id"),
+            &get("vendor_id"),
+            &get("invoice_id"),
+            &secret_word,
+        );
+        for (key, value) in &mut fields {
+            if key == "md5_hash" {
+                *value = hash.clone();
+            }
+        }
+        fields
+    };
+    let with = |fields: &[(String, String)], changes: &[(&str, &str)]| -> Vec<(String, String)> {
+        let mut fields = fields.to_vec();
+        for (key, value) in changes {
+            match fields.iter_mut().find(|(k, _)| k == key) {
+                Some(field) => field.1 = (*value).to_owned(),
+                None => fields.push(((*key).to_owned(), (*value).to_owned())),
+            }
+        }
+        fields
+    };
+    let fraud = fraud_status_changed();
+    let signed_fraud = sign(fraud.clone());
+    let order = sign(with(
+        &fraud,
+        &[
+            ("message_type", "ORDER_CREATED"),
+            ("message_description", "New order created"),
+            ("message_id", "3785"),
+            ("invoice_status", "approved"),
+            ("fraud_status", "wait"),
+            ("ship_status", "not_shipped"),
+            ("timestamp", "2012-11-04 01:30:00"),
+            ("recurring", "0"),
+        ],
+    ));
+    let refund = sign(with(
+        &fraud,
+        &[
+            ("message_type", "REFUND_ISSUED"),
+            ("message_description", "Refund issued"),
+            ("message_id", "3790"),
+            ("item_type_2", "refund"),
+            ("item_list_amount_2", "-0.10"),
+            ("item_rec_status_1", "cancelled"),
+            ("timestamp", "2013-03-10 02:30:00"),
+        ],
+    ));
+    let installment = sign(with(
+        &fraud,
+        &[
+            ("message_type", "RECURRING_INSTALLMENT_SUCCESS"),
+            ("message_description", "Recurring installment successfully billed"),
+            ("message_id", "3801"),
+            ("invoice_id", "4759791640"),
+            ("item_rec_install_billed_1", "5"),
+            ("item_rec_date_next_1", "2012-08-02"),
+        ],
+    ));
+    let test_tab = sign(with(
+        &fraud,
+        &[
+            ("message_description", "Test Message"),
+            ("message_id", "1"),
+            ("sale_id", "1"),
+            ("invoice_id", "1"),
+            ("auth_exp", "N/A"),
+            ("item_type_1", "N/A"),
+            ("item_recurrence_1", "N/A"),
+            ("item_rec_list_amount_1", "N/A"),
+            ("item_rec_status_1", "N/A"),
+            ("item_rec_date_next_1", "N/A"),
+            ("customer_phone", "N/A"),
+            ("ship_status", "shipped"),
+            ("ship_tracking_number", "1Z999AA10123456784"),
+        ],
+    ));
+    let lower_case = signed_fraud
+        .iter()
+        .map(|(k, v)| (k.clone(), if k == "md5_hash" { v.to_ascii_lowercase() } else { v.clone() }))
+        .collect();
+    let mut repeated_sale = signed_fraud.clone();
+    repeated_sale.push(("sale_id".to_owned(), "4742525400".to_owned()));
+    vec![
+        ("signed_fraud_status_changed", signed_fraud.clone(), true),
+        ("signed_order_created_ambiguous_time", order, true),
+        ("signed_refund_issued_skipped_hour", refund, true),
+        ("signed_recurring_installment_success", installment, true),
+        ("signed_test_tab_not_applicable", test_tab, true),
+        ("signed_lower_case_hash", lower_case, true),
+        ("forged_live_hash_of_another_account", fraud, false),
+        ("forged_other_invoice", with(&signed_fraud, &[("invoice_id", "4759791637")]), false),
+        ("wrong_vendor", with(&signed_fraud, &[("vendor_id", "532002")]), false),
+        ("repeated_sale_id", repeated_sale, false),
+    ]
+}
+
+/// The 2012 live FRAUD_STATUS_CHANGED post (ActiveMerchant's copy, as in
+/// `grpc/notifications/response.rs`): 68 keys, two items, its own account's hash.
+fn fraud_status_changed() -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = [
+        ("message_type", "FRAUD_STATUS_CHANGED"),
+        ("message_description", "Fraud status changed"),
+        ("timestamp", "2013-07-19 17:01:19"),
+        ("md5_hash", "2DAE8544FA29CE313DB20582D540F133"),
+        ("message_id", "3786"),
+        ("key_count", "68"),
+        ("vendor_id", INS_VENDOR_ID),
+        ("sale_id", "4742525399"),
+        ("sale_date_placed", "2012-06-28 22:14:23"),
+        ("vendor_order_id", "test123"),
+        ("invoice_id", "4759791636"),
+        ("recurring", "1"),
+        ("payment_type", "paypal ec"),
+        ("list_currency", "USD"),
+        ("cust_currency", "USD"),
+        ("auth_exp", "2012-07-26"),
+        ("invoice_status", "deposited"),
+        ("fraud_status", "pass"),
+        ("invoice_list_amount", "0.20"),
+        ("invoice_usd_amount", "0.20"),
+        ("invoice_cust_amount", "0.20"),
+        ("customer_first_name", "Craig"),
+        ("customer_last_name", "Christenson"),
+        ("customer_name", "Craig P Christenson"),
+        ("customer_email", "noreply@2co.com"),
+        ("customer_phone", "5555555555"),
+        ("customer_ip", "76.181.175.91"),
+        ("customer_ip_country", "United States"),
+        ("bill_street_address", "123 Test St"),
+        ("bill_street_address2", "dddsdsc"),
+        ("bill_city", "Columbus"),
+        ("bill_state", "OH"),
+        ("bill_postal_code", "43123"),
+        ("bill_country", "USA"),
+        ("ship_status", ""),
+        ("ship_tracking_number", ""),
+        ("ship_name", "Craig Christenson"),
+        ("ship_street_address", "123 Test st"),
+        ("ship_street_address2", ""),
+        ("ship_city", "Columbus"),
+        ("ship_state", "OH"),
+        ("ship_postal_code", "43228"),
+        ("ship_country", "USA"),
+        ("item_count", "2"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for n in 1..=2 {
+        for (field, value) in [
+            ("item_name", "Download"),
+            ("item_id", "ebook1"),
+            ("item_list_amount", "0.10"),
+            ("item_usd_amount", "0.10"),
+            ("item_cust_amount", "0.10"),
+            ("item_type", "bill"),
+            ("item_duration", ""),
+            ("item_recurrence", "1 Week"),
+            ("item_rec_list_amount", "0.10"),
+            ("item_rec_status", "live"),
+            ("item_rec_date_next", "2012-07-26"),
+            ("item_rec_install_billed", "4"),
+        ] {
+            fields.push((format!("{field}_{n}"), value.to_owned()));
+        }
+    }
+    fields
+}
+
+/// A form as 2Checkout posts it.
+pub(super) fn ins_body(fields: &[(String, String)]) -> Vec<u8> {
+    serde_urlencoded::to_string(fields).unwrap().into_bytes()
+}
+
+/// The INS seeds are accepted or refused as their names say, and the accepted ones read fully.
+#[test]
+fn the_ins_seed_forms_are_accepted_exactly_when_signed() {
+    for (name, fields, accepted) in ins_forms() {
+        let body = ins_body(&fields);
+        let outcome = ins_post(&body);
+        assert_eq!(outcome.is_ok(), accepted, "{name}: {outcome:?}");
+        check_ins_post(&body).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+        if let Ok(post) = outcome {
+            assert_eq!(post.notification.items.len(), 2, "{name}");
+        }
+    }
+}
+
+/// Writes the INS seed corpus afresh: `cargo test --lib write_ins_seed_corpus -- --ignored`.
+#[test]
+#[ignore = "writes fuzz/corpus/ins_post; run by name when the forms change"]
+fn write_ins_seed_corpus() {
+    let dir = corpus_dir("ins_post");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, fields, _) in ins_forms() {
+        write_seed("ins_post", name, &ins_body(&fields));
+    }
 }

@@ -8,9 +8,11 @@ use proptest::sample::{Index, select};
 use prost::Message;
 use serde_json::Value;
 
+use super::corpus::{ins_body, ins_forms};
 use super::{
-    AdminAnswer, JSON, RequestKind, STATUSES, XML, authorize, check_admin, check_admin_answer, check_conversion,
-    check_payment, check_payment_answer, check_request, convert_request, write,
+    AdminAnswer, INS_REQUIRED, JSON, RequestKind, STATUSES, XML, authorize, check_admin, check_admin_answer,
+    check_conversion, check_ins_post, check_payment, check_payment_answer, check_request, convert_request, ins_post,
+    write,
 };
 use crate::domain::{AuthorizationRequest, Error, ListSalesQuery, SaleLookup, WriteRequest};
 use crate::grpc::proto;
@@ -734,5 +736,129 @@ proptest! {
         if let Ok(outcome) = convert_request(kind, &encoded) {
             prop_assert_eq!(check_conversion(&outcome), Ok(()));
         }
+    }
+}
+
+// ------------------------------------------------------------------ INS posts
+
+/// The seed forms the receiver accepts (signed for the test account).
+fn signed_ins_forms() -> Vec<Vec<(String, String)>> {
+    ins_forms().into_iter().filter(|(_, _, accepted)| *accepted).map(|(_, fields, _)| fields).collect()
+}
+
+/// Values the reading may trip on: amounts, dates and times just off, "N/A", odd text.
+fn ins_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        select(
+            &[
+                "N/A",
+                "-",
+                ".",
+                "1.",
+                ".5",
+                "-.5",
+                "--1",
+                "1e3",
+                "0x10",
+                "１２",
+                "+1.00",
+                "1,00",
+                " 1.00",
+                "99999999999999999999999999999999",
+                "999999999999999999999999999999999",
+                "2012-02-30",
+                "2012-2-3",
+                "+12012-01-01",
+                "2013-03-10 02:30:00",
+                "2012-11-04 01:30:00",
+                "2012-11-04 01:30:00 EST",
+                "2012-11-04 01:30:00 EDT",
+                "2013-07-19 17:01:19 UTC",
+                "9999-12-31 23:59:60",
+                "4294967296",
+                "-1",
+                "live",
+                "cancelled",
+                "refund",
+                "ORDER_CREATED",
+                "REFUND_ISSUED",
+            ][..]
+        )
+        .prop_map(str::to_owned),
+        amount(),
+        date(),
+        odd_text(),
+    ]
+}
+
+/// Keys a form may carry beyond the documented ones: item numbers near and past the bound.
+fn ins_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "item_[a-z_]{0,16}_[0-9]{1,5}",
+        select(
+            &["item_name_1000", "item_name_1001", "item__0", "item_", "item_1", "item_rec_status_18446744073709551616"]
+                [..]
+        )
+        .prop_map(str::to_owned),
+        "[a-z_]{1,20}",
+        odd_text(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn arbitrary_bytes_as_an_ins_post_are_accepted_or_refused_cleanly(
+        body in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        prop_assert_eq!(check_ins_post(&body), Ok(()));
+    }
+
+    #[test]
+    fn a_signed_ins_form_with_one_value_changed_is_read_cleanly(
+        which in any::<Index>(),
+        at in any::<Index>(),
+        value in ins_value(),
+    ) {
+        let forms = signed_ins_forms();
+        let mut fields = which.get(&forms).clone();
+        let position = at.index(fields.len());
+        fields[position].1 = value;
+        let body = ins_body(&fields);
+        prop_assert_eq!(check_ins_post(&body), Ok(()));
+        // The hash covers the ids alone: any other field's value is the vendor's to choose.
+        if !INS_REQUIRED.contains(&fields[position].0.as_str()) {
+            prop_assert!(ins_post(&body).is_ok(), "{:?} refused", fields[position]);
+        }
+    }
+
+    #[test]
+    fn a_signed_ins_form_with_extra_fields_is_read_cleanly(
+        which in any::<Index>(),
+        extra in prop::collection::vec((ins_key(), ins_value()), 1..8),
+    ) {
+        let forms = signed_ins_forms();
+        let mut fields = which.get(&forms).clone();
+        let signed = extra.iter().any(|(key, _)| INS_REQUIRED.contains(&key.as_str()));
+        fields.extend(extra);
+        let body = ins_body(&fields);
+        prop_assert_eq!(check_ins_post(&body), Ok(()));
+        if !signed {
+            prop_assert!(ins_post(&body).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_signed_ins_body_with_one_byte_changed_is_accepted_or_refused_cleanly(
+        which in any::<Index>(),
+        at in any::<Index>(),
+        byte in any::<u8>(),
+    ) {
+        let forms = signed_ins_forms();
+        let mut body = ins_body(which.get::<Vec<(String, String)>>(&forms));
+        let position = at.index(body.len());
+        body[position] = byte;
+        prop_assert_eq!(check_ins_post(&body), Ok(()));
     }
 }

@@ -35,6 +35,9 @@
 mod request;
 mod response;
 
+/// The form -> `proto::Notification` reading, for `untrusted::ins_post`.
+pub(crate) use self::response::{MAX_AMOUNT_CHARS, MAX_ITEMS, notification};
+
 use std::{
     future::Future,
     pin::Pin,
@@ -48,10 +51,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use self::{
-    request::{Filter, ListQuery, ListStart, MAX_PAGE_SIZE, MAX_SCAN, WatchQuery},
-    response::notification,
-};
+use self::request::{Filter, ListQuery, ListStart, MAX_PAGE_SIZE, MAX_SCAN, WatchQuery};
 use super::{
     call_context,
     outlet::{Outlet, millis},

@@ -26,14 +26,14 @@ use crate::{
 pub(super) const VENDOR_TIME_ZONE: &str = "America/New_York";
 
 /// The longest amount text read as an amount: far above any real one.
-const MAX_AMOUNT_CHARS: usize = 32;
+pub(crate) const MAX_AMOUNT_CHARS: usize = 32;
 
 /// The highest item number read (`item_name_N`): a form has at most
 /// `ins.max_fields` fields, and this bounds the work whatever it claims.
-const MAX_ITEMS: usize = 1000;
+pub(crate) const MAX_ITEMS: usize = 1000;
 
-/// The typed view of a journal entry.
-pub(super) fn notification(entry: &JournalEntry) -> proto::Notification {
+/// The typed view of a journal entry (`pub(crate)` for `untrusted::ins_post`).
+pub(crate) fn notification(entry: &JournalEntry) -> proto::Notification {
     let form = &*entry.form;
     let text = |key: &str| value(form, key);
     let message_type = form.get("message_type").unwrap_or_default();
