@@ -425,9 +425,12 @@ fn sample_requests() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// An INS form's fields, in posted order.
+pub(super) type Form = Vec<(String, String)>;
+
 /// Realistic INS forms (INS-NOTES' samples, signed for the test account where their name
 /// says `signed`), by seed name, and whether the receiver accepts each.
-pub(super) fn ins_forms() -> Vec<(&'static str, Vec<(String, String)>, bool)> {
+pub(super) fn ins_forms() -> Vec<(&'static str, Form, bool)> {
     let sign = |mut fields: Vec<(String, String)>| {
         let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
         let secret_word = secrecy::SecretString::from(INS_SECRET_WORD);

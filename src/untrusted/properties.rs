@@ -834,6 +834,24 @@ proptest! {
     }
 
     #[test]
+    fn a_signed_ins_form_with_any_amount_reads_it_as_decimal_text_or_empty(
+        which in any::<Index>(),
+        key in select(&[
+            "invoice_list_amount", "invoice_usd_amount", "invoice_cust_amount", "item_list_amount_1",
+            "item_usd_amount_2", "item_cust_amount_1", "item_rec_list_amount_2",
+        ][..]),
+        value in prop_oneof![amount(), "-?[0-9]{20,40}(\\.[0-9]{0,12})?", ins_value()],
+    ) {
+        let forms = signed_ins_forms();
+        let mut fields = which.get(&forms).clone();
+        fields.retain(|(k, _)| k != key);
+        fields.push((key.to_owned(), value));
+        let body = ins_body(&fields);
+        prop_assert_eq!(check_ins_post(&body), Ok(()));
+        prop_assert!(ins_post(&body).is_ok());
+    }
+
+    #[test]
     fn a_signed_ins_form_with_extra_fields_is_read_cleanly(
         which in any::<Index>(),
         extra in prop::collection::vec((ins_key(), ins_value()), 1..8),
