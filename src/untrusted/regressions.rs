@@ -1,7 +1,7 @@
 //! Regression tests: each input a property test or a fuzz target once failed on, exactly
 //! as found, with what it showed.
 
-use super::{check_payment_answer, corpus};
+use super::{check_ins_post, check_payment_answer, corpus, ins_post};
 
 /// Found by `a_real_approval_with_one_hostile_value_is_approved_or_outcome_unknown`, shrunk
 /// to objects nested 150 deep (`{"sale":` x 150, `1`, `}` x 150) grafted into a real
@@ -19,4 +19,28 @@ fn an_approval_with_an_unknown_field_nested_150_deep_is_outcome_unknown_and_the_
     let outcome = super::authorize(200, super::JSON, body.as_bytes());
     assert!(matches!(outcome, Err(crate::domain::Error::OutcomeUnknown { .. })), "{outcome:?}");
     assert_eq!(check_payment_answer(200, body.as_bytes()), Ok(()));
+}
+
+/// Found by the `ins_post` fuzz target in its first minute, against a build in which the
+/// oracle's proof run had dropped `amount`'s 32-character bound (`grpc/notifications/
+/// response.rs`): a signed Test-tab form, mangled, with `item_cust_amount_2` a 61-character
+/// decimal, was read as that amount. With the bound the amount reads as empty, and the form
+/// (still signed: the hash covers the ids alone) is accepted and read cleanly.
+#[test]
+fn an_ins_amount_of_61_characters_reads_as_empty() {
+    const BODY: &[u8] = b"\
+      message_type=FRAUD_STATUS_CHANGED&message_description=Test+Message&timestamp=1005-07-1\
+      9+17%3A01%3A19&md5_hash=BBF8684E3B6555DDFE5E418EDA7D1AAD&message_id=1&key_count=68&ven\
+      dor_id=532001&sale_id=1&sale_date_placed=2012-06-28+22%3A14%3A23&vendor_order_id=test1\
+      23&invoice_id=1&recurring=1&payment_type=paypal+ec&list_currency=USD&cust_currency=USD\
+      &auth_exp=N%2FA&invoice_statu\xff\xff\xff\xff\xff\xff\xff\x12s=deposited&fraumer_last_\
+      name=Christenson&customer_name=Craig+P+Christenson&customer_email=noreply%402co.com&cu\
+      stomer_phone=N%2FA&customer_ip=76.181_street_address2=dddsdsc&bill_city=Columbu&item_u\
+      sd_amount_1=0.10&item_cust_amount_1=01=&item_recurrence_3=N%2FA&item_rec_list_amount_3\
+      =N%2FA&item_rec_status_0.10&item_type_1=N%2FA&item_duration_1=&item_recurrence_1=N%2FA\
+      &itemre_c_list_a0&item_cust_amount_2=0999999999999999999999999999999999999999999999999\
+      999999999.10&itembtype_2=bill&item_duration_2=&ic_install_billed_2=4";
+    let accepted = ins_post(BODY).unwrap();
+    assert!(accepted.notification.items.iter().all(|item| item.customer_amount.len() <= 32));
+    assert_eq!(check_ins_post(BODY), Ok(()));
 }
