@@ -11,12 +11,18 @@
 //! many times (the cache, the gRPC GetSale): shared, never copied, with an
 //! opaque memo the edge keeps its encoded form in.
 //!
+//! The catalog (products, options, coupons) and the seller account have
+//! ports of their own ([`CatalogPort`], [`CatalogWritePort`], [`AccountPort`])
+//! built the same way.
+//!
 //! What can go wrong is [`Error`], with 2Checkout's codes as enums
 //! ([`AdminCode`], [`PaymentCode`]); how a gRPC caller sees it is decided at
 //! the edge (`crate::grpc::status`). Text and money rules are values
 //! ([`Text`], [`Amount::parse`]) so every service applies the same ones.
 
+mod account;
 mod authorization;
+mod catalog;
 mod error;
 mod fingerprint;
 mod listing;
@@ -26,9 +32,17 @@ mod shared_sale;
 mod values;
 mod writes;
 
+pub use account::{AccountPayment, AccountPort, CompanyInfo, ContactInfo, PayoutTotals, PendingPayment};
 pub use authorization::{
     Authorization, AuthorizationRequest, BillingContact, CardToken, OrderAmount, OrderLine, OrderLineOption,
     OrderLineType, PostalAddress, Recurrence,
+};
+pub use catalog::{
+    CatalogEntity, CatalogPage, CatalogPort, CatalogReceipt, CatalogWrite, CatalogWritePort, CatalogWriteRequest,
+    CommissionType, Coupon, CouponCode, CouponProducts, CouponType, CouponUpdate, Discount, ListOptionsQuery,
+    ListProductsQuery, MAX_LONG_DESCRIPTION_CHARS, MAX_OPTION_TEXT_CHARS, MAX_PRODUCT_TEXT_CHARS, NewCoupon, NewOption,
+    NewOptionValue, NewProduct, OptionSortColumn, OptionValue, OptionValueChange, Product, ProductCategory,
+    ProductFields, ProductImage, ProductOption, ProductSortColumn,
 };
 pub use error::{AdminCode, Error, PaymentCode, PaymentError, PaymentRefusal, VendorError, reason};
 pub use listing::{
@@ -44,7 +58,8 @@ pub use sale::{
 };
 pub use shared_sale::SharedSale;
 pub use values::{
-    Amount, InvalidValue, InvoiceId, LineItemId, MAX_ECHOED_CHARS, MAX_ID, SaleId, Sign, Text, TextRules, echo,
+    Amount, CategoryId, InvalidValue, InvoiceId, LineItemId, MAX_ECHOED_CHARS, MAX_ID, OptionId, OptionValueId,
+    ProductId, SaleId, Sign, Text, TextRules, echo,
 };
 pub use writes::{
     MAX_COMMENT_CHARS, MAX_TRACKING_NUMBER_CHARS, Refund, RefundAmount, RefundCategory, RefundCurrency, RequestId,

@@ -91,6 +91,22 @@ numeric_id!(
     /// A line item id.
     LineItemId
 );
+numeric_id!(
+    /// A product id (`product_id`; not the per-seller `assigned_product_id`).
+    ProductId
+);
+numeric_id!(
+    /// A product option id.
+    OptionId
+);
+numeric_id!(
+    /// One value of a product option.
+    OptionValueId
+);
+numeric_id!(
+    /// A product category id (from 2Checkout's category list).
+    CategoryId
+);
 
 /// An amount of money in minor units (cents) of some currency, parsed from and
 /// written as a decimal string with two decimals. Never a float.
