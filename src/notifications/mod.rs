@@ -16,3 +16,5 @@
 
 pub mod journal;
 pub mod receiver;
+#[cfg(test)]
+pub(crate) mod samples;
