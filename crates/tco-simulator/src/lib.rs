@@ -456,6 +456,8 @@
 //!   300 (never "unknown").
 
 mod cards;
+mod catalog;
+mod catalog_seed;
 mod clock;
 mod faults;
 mod http;
@@ -483,6 +485,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cards::{APPROVING_CARD, DECLINING_CARD, card_for_error_code};
+pub use catalog_seed::{
+    API_PRODUCT_ID, DOCUMENTED_OPTION_ID, DOCUMENTED_PRODUCT_ID, FOREIGN_OPTION_ID, FOREIGN_PRODUCT_ID,
+    SEEDED_COUPON_CODES,
+};
 pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
@@ -493,6 +499,7 @@ pub use seed::FixtureError;
 
 use chrono::{DateTime, Utc};
 
+use catalog::CatalogStore;
 use http::{Credentials, SharedState};
 use ins::{MessageType, SaleEvent};
 use notifier::Notifier;
@@ -657,6 +664,9 @@ pub struct SimulatorConfig {
     pub secret_word: String,
     /// How failed notification deliveries are retried.
     pub notify_retry: RetryPolicy,
+    /// Start with no products, options or coupons (an account like the Perl suite's: every
+    /// catalog list answers HTTP 400 RECORD_NOT_FOUND until something is created).
+    pub empty_catalog: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -674,6 +684,7 @@ impl Default for SimulatorConfig {
             notify_url: None,
             secret_word: DEFAULT_SECRET_WORD.to_owned(),
             notify_retry: RetryPolicy::default(),
+            empty_catalog: false,
         }
     }
 }
@@ -693,6 +704,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("notify_url", &self.notify_url)
             .field("secret_word", &"<redacted>")
             .field("notify_retry", &self.notify_retry)
+            .field("empty_catalog", &self.empty_catalog)
             .finish()
     }
 }
@@ -755,6 +767,36 @@ endpoints! {
     CreateComment => Admin "sales/create_comment",
     /// `sales/reauth`
     Reauth => Admin "sales/reauth",
+    /// `products/list_products`
+    ListProducts => Admin "products/list_products",
+    /// `products/detail_product`
+    DetailProduct => Admin "products/detail_product",
+    /// `products/create_product`
+    CreateProduct => Admin "products/create_product",
+    /// `products/update_product`
+    UpdateProduct => Admin "products/update_product",
+    /// `products/delete_product`
+    DeleteProduct => Admin "products/delete_product",
+    /// `products/list_options`
+    ListOptions => Admin "products/list_options",
+    /// `products/detail_option`
+    DetailOption => Admin "products/detail_option",
+    /// `products/create_option`
+    CreateOption => Admin "products/create_option",
+    /// `products/update_option`
+    UpdateOption => Admin "products/update_option",
+    /// `products/delete_option`
+    DeleteOption => Admin "products/delete_option",
+    /// `products/list_coupons`
+    ListCoupons => Admin "products/list_coupons",
+    /// `products/detail_coupon`
+    DetailCoupon => Admin "products/detail_coupon",
+    /// `products/create_coupon`
+    CreateCoupon => Admin "products/create_coupon",
+    /// `products/update_coupon`
+    UpdateCoupon => Admin "products/update_coupon",
+    /// `products/delete_coupon`
+    DeleteCoupon => Admin "products/delete_coupon",
     /// `POST {sellerId}/rs/tokenService`: card tokenization, standing in for 2co.js.
     CreateToken => Payment "{sellerId}/rs/tokenService",
     /// `POST {sellerId}/rs/authService`: the authorization that creates a sale.
@@ -788,6 +830,11 @@ impl RunningSimulator {
     /// sets the clock and starts serving. Must be called within a Tokio runtime.
     pub async fn start(config: SimulatorConfig) -> Result<RunningSimulator, StartError> {
         let store = Store::seeded(config.seed, config.generated_sales)?;
+        let catalog = CatalogStore::new(if config.empty_catalog {
+            catalog_seed::empty_catalog(config.seed)
+        } else {
+            catalog_seed::seeded_catalog(config.seed)
+        });
         let addr = config.listen_addr;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
@@ -814,6 +861,7 @@ impl RunningSimulator {
             local_addr,
             notifier,
             shutdown_rx.clone(),
+            catalog,
         ));
         match config.clock_start {
             ClockStart::RealTime => {}
