@@ -312,6 +312,7 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         Endpoint::MarkShipped => writes::mark_shipped(store, &params, &context),
         Endpoint::CreateComment => writes::create_comment(store, &params, &context),
         Endpoint::Reauth => writes::reauth(store, &params, &context),
+        // The catalog's writes change nothing the INS reports: answered like reads.
         Endpoint::ListProducts => read(catalog::list_products(&state.catalog, &params, &origin)),
         Endpoint::DetailProduct => read(catalog::detail_product(&state.catalog, &params)),
         Endpoint::CreateProduct => read(catalog::create_product(&state.catalog, &params)),

@@ -16,7 +16,8 @@
 //! [`RunningSimulator::shutdown`] or drop. Requests go through `http` (routing, counting, Basic
 //! auth, faults), read their parameters with `params` (query merged with a form or multipart
 //! body), run an endpoint in `sales` (reads) or `writes` against the in-memory `store` of typed
-//! `records`, and are rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
+//! `records` (or in `catalog` against its own store of products, options and coupons), and are
+//! rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
 //! arithmetic lives in `ledger`. The store is seeded by `seed` with a self-written PRNG (`prng`),
 //! so the same seed always gives byte-identical data. A controllable [`SimClock`], the
 //! per-endpoint counters and the fault table live in the shared state beside the store.

@@ -367,6 +367,21 @@ async fn detail_product_nests_the_options_assigned_to_it() {
 }
 
 #[tokio::test]
+async fn detail_product_in_xml_repeats_options_and_their_values_and_omits_empty_arrays() {
+    let api = Api::start().await;
+    let (status, text) = api.xml("products/detail_product", &[("product_id", API_PRODUCT_ID)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, children) = xml_root_children(&text);
+    assert_eq!(children, ["product", "response_code", "response_message"]);
+    assert_eq!(text.matches("<options>").count(), 2);
+    assert_eq!(text.matches("<option_values>").count(), 6);
+    assert!(text.contains("<option_name>decibels</option_name>"));
+    assert!(text.contains("<commission>0</commission>"));
+    assert!(text.contains("<weight/>"));
+    assert!(!text.contains("<images"), "an empty array emits nothing");
+}
+
+#[tokio::test]
 async fn detail_product_errors_name_the_parameter_or_the_record() {
     let api = Api::start().await;
     for (query, answer) in [
@@ -792,6 +807,17 @@ async fn detail_coupon_is_the_list_entry_plus_its_products() {
         json!([{"product_id": "0", "product_url": format!("{base}products/detail_product?product_id=0")}])
     );
     assert_eq!(api.coupon("COUPON").await["product"][0]["product_id"], DOCUMENTED_PRODUCT_ID);
+}
+
+#[tokio::test]
+async fn detail_coupon_in_xml_is_one_coupon_element_holding_its_products() {
+    let api = Api::start().await;
+    let (status, text) = api.xml("products/detail_coupon", &[("coupon_code", "SAVEJUNE")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, children) = xml_root_children(&text);
+    assert_eq!(children, ["coupon", "response_code", "response_message"]);
+    assert!(text.contains("<product><product_id>9000000108</product_id><product_url>"), "{text}");
+    assert!(text.contains("<percentage_off/>"));
 }
 
 #[tokio::test]
