@@ -108,9 +108,14 @@ struct CouponTerms {
 }
 
 impl CouponTerms {
-    fn parse(params: &Params) -> Result<CouponTerms, ApiError> {
+    /// `required`: create_coupon's `date_expire` and `type`.
+    fn parse(params: &Params, required: bool) -> Result<CouponTerms, ApiError> {
         let date_expire = date_param(params, "date_expire")?;
+        if required && date_expire.is_none() {
+            return Err(ApiError::parameter_missing("date_expire"));
+        }
         let kind = match params.get("type") {
+            None if required => return Err(ApiError::parameter_missing("type")),
             None => None,
             Some(text) => Some(CouponKind::parse(text).ok_or_else(|| ApiError::parameter_invalid("type"))?),
         };
@@ -227,13 +232,7 @@ fn generate_code(data: &mut CatalogData) -> String {
 /// is given.
 pub fn create_coupon(store: &CatalogStore, params: &Params) -> Result<Value, ApiError> {
     let code = code_param(params, "coupon_code")?;
-    if params.get("date_expire").is_none() {
-        return Err(ApiError::parameter_missing("date_expire"));
-    }
-    if params.get("type").is_none() {
-        return Err(ApiError::parameter_missing("type"));
-    }
-    let terms = CouponTerms::parse(params)?;
+    let terms = CouponTerms::parse(params, true)?;
     store.write(|data| {
         if code.as_deref().is_some_and(|code| data.coupon_position(code).is_some()) {
             return Err(ApiError::parameter_invalid("coupon_code"));
@@ -263,7 +262,7 @@ pub fn create_coupon(store: &CatalogStore, params: &Params) -> Result<Value, Api
 pub fn update_coupon(store: &CatalogStore, params: &Params) -> Result<Value, ApiError> {
     let code = required_code(params)?;
     let new_code = code_param(params, "new_code")?;
-    let terms = CouponTerms::parse(params)?;
+    let terms = CouponTerms::parse(params, false)?;
     store.write(|data| {
         let index = coupon_position(data, code)?;
         let mut coupon = data.coupons[index].clone();

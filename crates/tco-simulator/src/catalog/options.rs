@@ -120,10 +120,10 @@ impl ValueInputs {
 pub fn create_option(store: &CatalogStore, params: &Params) -> Result<Value, ApiError> {
     let name =
         text_param(params, "option_name", MAX_TEXT_CHARS)?.ok_or_else(|| ApiError::parameter_missing("option_name"))?;
-    let values = ValueInputs::parse(params)?;
-    if values.names.is_empty() {
+    if params.get_all("option_value_name").is_empty() {
         return Err(ApiError::parameter_missing("option_value_name"));
     }
+    let values = ValueInputs::parse(params)?;
     if values.surcharges.is_empty() {
         return Err(ApiError::parameter_missing("option_value_surcharge"));
     }

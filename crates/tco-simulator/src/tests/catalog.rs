@@ -641,6 +641,7 @@ async fn create_option_errors() {
     for (form, answer) in [
         (vec![], missing("option_name")),
         (vec![name], missing("option_value_name")),
+        (vec![name, ("option_value_surcharge", "lots")], missing("option_value_name")),
         (vec![name, ("option_value_name", "Red")], missing("option_value_surcharge")),
         (vec![name, ("option_value_name", "Red"), ("option_value_surcharge", "lots")], bad("option_value_surcharge")),
         (
@@ -900,6 +901,8 @@ async fn create_coupon_errors() {
     for (form, answer) in [
         (vec![("type", "shipping")], missing("date_expire")),
         (vec![date], missing("type")),
+        (vec![("date_expire", "2030-02-30")], bad("date_expire")),
+        (vec![("type", "bogo")], missing("date_expire")),
         (vec![("date_expire", "2030-13-01"), sale], bad("date_expire")),
         (vec![date, ("type", "bogo")], bad("type")),
         (vec![date, sale], missing("percentage_off_or_value_off")),
