@@ -455,6 +455,7 @@
 //! - Used and expired tokens stay in memory for the simulator's life, so reuse keeps answering
 //!   300 (never "unknown").
 
+mod account;
 mod cards;
 mod clock;
 mod faults;
@@ -493,6 +494,7 @@ pub use seed::FixtureError;
 
 use chrono::{DateTime, Utc};
 
+use account::Account;
 use http::{Credentials, SharedState};
 use ins::{MessageType, SaleEvent};
 use notifier::Notifier;
@@ -657,6 +659,10 @@ pub struct SimulatorConfig {
     pub secret_word: String,
     /// How failed notification deliveries are retried.
     pub notify_retry: RetryPolicy,
+    /// An account with nothing listed: `products/list_products`, `list_options`,
+    /// `list_coupons` and `acct/list_payments` answer HTTP 400 RECORD_NOT_FOUND, as the live
+    /// API answers an empty account (the Perl suite). Default false: a seeded account.
+    pub empty_catalog: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -674,6 +680,7 @@ impl Default for SimulatorConfig {
             notify_url: None,
             secret_word: DEFAULT_SECRET_WORD.to_owned(),
             notify_retry: RetryPolicy::default(),
+            empty_catalog: false,
         }
     }
 }
@@ -693,6 +700,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("notify_url", &self.notify_url)
             .field("secret_word", &"<redacted>")
             .field("notify_retry", &self.notify_retry)
+            .field("empty_catalog", &self.empty_catalog)
             .finish()
     }
 }
@@ -755,6 +763,16 @@ endpoints! {
     CreateComment => Admin "sales/create_comment",
     /// `sales/reauth`
     Reauth => Admin "sales/reauth",
+    /// `sales/update_lineitem_recurring` (undocumented)
+    UpdateLineItemRecurring => Admin "sales/update_lineitem_recurring",
+    /// `acct/detail_company_info`
+    DetailCompanyInfo => Admin "acct/detail_company_info",
+    /// `acct/detail_contact_info`
+    DetailContactInfo => Admin "acct/detail_contact_info",
+    /// `acct/detail_pending_payment`
+    DetailPendingPayment => Admin "acct/detail_pending_payment",
+    /// `acct/list_payments`
+    ListPayments => Admin "acct/list_payments",
     /// `POST {sellerId}/rs/tokenService`: card tokenization, standing in for 2co.js.
     CreateToken => Payment "{sellerId}/rs/tokenService",
     /// `POST {sellerId}/rs/authService`: the authorization that creates a sale.
@@ -806,8 +824,10 @@ impl RunningSimulator {
             config.notify_retry,
             shutdown_rx.clone(),
         );
+        let account = Account::new(&config.seller_id, &config.secret_word, config.empty_catalog);
         let state = Arc::new(SharedState::new(
             store,
+            account,
             Credentials::new(&config.api_username, &config.api_password),
             payment_keys,
             TokenVault::new(config.seed),
