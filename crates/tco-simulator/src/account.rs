@@ -246,7 +246,8 @@ struct PayoutMoney {
 impl PayoutMoney {
     fn of(totals: PayoutTotals) -> Self {
         let reserve_held = reserve_of(totals.sales);
-        let amount = totals.sales.saturating_sub(totals.refunds).saturating_sub(totals.fees).saturating_sub(reserve_held);
+        let amount =
+            totals.sales.saturating_sub(totals.refunds).saturating_sub(totals.fees).saturating_sub(reserve_held);
         PayoutMoney { totals, reserve_held, amount }
     }
 }

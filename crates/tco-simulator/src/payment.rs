@@ -22,8 +22,8 @@ use serde_json::{Map, Value, json};
 use super::cards;
 use super::http::constant_time_eq;
 use super::records::{
-    Authorization, BillStatus, Billing, Comment, Customer, DATE_FORMAT, DetailIp, Extra, Invoice, InvoiceStatus, LineItem,
-    LineItemOption, Money, PayMethod, RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
+    Authorization, BillStatus, Billing, Comment, Customer, DATE_FORMAT, DetailIp, Extra, Invoice, InvoiceStatus,
+    LineItem, LineItemOption, Money, PayMethod, RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
 };
 use super::seed;
 use super::store::{IdSource, Store};

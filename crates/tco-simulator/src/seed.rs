@@ -20,8 +20,8 @@ use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, TimeDelta};
 
 use super::prng::SplitMix64;
 use super::records::{
-    Authorization, BillStatus, Billing, Comment, Customer, DetailIp, Extra, Invoice, InvoiceStatus, LineItem, LineItemOption,
-    Money, PayMethod, RecurringDecline, RecurringStatus, Sale, Shipping,
+    Authorization, BillStatus, Billing, Comment, Customer, DetailIp, Extra, Invoice, InvoiceStatus, LineItem,
+    LineItemOption, Money, PayMethod, RecurringDecline, RecurringStatus, Sale, Shipping,
 };
 
 /// The vendor the simulator's API user belongs to (the documented sale's).

@@ -18,8 +18,8 @@ use super::ins::{MessageType, SaleEvent};
 use super::ledger::{self, Amounts, Currency};
 use super::params::Params;
 use super::records::{
-    BillStatus, Billing, Comment, DATE_FORMAT, Invoice, InvoiceStatus, LineItem, Money,
-    RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
+    BillStatus, Billing, Comment, DATE_FORMAT, Invoice, InvoiceStatus, LineItem, Money, RecurringStatus, Sale,
+    Shipping, TIMESTAMP_FORMAT,
 };
 use super::render::ApiError;
 use super::sales::{all_digits, flag, numeric_id};
@@ -136,7 +136,8 @@ pub fn refund_lineitem(store: &Store, params: &Params, context: &Context<'_>) ->
         if left.is_zero() {
             return Err(too_high());
         }
-        let refund = ledger::refund_portion(request.amount, left, Amounts::invoice_total(invoice)).ok_or_else(too_high)?;
+        let refund =
+            ledger::refund_portion(request.amount, left, Amounts::invoice_total(invoice)).ok_or_else(too_high)?;
         let refund_line =
             record_refund(&mut sale.invoices[invoice_index], line_index, refund, refund != line_left, context, ids);
         add_comment(sale, context.comment(refund_comment(&request.comment)));
@@ -279,7 +280,8 @@ pub fn update_lineitem_recurring(store: &Store, params: &Params, context: &Conte
             line.recurring_price = Some(price);
         }
         if let Some(days) = shift {
-            let next = line.billing.date_next.as_deref().and_then(|day| NaiveDate::parse_from_str(day, DATE_FORMAT).ok());
+            let next =
+                line.billing.date_next.as_deref().and_then(|day| NaiveDate::parse_from_str(day, DATE_FORMAT).ok());
             // An active line always has a next bill date; one without cannot be moved.
             let moved = next
                 .and_then(|day| day.checked_add_days(Days::new(days)))

@@ -237,9 +237,16 @@ async fn a_refund_without_amount_refunds_the_whole_remainder_in_all_three_curren
     assert_eq!(sale_ids(&rows), [REFUNDABLE_SALE_ID], "list_sales sees the refund");
     assert_eq!(api.total(&[("refunded", "1")]).await, 52, "one more refunded sale than seeded");
 
-    assert_eq!(api.refund_invoice(&target, &[]).await, refused("TOO_HIGH", "Amount greater than remaining balance on invoice."));
+    assert_eq!(
+        api.refund_invoice(&target, &[]).await,
+        refused("TOO_HIGH", "Amount greater than remaining balance on invoice.")
+    );
     let second_line = api.refund_lineitem(REFUNDABLE_LINEITEM_IDS[1], &[]).await;
-    assert_eq!(second_line, refused("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice."), "the invoice has nothing left");
+    assert_eq!(
+        second_line,
+        refused("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice."),
+        "the invoice has nothing left"
+    );
 }
 
 #[tokio::test]
@@ -301,7 +308,10 @@ async fn the_refund_that_clears_one_currency_clears_all_three_without_stray_cent
     let sale = api.sale(REFUNDABLE_SALE_ID).await;
     assert_eq!(line_amounts(refund_lines(&sale).last().unwrap()), [3488, 3488, 3208]);
     assert_eq!(refunded_total(&sale), [3498, 3498, 3218]);
-    assert_eq!(api.refund_invoice(&target, &[]).await, refused("TOO_HIGH", "Amount greater than remaining balance on invoice."));
+    assert_eq!(
+        api.refund_invoice(&target, &[]).await,
+        refused("TOO_HIGH", "Amount greater than remaining balance on invoice.")
+    );
 }
 
 #[tokio::test]
@@ -395,7 +405,10 @@ async fn lineitem_refunds_are_limited_by_the_line_and_by_the_invoice() {
     let rest = &refund_lines(&sale)[1];
     assert_eq!(line_amounts(rest), [1499, 1499, 1379], "exactly what was left on the line");
     assert_eq!(rest["type"], Value::Null);
-    assert_eq!(api.refund_lineitem(rust_book, &[]).await, refused("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice."));
+    assert_eq!(
+        api.refund_lineitem(rust_book, &[]).await,
+        refused("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice.")
+    );
     let refund_id = rest["lineitem_id"].as_str().unwrap();
     let cannot = refused("INVALID_PARAMETER", "This lineitem cannot be refunded.");
     assert_eq!(api.refund_lineitem(refund_id, &[]).await, cannot, "a refund line is not refundable");
@@ -409,7 +422,10 @@ async fn lineitem_refunds_are_limited_by_the_line_and_by_the_invoice() {
     let sale = api.sale(REFUNDABLE_SALE_ID).await;
     assert_eq!(line_amounts(&refund_lines(&sale)[2]), [1499, 1499, 1379]);
     assert_eq!(refunded_total(&sale), [3498, 3498, 3218]);
-    assert_eq!(api.refund_invoice(&target, &[]).await, refused("TOO_HIGH", "Amount greater than remaining balance on invoice."));
+    assert_eq!(
+        api.refund_invoice(&target, &[]).await,
+        refused("TOO_HIGH", "Amount greater than remaining balance on invoice.")
+    );
 }
 
 // ---------------------------------------------------------------- stop_lineitem_recurring
