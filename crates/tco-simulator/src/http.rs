@@ -73,6 +73,8 @@ pub struct SharedState {
 }
 
 impl SharedState {
+    // One argument per shared part: a builder would only move the same list elsewhere.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         account: Account,
