@@ -88,7 +88,7 @@ impl Api {
     }
 
     /// GET without asking for JSON: the vendor's default, XML.
-    async fn xml(&self, endpoint: &str, query: &[(&str, &str)]) -> (StatusCode, String) {
+    pub(super) async fn xml(&self, endpoint: &str, query: &[(&str, &str)]) -> (StatusCode, String) {
         let response = self
             .http
             .get(self.url(endpoint))
