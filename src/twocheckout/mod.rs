@@ -3,6 +3,9 @@
 //!
 //! - [`admin`]: the HTTP client (pooled reqwest, basic auth sent up front,
 //!   the caller's deadline honoured) and the error classification.
+//! - `catalog`, `account`: the same client as the domain's `CatalogPort`,
+//!   `CatalogWritePort` and `AccountPort` (`products/*` and `acct/*`), through
+//!   the client's one `call`; `catalog_wire`: their wire shapes.
 //! - [`payment`]: the Payment API client (card authorization).
 //! - `wire`: the vendor's shapes, private to this module, and their strict
 //!   conversion into domain values.
@@ -13,7 +16,10 @@
 //! - `xml`: reads XML answers straight into the same serde wire types JSON
 //!   decodes into, so both formats share one set of types and conversions.
 
+mod account;
 pub mod admin;
+mod catalog;
+mod catalog_wire;
 mod limiter;
 mod limits;
 pub mod payment;
