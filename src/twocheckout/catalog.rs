@@ -34,7 +34,9 @@ use reqwest::StatusCode;
 
 use super::{
     admin::{AdminApiClient, CallKind, interpret, interpret_write},
-    catalog_wire::{CatalogWriteBody, CouponsBody, DetailOptionBody, DetailProductBody, ListOptionsBody, ListProductsBody},
+    catalog_wire::{
+        CatalogWriteBody, CouponsBody, DetailOptionBody, DetailProductBody, ListOptionsBody, ListProductsBody,
+    },
     wire::BadValue,
 };
 use crate::domain::{
@@ -455,7 +457,11 @@ mod tests {
         let mut pages = Vec::new();
         for (content_type, text) in both(&body) {
             let page = decode_list_products(status(200), content_type, text.as_bytes(), asked()).unwrap();
-            assert_eq!((page.page, page.page_size, page.last_page, page.total_entries), (1, 20, 1, 2), "{content_type}");
+            assert_eq!(
+                (page.page, page.page_size, page.last_page, page.total_entries),
+                (1, 20, 1, 2),
+                "{content_type}"
+            );
             assert_eq!((page.first_entry, page.last_entry), (1, 2));
             let first = &page.rows[0];
             assert_eq!(first.product_id.as_str(), "4635212971");
@@ -535,7 +541,8 @@ mod tests {
             (bad_value_id, "products[1].options[0].option_values[2].option_value_id"),
             (no_id, "products[1].product_id: missing"),
         ] {
-            let body = json!({"page_info": page_info("2"), "products": [wiki_product(), product], "response_code": "OK"});
+            let body =
+                json!({"page_info": page_info("2"), "products": [wiki_product(), product], "response_code": "OK"});
             for (content_type, text) in both(&body) {
                 let said = invalid_detail(decode_list_products(status(200), content_type, text.as_bytes(), asked()));
                 assert!(said.starts_with("products/list_products: "), "{said}");
@@ -565,7 +572,10 @@ mod tests {
         for (content_type, text) in both(&no_rows()) {
             let body = text.as_bytes();
             let asked = PageRequest { page: 2, page_size: 5 };
-            assert_eq!(decode_list_products(status(400), content_type, body, asked).unwrap(), CatalogPage::empty(asked));
+            assert_eq!(
+                decode_list_products(status(400), content_type, body, asked).unwrap(),
+                CatalogPage::empty(asked)
+            );
             assert_eq!(decode_list_options(status(400), content_type, body, asked).unwrap(), CatalogPage::empty(asked));
             assert_eq!(decode_list_coupons(status(400), content_type, body).unwrap(), vec![]);
         }
@@ -635,7 +645,10 @@ mod tests {
         for (content_type, text) in both(&body) {
             let option = decode_detail_option(status(200), content_type, text.as_bytes()).unwrap();
             assert_eq!(option.option_id.as_str(), "4688355343", "{content_type}");
-            assert_eq!(option.values.iter().map(|v| v.surcharge.to_string()).collect::<Vec<_>>(), ["11.00", "22.00", "33.00"]);
+            assert_eq!(
+                option.values.iter().map(|v| v.surcharge.to_string()).collect::<Vec<_>>(),
+                ["11.00", "22.00", "33.00"]
+            );
         }
         let lone = json!({"option": decibels(), "response_code": "OK"});
         assert_eq!(decode_detail_option(status(200), JSON, lone.to_string().as_bytes()).unwrap().name, "decibels");
@@ -643,7 +656,8 @@ mod tests {
 
     #[test]
     fn an_option_detail_with_an_empty_array_is_an_invalid_answer_not_a_not_found_the_vendor_never_said() {
-        let body = json!({"option": [], "response_code": "OK", "response_message": "Option detail retrieved successfully."});
+        let body =
+            json!({"option": [], "response_code": "OK", "response_message": "Option detail retrieved successfully."});
         for (content_type, text) in both(&body) {
             let said = invalid_detail(decode_detail_option(status(200), content_type, text.as_bytes()));
             assert!(said.contains("the answer has no option"), "{content_type}: {said}");
@@ -666,7 +680,10 @@ mod tests {
     fn list_coupons_reads_the_singular_coupon_key_as_a_list_in_json_and_in_xml() {
         for (content_type, text) in both(&ruby_wiki_coupons()) {
             let coupons = decode_list_coupons(status(200), content_type, text.as_bytes()).unwrap();
-            assert_eq!(coupons.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["COUPON", "FREESHIPPING", "SAVEJUNE"]);
+            assert_eq!(
+                coupons.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(),
+                ["COUPON", "FREESHIPPING", "SAVEJUNE"]
+            );
             assert_eq!(coupons[0].percentage_off.as_deref(), Some("0.10"), "verbatim");
             assert_eq!(coupons[1].coupon_type, CouponType::Shipping);
             assert_eq!(coupons[2].value_off, Some(money("100.00")));
@@ -787,10 +804,18 @@ mod tests {
             values: vec![NewOptionValue { name: text("Low"), surcharge: money("1.00") }],
         });
         for (write_kind, body, said) in [
-            (&create_product(), r#"{"response_code":"OK","response_message":"Product successfully created."}"#, "product_id: missing"),
+            (
+                &create_product(),
+                r#"{"response_code":"OK","response_message":"Product successfully created."}"#,
+                "product_id: missing",
+            ),
             (&create_product(), r#"{"product_id":"abc","response_code":"OK"}"#, "product_id: must be"),
             (&create_product(), r#"{"product_id":{"id":"1"},"response_code":"OK"}"#, "product_id"),
-            (&create_option, r#"{"response_code":"OK","response_message":"Option created successfully"}"#, "option_id: missing"),
+            (
+                &create_option,
+                r#"{"response_code":"OK","response_message":"Option created successfully"}"#,
+                "option_id: missing",
+            ),
         ] {
             let detail = assert_unknown(write(write_kind, 200, JSON, body), body);
             assert!(detail.contains(said) && detail.contains("probably processed"), "{detail}");
@@ -829,10 +854,14 @@ mod tests {
             minimum_purchase: None,
             products: None,
         });
-        let answered = r#"{"coupon_code":"APIMODIFY002","response_code":"OK","response_message":"Coupon updated successfully"}"#;
+        let answered =
+            r#"{"coupon_code":"APIMODIFY002","response_code":"OK","response_message":"Coupon updated successfully"}"#;
         assert_eq!(write(&update, 200, JSON, answered).unwrap().coupon_code.unwrap().as_str(), "APIMODIFY002");
         let bare = "<response><response_code>OK</response_code><response_message>Coupon updated successfully</response_message></response>";
-        assert_eq!(write(&update, 200, XML, bare).unwrap(), CatalogReceipt { message: "Coupon updated successfully".into(), ..CatalogReceipt::default() });
+        assert_eq!(
+            write(&update, 200, XML, bare).unwrap(),
+            CatalogReceipt { message: "Coupon updated successfully".into(), ..CatalogReceipt::default() }
+        );
         let delete = CatalogWrite::DeleteOption { option_id: "4688550010".parse().unwrap() };
         let deleted = r#"{"response_code":"OK","response_message":"Option deleted successfully"}"#;
         assert_eq!(write(&delete, 200, JSON, deleted).unwrap().message, "Option deleted successfully");

@@ -23,9 +23,9 @@ use serde::{Deserialize, de::IgnoredAny};
 
 use super::wire::{Answer, BadValue, Many, Scalar};
 use crate::domain::{
-    AccountPayment, Amount, CatalogPage, CatalogReceipt, CatalogWrite, CommissionType, CompanyInfo, ContactInfo, Coupon, CouponCode, CouponType,
-    OptionValue, PageRequest, PayoutTotals, PendingPayment, Product, ProductCategory, ProductId,
-    ProductImage, ProductOption,
+    AccountPayment, Amount, CatalogPage, CatalogReceipt, CatalogWrite, CommissionType, CompanyInfo, ContactInfo,
+    Coupon, CouponCode, CouponType, OptionValue, PageRequest, PayoutTotals, PendingPayment, Product, ProductCategory,
+    ProductId, ProductImage, ProductOption,
 };
 
 macro_rules! answer {
@@ -502,7 +502,9 @@ impl WireOption<'_> {
             .collect::<Result<_, BadValue>>()?;
         Ok(ProductOption {
             option_id: required(&self.option_id, format_args!("{path}.option_id"))?,
-            name: present(&self.option_name).ok_or_else(|| bad(format_args!("{path}.option_name"), "missing"))?.to_owned(),
+            name: present(&self.option_name)
+                .ok_or_else(|| bad(format_args!("{path}.option_name"), "missing"))?
+                .to_owned(),
             values,
         })
     }
@@ -603,9 +605,7 @@ impl CompanyInfoBody<'_> {
     pub fn into_domain(self) -> Result<Option<CompanyInfo>, BadValue> {
         let Some(c) = self.vendor_company_info else { return Ok(None) };
         Ok(Some(CompanyInfo {
-            vendor_id: present(&c.vendor_id)
-                .ok_or_else(|| bad("vendor_company_info.vendor_id", "missing"))?
-                .to_owned(),
+            vendor_id: present(&c.vendor_id).ok_or_else(|| bad("vendor_company_info.vendor_id", "missing"))?.to_owned(),
             vendor_name: text(c.vendor_name),
             site_title: text(c.site_title),
             site_description: text(c.site_description),
@@ -628,9 +628,7 @@ impl ContactInfoBody<'_> {
     pub fn into_domain(self) -> Result<Option<ContactInfo>, BadValue> {
         let Some(c) = self.vendor_contact_info else { return Ok(None) };
         Ok(Some(ContactInfo {
-            vendor_id: present(&c.vendor_id)
-                .ok_or_else(|| bad("vendor_contact_info.vendor_id", "missing"))?
-                .to_owned(),
+            vendor_id: present(&c.vendor_id).ok_or_else(|| bad("vendor_contact_info.vendor_id", "missing"))?.to_owned(),
             mailing_address_id: text(c.mailing_address_id),
             mailing_address_1: text(c.mailing_address_1),
             mailing_address_2: text(c.mailing_address_2),
@@ -732,7 +730,9 @@ pub(super) fn xml_of(body: &serde_json::Value) -> String {
                 members.iter().for_each(|(key, value)| element(out, key, value));
                 out.push_str(&format!("</{name}>"));
             }
-            Value::String(text) => out.push_str(&format!("<{name}>{}</{name}>", quick_xml::escape::escape(text.as_str()))),
+            Value::String(text) => {
+                out.push_str(&format!("<{name}>{}</{name}>", quick_xml::escape::escape(text.as_str())))
+            }
             scalar => out.push_str(&format!("<{name}>{scalar}</{name}>")),
         }
     }
