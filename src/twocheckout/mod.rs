@@ -1,5 +1,6 @@
 //! The 2Checkout adapter: a client of the legacy Admin API that implements the
-//! domain's [`SalesPort`](crate::domain::SalesPort).
+//! domain's [`SalesPort`](crate::domain::SalesPort) (and its catalog and
+//! account ports), and the Payment API client.
 //!
 //! - [`admin`]: the HTTP client (pooled reqwest, basic auth sent up front,
 //!   the caller's deadline honoured) and the error classification.
