@@ -23,6 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::sync::watch;
 
+use super::account::{self, Account};
 use super::clock::SimClock;
 use super::faults::FaultTable;
 use super::ins::{MessageType, SaleEvent};
@@ -47,6 +48,8 @@ pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
 /// Everything the request handlers share.
 pub struct SharedState {
     pub store: Store,
+    /// The seller's account: what `acct/*` answers.
+    pub account: Account,
     pub clock: SimClock,
     pub faults: FaultTable,
     pub credentials: Credentials,
@@ -70,8 +73,11 @@ pub struct SharedState {
 }
 
 impl SharedState {
+    // One argument per shared part: a builder would only move the same list elsewhere.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
+        account: Account,
         credentials: Credentials,
         payment_keys: PaymentKeys,
         tokens: TokenVault,
@@ -81,6 +87,7 @@ impl SharedState {
     ) -> Self {
         SharedState {
             store,
+            account,
             clock: SimClock::new(),
             faults: FaultTable::default(),
             credentials,
@@ -294,7 +301,16 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
     // it here too, before anything reads them, means no request sees a capture not yet made.
     state.settle_captures(context.now);
     let read = |answer: Result<serde_json::Value, ApiError>| answer.map(|answer| Written { answer, event: None });
-    let in_order = (!matches!(endpoint, Endpoint::DetailSale | Endpoint::ListSales)).then(|| state.notify_order());
+    let reads_only = matches!(
+        endpoint,
+        Endpoint::DetailSale
+            | Endpoint::ListSales
+            | Endpoint::DetailCompanyInfo
+            | Endpoint::DetailContactInfo
+            | Endpoint::DetailPendingPayment
+            | Endpoint::ListPayments
+    );
+    let in_order = (!reads_only).then(|| state.notify_order());
     // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
         Endpoint::DetailSale => read(sales::detail_sale(store, &params)),
@@ -305,6 +321,11 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         Endpoint::MarkShipped => writes::mark_shipped(store, &params, &context),
         Endpoint::CreateComment => writes::create_comment(store, &params, &context),
         Endpoint::Reauth => writes::reauth(store, &params, &context),
+        Endpoint::UpdateLineItemRecurring => writes::update_lineitem_recurring(store, &params, &context),
+        Endpoint::DetailCompanyInfo => read(account::detail_company_info(&state.account)),
+        Endpoint::DetailContactInfo => read(account::detail_contact_info(&state.account)),
+        Endpoint::DetailPendingPayment => read(account::detail_pending_payment(&state.account, store)),
+        Endpoint::ListPayments => read(account::list_payments(&state.account, store)),
         // Routed to `handle_payment`, never here; answered as an unknown method all the same.
         Endpoint::CreateToken | Endpoint::Authorize => Err(ApiError::unknown_method(endpoint.path())),
     };
@@ -364,7 +385,12 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::StopLineItemRecurring
         | Endpoint::MarkShipped
         | Endpoint::CreateComment
-        | Endpoint::Reauth => Err(PaymentError::new(200)),
+        | Endpoint::Reauth
+        | Endpoint::UpdateLineItemRecurring
+        | Endpoint::DetailCompanyInfo
+        | Endpoint::DetailContactInfo
+        | Endpoint::DetailPendingPayment
+        | Endpoint::ListPayments => Err(PaymentError::new(200)),
     };
     drop(in_order);
     delayed(state, delay_after, payment::respond(outcome), unavailable).await
