@@ -24,6 +24,7 @@ use base64::engine::general_purpose::STANDARD;
 use tokio::sync::watch;
 
 use super::account::{self, Account};
+use super::catalog::{self, CatalogStore};
 use super::clock::SimClock;
 use super::faults::FaultTable;
 use super::ins::{MessageType, SaleEvent};
@@ -70,10 +71,12 @@ pub struct SharedState {
     traceparents: Mutex<VecDeque<(Endpoint, String)>>,
     /// Turns true (or closes) when the simulator shuts down, so delayed requests end at once.
     shutdown: watch::Receiver<bool>,
+    /// The products, options and coupons the `products/*` endpoints serve.
+    pub catalog: CatalogStore,
 }
 
 impl SharedState {
-    // One argument per shared part: a builder would only move the same list elsewhere.
+    // One argument per independent part of the state; a builder would only rename them.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
@@ -84,6 +87,7 @@ impl SharedState {
         local_addr: SocketAddr,
         notifier: Arc<Notifier>,
         shutdown: watch::Receiver<bool>,
+        catalog: CatalogStore,
     ) -> Self {
         SharedState {
             store,
@@ -99,6 +103,7 @@ impl SharedState {
             counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             traceparents: Mutex::new(VecDeque::with_capacity(TRACEPARENTS_KEPT)),
             shutdown,
+            catalog,
         }
     }
 
@@ -321,6 +326,22 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         Endpoint::MarkShipped => writes::mark_shipped(store, &params, &context),
         Endpoint::CreateComment => writes::create_comment(store, &params, &context),
         Endpoint::Reauth => writes::reauth(store, &params, &context),
+        // The catalog's writes change nothing the INS reports: answered like reads.
+        Endpoint::ListProducts => read(catalog::list_products(&state.catalog, &params, &origin)),
+        Endpoint::DetailProduct => read(catalog::detail_product(&state.catalog, &params)),
+        Endpoint::CreateProduct => read(catalog::create_product(&state.catalog, &params)),
+        Endpoint::UpdateProduct => read(catalog::update_product(&state.catalog, &params)),
+        Endpoint::DeleteProduct => read(catalog::delete_product(&state.catalog, &params)),
+        Endpoint::ListOptions => read(catalog::list_options(&state.catalog, &params, &origin)),
+        Endpoint::DetailOption => read(catalog::detail_option(&state.catalog, &params)),
+        Endpoint::CreateOption => read(catalog::create_option(&state.catalog, &params)),
+        Endpoint::UpdateOption => read(catalog::update_option(&state.catalog, &params)),
+        Endpoint::DeleteOption => read(catalog::delete_option(&state.catalog, &params)),
+        Endpoint::ListCoupons => read(catalog::list_coupons(&state.catalog)),
+        Endpoint::DetailCoupon => read(catalog::detail_coupon(&state.catalog, &params, &origin)),
+        Endpoint::CreateCoupon => read(catalog::create_coupon(&state.catalog, &params)),
+        Endpoint::UpdateCoupon => read(catalog::update_coupon(&state.catalog, &params)),
+        Endpoint::DeleteCoupon => read(catalog::delete_coupon(&state.catalog, &params)),
         Endpoint::UpdateLineItemRecurring => writes::update_lineitem_recurring(store, &params, &context),
         Endpoint::DetailCompanyInfo => read(account::detail_company_info(&state.account)),
         Endpoint::DetailContactInfo => read(account::detail_contact_info(&state.account)),
@@ -386,6 +407,21 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::MarkShipped
         | Endpoint::CreateComment
         | Endpoint::Reauth
+        | Endpoint::ListProducts
+        | Endpoint::DetailProduct
+        | Endpoint::CreateProduct
+        | Endpoint::UpdateProduct
+        | Endpoint::DeleteProduct
+        | Endpoint::ListOptions
+        | Endpoint::DetailOption
+        | Endpoint::CreateOption
+        | Endpoint::UpdateOption
+        | Endpoint::DeleteOption
+        | Endpoint::ListCoupons
+        | Endpoint::DetailCoupon
+        | Endpoint::CreateCoupon
+        | Endpoint::UpdateCoupon
+        | Endpoint::DeleteCoupon
         | Endpoint::UpdateLineItemRecurring
         | Endpoint::DetailCompanyInfo
         | Endpoint::DetailContactInfo

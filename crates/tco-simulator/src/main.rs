@@ -123,17 +123,6 @@ fn config_from_env(flag_url: Option<String>) -> Result<SimulatorConfig, String> 
     })
 }
 
-/// `1`/`true` or `0`/`false` (any case).
-fn flag_var(name: &str) -> Result<Option<bool>, String> {
-    text_var(name)?
-        .map(|value| match value.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" => Ok(true),
-            "0" | "false" => Ok(false),
-            _ => Err(format!("{name} must be 1 or 0")),
-        })
-        .transpose()
-}
-
 /// `TCO_SIM_NOW`, else where the seeded data ends: a simulator started today would otherwise
 /// refuse every refund of a seeded sale as too old.
 fn clock_start() -> Result<ClockStart, String> {
@@ -161,6 +150,17 @@ fn notify_url(flag_url: Option<String>) -> Result<Option<String>, String> {
         // The value stays out of the message: a URL may carry credentials.
         _ => Err("TCO_SIM_NOTIFY_URL (or --notify-url) must be an http:// or https:// URL".to_owned()),
     }
+}
+
+/// `1`/`true`/`yes` or `0`/`false`/`no` (any case).
+fn flag_var(name: &str) -> Result<Option<bool>, String> {
+    text_var(name)?
+        .map(|value| match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" | "" => Ok(false),
+            _ => Err(format!("{name} must be 1 or 0")),
+        })
+        .transpose()
 }
 
 fn text_var(name: &str) -> Result<Option<String>, String> {

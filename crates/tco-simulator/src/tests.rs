@@ -1169,6 +1169,7 @@ async fn the_clock_starts_where_the_configuration_says() {
 }
 
 mod account;
+mod catalog;
 mod fidelity;
 mod notifications;
 mod payment_api;

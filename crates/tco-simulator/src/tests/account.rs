@@ -13,7 +13,7 @@ fn cents_of(value: &Value) -> i64 {
 
 impl Api {
     /// The call's answer in XML (no `Accept`: the vendor's default).
-    async fn xml(&self, endpoint: &str) -> (StatusCode, String) {
+    async fn acct_xml(&self, endpoint: &str) -> (StatusCode, String) {
         let response =
             self.http.get(self.url(endpoint)).basic_auth(USER, Some(PASSWORD)).send().await.expect("request");
         let status = response.status();
@@ -220,7 +220,7 @@ async fn an_empty_account_answers_list_payments_with_record_not_found_like_the_p
     let api = Api::start_with(SimulatorConfig { empty_catalog: true, ..SimulatorConfig::default() }).await;
     let (status, body) = api.json("acct/list_payments", &[]).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, record_not_found()));
-    let (status, text) = api.xml("acct/list_payments").await;
+    let (status, text) = api.acct_xml("acct/list_payments").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text.contains("<errors><code>RECORD_NOT_FOUND</code><message>Unable to find record.</message></errors>"));
     // The other account calls are not lists: they answer as usual.
@@ -237,23 +237,23 @@ async fn every_account_call_answers_xml_with_the_json_keys_as_children() {
         &["payments", "payments", "payments", "payments", "payments", "response_code", "response_message"],
     ];
     for (endpoint, children) in ACCT_CALLS.into_iter().zip(expected) {
-        let (status, text) = api.xml(endpoint).await;
+        let (status, text) = api.acct_xml(endpoint).await;
         assert_eq!(status, StatusCode::OK, "{endpoint}: {text}");
         let (root, found) = xml_root_children(&text);
         assert_eq!(root, "response");
         assert_eq!(found, children, "{endpoint}");
     }
-    let (_, company) = api.xml("acct/detail_company_info").await;
+    let (_, company) = api.acct_xml("acct/detail_company_info").await;
     assert!(company.contains(&format!("<vendor_id>{DEFAULT_SELLER_ID}</vendor_id>")));
     assert!(company.contains("<secret_word>tango</secret_word>"));
     assert!(company.contains("<return_url></return_url>"), "an empty string is not null");
-    let (_, contact) = api.xml("acct/detail_contact_info").await;
+    let (_, contact) = api.acct_xml("acct/detail_contact_info").await;
     assert!(contact.contains("<2co_account_level_id>3</2co_account_level_id>"), "the key verbatim");
     assert!(contact.contains("<customer_service_phone_ext>null</customer_service_phone_ext>"));
     assert!(contact.contains("<office_phone_ext/>"));
-    let (_, pending) = api.xml("acct/detail_pending_payment").await;
+    let (_, pending) = api.acct_xml("acct/detail_pending_payment").await;
     assert!(pending.contains("<release_level>300</release_level>"));
-    let (_, payments) = api.xml("acct/list_payments").await;
+    let (_, payments) = api.acct_xml("acct/list_payments").await;
     assert!(payments.contains("<void>1</void>") && payments.contains("<date_voided/>"));
 }
 
