@@ -1,7 +1,8 @@
 //! A faithful HTTP simulator of the legacy 2Checkout Admin API's sales section: the reads
 //! `sales/detail_sale` and `sales/list_sales`, and the writes `sales/refund_invoice`,
 //! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
-//! `sales/create_comment` and `sales/reauth`; and of the Payment API: card tokenization
+//! `sales/create_comment` and `sales/reauth`; its catalog section `products/*` (products,
+//! options and coupons, see "Catalog endpoints"); and of the Payment API: card tokenization
 //! (standing in for 2co.js) and the authorization that creates a sale, with a simulated card
 //! network; and it posts the Instant Notifications (INS) of what those do to a URL of the
 //! caller's. Used as the gateway's embedded default upstream (its `simulator` feature), by its
@@ -15,7 +16,8 @@
 //! [`RunningSimulator::shutdown`] or drop. Requests go through `http` (routing, counting, Basic
 //! auth, faults), read their parameters with `params` (query merged with a form or multipart
 //! body), run an endpoint in `sales` (reads) or `writes` against the in-memory `store` of typed
-//! `records`, and are rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
+//! `records` (or in `catalog` against its own store of products, options and coupons), and are
+//! rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
 //! arithmetic lives in `ledger`. The store is seeded by `seed` with a self-written PRNG (`prng`),
 //! so the same seed always gives byte-identical data. A controllable [`SimClock`], the
 //! per-endpoint counters and the fault table live in the shared state beside the store.
@@ -96,6 +98,142 @@
 //!   is later) still valid → NOTHING_TO_DO "Payment authorization has not expired."; a sale seeded
 //!   to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up the day); else
 //!   the authorisation is renewed now and the comment "Payment reauthorized." added.
+//!
+//! # Catalog endpoints
+//!
+//! The fifteen `products/*` calls, served by `catalog` from an in-memory catalog of typed
+//! records (`catalog::store`), seeded by `catalog_seed`. Like the sales calls: GET, HEAD and POST
+//! all accepted whatever the call (the documentation says GET for list/detail and POST for
+//! create/update/delete; PHP and Python POST everything, Perl GETs), the same Basic auth, JSON or
+//! XML by `Accept`, the same error shape (HTTP 400, `errors[]`, `parameter` on PARAMETER_*
+//! errors), parameters from the query merged with a form or multipart body. Multi-valued inputs
+//! (`option_id`, `category_id`, a coupon's `product_id`, `option_value_id`,
+//! `option_value_name`, `option_value_surcharge`) are read as the key repeated, in the order sent
+//! (PHP's `key[]` / `key[N]` spellings too); every other parameter keeps its last value. A write
+//! runs on a copy of the catalog that replaces it only if every check passed (a refused write
+//! changes nothing). Checks run in the order listed; the first failure is answered. Ids are
+//! digits (else PARAMETER_INVALID); amounts are decimals with at most two decimals (`1`, `1.5`,
+//! `1.50`; negative only for surcharges and `startup_fee`), written back with two; texts are at
+//! most 255 characters (`long_description` 5000). Messages are verbatim from the newest evidence
+//! (the 2020 suites where eras disagree).
+//!
+//! - `products/list_products` (`products[]` + `page_info`, "Product information retrieved
+//!   successfully." — the live message was never captured; this one follows the option and
+//!   coupon lists'): filters `assigned_product_id` (exact), `vendor_product_id` (substring,
+//!   case-sensitive, like list_sales'), `name` (substring, any case); `cur_page` ≥ 1, `pagesize`
+//!   1–100 (default 20), `sort_col` one of the 19 documented columns in any case (`option_id` /
+//!   `category_id` sort on the first one assigned; unset values first), `sort_dir` ASC/DESC in
+//!   any case; default `product_id` ASC, ties broken by `product_id` in the same direction.
+//!   `page_info` exactly as list_sales' (URLs `…/api/products/list_products?cur_page=N&<the
+//!   client's other parameters>`). Nothing matching, or a page past the end: RECORD_NOT_FOUND.
+//! - `products/detail_product` ("Product detail information retrieved successfully", `product`):
+//!   `product_id` required; unknown: RECORD_NOT_FOUND; another seller's
+//!   ([`FOREIGN_PRODUCT_ID`]): FORBIDDEN "Access denied to product.". A product carries every
+//!   documented field: strings for ids, amounts and the `tangible` / `recurring` flags (`"0"` /
+//!   `"1"`), the number `commission` (0/1), `recurrence_p` null, `images` `[]` (the API cannot
+//!   add images), `categories[]` (`category_id`, `name`, `parent_id`, `parent_name`,
+//!   `description`), and `options[]` nested as list_options shows them (`option_id`,
+//!   `option_name`, `option_values[]`), as they stand now: renaming an option or changing a
+//!   value shows in every product it is assigned to.
+//! - `products/create_product` ("Product successfully created.", the 2020 suites' text with its
+//!   period; answers `product_id` and `assigned_product_id`): `name` then `price` required
+//!   (PARAMETER_MISSING "Required parameter missing: name"), then `vendor_product_id`,
+//!   `description`, `long_description`, `pending_url` / `approved_url` (http or https URLs),
+//!   `tangible` (flag), `weight`, `handling`, `recurring` (flag), `startup_fee`, `recurrence`
+//!   (`# Week`, `# Month`, `# Year`), `duration` (the same or `Forever`), `commission` (flag),
+//!   `commission_type` (`amount` / `percentage`), `commission_amount`, `option_id` (repeated; each
+//!   one of the seller's options), `category_id` (repeated; each one of the category list),
+//!   else PARAMETER_INVALID naming it; then a recurring product needs `recurrence` and `duration`
+//!   and a commission product `commission_type` and `commission_amount` (PARAMETER_MISSING).
+//!   Flags take 1/0 (also true/false, yes/no). New products get the next id above every catalog
+//!   id and the next `assigned_product_id` (the seller's counter, 1, 2, …).
+//! - `products/update_product` ("Product successfully updated", no period; answers
+//!   `product_id` and `assigned_product_id`): `product_id` required, then any create field,
+//!   partial updates accepted (the documentation marks name and price required; the suites send
+//!   one field and expect success); `option_id` / `category_id` given replace the lists; then
+//!   RECORD_NOT_FOUND / FORBIDDEN as detail; then the recurring and commission rules above on the
+//!   updated product.
+//! - `products/delete_product` ("Product successfully deleted."): `product_id`; RECORD_NOT_FOUND;
+//!   FORBIDDEN. Coupons tied to it lose it.
+//! - `products/list_options` (`options[]` + `page_info`, "Option information retrieved
+//!   successfully."): filters `option_name` and `option_value_name` (substrings, any case); paging
+//!   as list_products; `sort_col` `option_id` (default) or `option_name` (any case), `sort_dir`;
+//!   RECORD_NOT_FOUND as list_products.
+//! - `products/detail_option` ("Option detail retrieved successfully."): `option_id` required;
+//!   answers `option` as an ARRAY holding the one option (every client reads `option[0]`);
+//!   RECORD_NOT_FOUND; another seller's ([`FOREIGN_OPTION_ID`]): FORBIDDEN "Access denied to
+//!   option.".
+//! - `products/create_option` ("Option created successfully", `option_id`): `option_name`, then
+//!   `option_value_name` and `option_value_surcharge` (repeated, at least one each) required;
+//!   as many surcharges as names, else PARAMETER_INVALID `option_value_surcharge`; paired by
+//!   position. Values get ids from the same counter.
+//! - `products/update_option` ("Option updated successfully", no period: the tests over the older
+//!   page): `option_id` and `option_name` required (the documentation's reading; every client
+//!   sends the name); then RECORD_NOT_FOUND / FORBIDDEN; renames; without `option_value_id`, each
+//!   `option_value_name` + `option_value_surcharge` pair adds a value (counts must match, else
+//!   PARAMETER_INVALID `option_value_surcharge`); with `option_value_id` (repeated), each must be
+//!   a value of this option, else PARAMETER_INVALID `option_value_id` with the vendor's message
+//!   verbatim, typo included: "Specified option_value_id does not belong to specifed
+//!   option_id."; names and surcharges sent pair with the ids by position (none of a kind, or one
+//!   per id, else PARAMETER_INVALID naming it) and change what they give; ids with neither delete
+//!   those values (the documentation's "to change or delete", with no combination documented);
+//!   deleting the last value is PARAMETER_INVALID `option_value_id` (create_option never makes an
+//!   option without one).
+//! - `products/delete_option` ("Option deleted successfully"): `option_id`; RECORD_NOT_FOUND;
+//!   FORBIDDEN. Products it was assigned to lose it.
+//! - `products/list_coupons` ("Coupon information retrieved successfully."): no parameters
+//!   (clients' `pagesize` is ignored), no `page_info`; every coupon ordered by code under the
+//!   singular key `coupon` (an array; in XML `<coupon>` once per coupon), entries `coupon_code`,
+//!   `date_expire`, `minimum_purchase`, `percentage_off`, `type`, `value_off` and no `product`.
+//!   None: RECORD_NOT_FOUND.
+//! - `products/detail_coupon` ("Coupon detail retrieved successfully."): `coupon_code` required;
+//!   an unknown code is FORBIDDEN "Access denied to coupon." (what the live API answers, per the
+//!   Perl suite); `coupon` is an object: the list entry plus `product`,
+//!   `[{product_id, product_url}]` (`…/api/products/detail_product?product_id=N` on the
+//!   request's host), `[{"product_id":"0",…}]` when tied to no product (sale and shipping
+//!   coupons, or a product coupon whose products were deleted), every current product for
+//!   `select_all=1`.
+//! - `products/create_coupon` ("Coupon successfully created", `coupon_code`): `coupon_code`
+//!   optional (1–64 ASCII letters, digits, `-`, `_`, case kept and matched exactly; generated
+//!   when absent: 7 upper-case letters and digits, like the vendor's `7G2NCGX`, drawn from a
+//!   generator seeded with the configuration's seed); `date_expire` then `type` required
+//!   (zero-padded `YYYY-MM-DD`, any date; `sale`, `product` or `shipping`, any case);
+//!   `percentage_off` a whole percent 1–100 (the typed clients' integer; the simulator's own
+//!   reading of a disagreement), `value_off` ≥ 0.01, both: PARAMETER_INVALID `value_off`;
+//!   `minimum_purchase` (default 0.00); `product_id` repeated, `select_all` flag. Then the type's
+//!   rules: shipping takes no discount (PARAMETER_INVALID naming it); sale and product need one
+//!   (PARAMETER_MISSING `percentage_off_or_value_off`, named like detail_sale's
+//!   `sale_or_invoice_id`); only product coupons take products (`product_id` other than `0`:
+//!   PARAMETER_INVALID, `select_all=1`: PARAMETER_INVALID); a product coupon needs `product_id`
+//!   (each one of the seller's products, else PARAMETER_INVALID) or `select_all` (1 all, 0 none;
+//!   with product ids too: PARAMETER_INVALID `select_all`), else PARAMETER_MISSING `product_id`;
+//!   `product_id=0` means none. A code already used: PARAMETER_INVALID `coupon_code`.
+//! - `products/update_coupon` ("Coupon updated successfully", answers `coupon_code`, the new one
+//!   after a rename): `coupon_code` required; `new_code` renames (another coupon's code:
+//!   PARAMETER_INVALID `new_code`); any create term, partial updates accepted (no `type` needed);
+//!   a discount given replaces the other kind; the type's rules above apply to the result (a
+//!   coupon made `shipping` loses its discount and products; the products of a product coupon are
+//!   kept unless given). Unknown code: FORBIDDEN "Access denied to coupon." (the same lookup as
+//!   detail_coupon; the documentation also lists RECORD_NOT_FOUND, which the simulator never
+//!   answers for coupons).
+//! - `products/delete_coupon` ("Coupon successfully deleted."): `coupon_code`; unknown:
+//!   FORBIDDEN as above.
+//!
+//! Seeded catalog (see `catalog_seed`): 23 products of vendor 532001 — [`DOCUMENTED_PRODUCT_ID`]
+//! "Test Product" (assigned id 1, first in the default order, as in the .NET documentation's
+//! example), the 13 products the seeded sales sell under the same ids (`9000000101` …, vendor
+//! product ids, names, prices, recurrence), [`API_PRODUCT_ID`] "API product" (options "extra
+//! benefit" and "decibels"), and 8 drawn from the seed; 20 options ([`DOCUMENTED_OPTION_ID`]
+//! "Size" on both T-shirts, the documentation's "decibels" `4688355343` and "Volume"
+//! `4688550010`, "extra benefit" `4023756741`, and 16 drawn); 4 coupons
+//! ([`SEEDED_COUPON_CODES`]: the Ruby wiki's COUPON, FREESHIPPING and SAVEJUNE, and PHP's
+//! 7EBHJFP); another seller's product and option (FORBIDDEN, never listed); a fixed category
+//! list (the documented 21 "Advice & Instruction" under 2 "Business Solutions & Office
+//! Products", and five more). Ids are 10-digit like the live API's, because the seeded sales'
+//! products already are and the live suites' fixtures can be served as they are. Same seed,
+//! same catalog. [`SimulatorConfig::empty_catalog`] (binary: `TCO_SIM_EMPTY_CATALOG=1`) starts
+//! with no products, options or coupons: every list answers HTTP 400 RECORD_NOT_FOUND (the Perl
+//! suite's account) until something is created.
 //!
 //! # Payment API
 //!
@@ -377,7 +515,8 @@
 //!   `vendor_product_id` matches case-sensitively; an empty parameter counts as absent.
 //! - `detail_sale` with both `sale_id` and `invoice_id`: the invoice must belong to the sale
 //!   (else RECORD_NOT_FOUND), and only that invoice is shown. FORBIDDEN carries no `parameter`.
-//! - A parameter repeated keeps its last value, the body's over the query's. POST bodies are
+//! - A parameter repeated keeps its last value, the body's over the query's (except the
+//!   catalog's multi-valued inputs, see "Catalog endpoints"). POST bodies are
 //!   read as forms when `Content-Type` is form-urlencoded or absent, as multipart when
 //!   multipart; other bodies are ignored. An unreadable body is PARAMETER_INVALID
 //!   `request_body`.
@@ -456,6 +595,8 @@
 //!   300 (never "unknown").
 
 mod cards;
+mod catalog;
+mod catalog_seed;
 mod clock;
 mod faults;
 mod http;
@@ -483,6 +624,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cards::{APPROVING_CARD, DECLINING_CARD, card_for_error_code};
+pub use catalog_seed::{
+    API_PRODUCT_ID, DOCUMENTED_OPTION_ID, DOCUMENTED_PRODUCT_ID, FOREIGN_OPTION_ID, FOREIGN_PRODUCT_ID,
+    SEEDED_COUPON_CODES,
+};
 pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
@@ -493,6 +638,7 @@ pub use seed::FixtureError;
 
 use chrono::{DateTime, Utc};
 
+use catalog::CatalogStore;
 use http::{Credentials, SharedState};
 use ins::{MessageType, SaleEvent};
 use notifier::Notifier;
@@ -657,6 +803,9 @@ pub struct SimulatorConfig {
     pub secret_word: String,
     /// How failed notification deliveries are retried.
     pub notify_retry: RetryPolicy,
+    /// Start with no products, options or coupons (an account like the Perl suite's: every
+    /// catalog list answers HTTP 400 RECORD_NOT_FOUND until something is created).
+    pub empty_catalog: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -674,6 +823,7 @@ impl Default for SimulatorConfig {
             notify_url: None,
             secret_word: DEFAULT_SECRET_WORD.to_owned(),
             notify_retry: RetryPolicy::default(),
+            empty_catalog: false,
         }
     }
 }
@@ -693,6 +843,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("notify_url", &self.notify_url)
             .field("secret_word", &"<redacted>")
             .field("notify_retry", &self.notify_retry)
+            .field("empty_catalog", &self.empty_catalog)
             .finish()
     }
 }
@@ -755,6 +906,36 @@ endpoints! {
     CreateComment => Admin "sales/create_comment",
     /// `sales/reauth`
     Reauth => Admin "sales/reauth",
+    /// `products/list_products`
+    ListProducts => Admin "products/list_products",
+    /// `products/detail_product`
+    DetailProduct => Admin "products/detail_product",
+    /// `products/create_product`
+    CreateProduct => Admin "products/create_product",
+    /// `products/update_product`
+    UpdateProduct => Admin "products/update_product",
+    /// `products/delete_product`
+    DeleteProduct => Admin "products/delete_product",
+    /// `products/list_options`
+    ListOptions => Admin "products/list_options",
+    /// `products/detail_option`
+    DetailOption => Admin "products/detail_option",
+    /// `products/create_option`
+    CreateOption => Admin "products/create_option",
+    /// `products/update_option`
+    UpdateOption => Admin "products/update_option",
+    /// `products/delete_option`
+    DeleteOption => Admin "products/delete_option",
+    /// `products/list_coupons`
+    ListCoupons => Admin "products/list_coupons",
+    /// `products/detail_coupon`
+    DetailCoupon => Admin "products/detail_coupon",
+    /// `products/create_coupon`
+    CreateCoupon => Admin "products/create_coupon",
+    /// `products/update_coupon`
+    UpdateCoupon => Admin "products/update_coupon",
+    /// `products/delete_coupon`
+    DeleteCoupon => Admin "products/delete_coupon",
     /// `POST {sellerId}/rs/tokenService`: card tokenization, standing in for 2co.js.
     CreateToken => Payment "{sellerId}/rs/tokenService",
     /// `POST {sellerId}/rs/authService`: the authorization that creates a sale.
@@ -788,6 +969,11 @@ impl RunningSimulator {
     /// sets the clock and starts serving. Must be called within a Tokio runtime.
     pub async fn start(config: SimulatorConfig) -> Result<RunningSimulator, StartError> {
         let store = Store::seeded(config.seed, config.generated_sales)?;
+        let catalog = CatalogStore::new(if config.empty_catalog {
+            catalog_seed::empty_catalog(config.seed)
+        } else {
+            catalog_seed::seeded_catalog(config.seed)
+        });
         let addr = config.listen_addr;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
@@ -814,6 +1000,7 @@ impl RunningSimulator {
             local_addr,
             notifier,
             shutdown_rx.clone(),
+            catalog,
         ));
         match config.clock_start {
             ClockStart::RealTime => {}

@@ -1168,6 +1168,7 @@ async fn the_clock_starts_where_the_configuration_says() {
     }
 }
 
+mod catalog;
 mod notifications;
 mod payment_api;
 mod write_endpoints;
