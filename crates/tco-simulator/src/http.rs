@@ -24,6 +24,7 @@ use base64::engine::general_purpose::STANDARD;
 use tokio::sync::watch;
 
 use super::catalog::{self, CatalogStore};
+use super::account::{self, Account};
 use super::clock::SimClock;
 use super::faults::FaultTable;
 use super::ins::{MessageType, SaleEvent};
@@ -48,6 +49,8 @@ pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
 /// Everything the request handlers share.
 pub struct SharedState {
     pub store: Store,
+    /// The seller's account: what `acct/*` answers.
+    pub account: Account,
     pub clock: SimClock,
     pub faults: FaultTable,
     pub credentials: Credentials,
@@ -77,6 +80,7 @@ impl SharedState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
+        account: Account,
         credentials: Credentials,
         payment_keys: PaymentKeys,
         tokens: TokenVault,
@@ -87,6 +91,7 @@ impl SharedState {
     ) -> Self {
         SharedState {
             store,
+            account,
             clock: SimClock::new(),
             faults: FaultTable::default(),
             credentials,
@@ -301,7 +306,16 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
     // it here too, before anything reads them, means no request sees a capture not yet made.
     state.settle_captures(context.now);
     let read = |answer: Result<serde_json::Value, ApiError>| answer.map(|answer| Written { answer, event: None });
-    let in_order = (!matches!(endpoint, Endpoint::DetailSale | Endpoint::ListSales)).then(|| state.notify_order());
+    let reads_only = matches!(
+        endpoint,
+        Endpoint::DetailSale
+            | Endpoint::ListSales
+            | Endpoint::DetailCompanyInfo
+            | Endpoint::DetailContactInfo
+            | Endpoint::DetailPendingPayment
+            | Endpoint::ListPayments
+    );
+    let in_order = (!reads_only).then(|| state.notify_order());
     // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
         Endpoint::DetailSale => read(sales::detail_sale(store, &params)),
@@ -328,6 +342,11 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         Endpoint::CreateCoupon => read(catalog::create_coupon(&state.catalog, &params)),
         Endpoint::UpdateCoupon => read(catalog::update_coupon(&state.catalog, &params)),
         Endpoint::DeleteCoupon => read(catalog::delete_coupon(&state.catalog, &params)),
+        Endpoint::UpdateLineItemRecurring => writes::update_lineitem_recurring(store, &params, &context),
+        Endpoint::DetailCompanyInfo => read(account::detail_company_info(&state.account)),
+        Endpoint::DetailContactInfo => read(account::detail_contact_info(&state.account)),
+        Endpoint::DetailPendingPayment => read(account::detail_pending_payment(&state.account, store)),
+        Endpoint::ListPayments => read(account::list_payments(&state.account, store)),
         // Routed to `handle_payment`, never here; answered as an unknown method all the same.
         Endpoint::CreateToken | Endpoint::Authorize => Err(ApiError::unknown_method(endpoint.path())),
     };
@@ -402,7 +421,12 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::DetailCoupon
         | Endpoint::CreateCoupon
         | Endpoint::UpdateCoupon
-        | Endpoint::DeleteCoupon => Err(PaymentError::new(200)),
+        | Endpoint::DeleteCoupon
+        | Endpoint::UpdateLineItemRecurring
+        | Endpoint::DetailCompanyInfo
+        | Endpoint::DetailContactInfo
+        | Endpoint::DetailPendingPayment
+        | Endpoint::ListPayments => Err(PaymentError::new(200)),
     };
     drop(in_order);
     delayed(state, delay_after, payment::respond(outcome), unavailable).await

@@ -1,8 +1,10 @@
 //! A faithful HTTP simulator of the legacy 2Checkout Admin API's sales section: the reads
 //! `sales/detail_sale` and `sales/list_sales`, and the writes `sales/refund_invoice`,
 //! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
-//! `sales/create_comment` and `sales/reauth`; its catalog section `products/*` (products,
-//! options and coupons, see "Catalog endpoints"); and of the Payment API: card tokenization
+//! `sales/create_comment`, `sales/reauth` and the undocumented `sales/update_lineitem_recurring`;
+//! its catalog section `products/*` (products, options and coupons, see "Catalog endpoints");
+//! its account section `acct/*` (company and contact details, the pending payout and the list
+//! of payouts); and of the Payment API: card tokenization
 //! (standing in for 2co.js) and the authorization that creates a sale, with a simulated card
 //! network; and it posts the Instant Notifications (INS) of what those do to a URL of the
 //! caller's. Used as the gateway's embedded default upstream (its `simulator` feature), by its
@@ -16,8 +18,8 @@
 //! [`RunningSimulator::shutdown`] or drop. Requests go through `http` (routing, counting, Basic
 //! auth, faults), read their parameters with `params` (query merged with a form or multipart
 //! body), run an endpoint in `sales` (reads) or `writes` against the in-memory `store` of typed
-//! `records` (or in `catalog` against its own store of products, options and coupons), and are
-//! rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
+//! `records` (or in `catalog` against its own store of products, options and coupons, or in
+//! `account` for `acct/*`), and are rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
 //! arithmetic lives in `ledger`. The store is seeded by `seed` with a self-written PRNG (`prng`),
 //! so the same seed always gives byte-identical data. A controllable [`SimClock`], the
 //! per-endpoint counters and the fault table live in the shared state beside the store.
@@ -62,16 +64,16 @@
 //!   names its only invoice (unknown: RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied
 //!   to sale."; several invoices: AMBIGUOUS "Ambiguous request. Multiple invoices on sale.
 //!   invoice_id parameter required."). Sale placed more than 180 days before now: TOO_LATE
-//!   "Invoice too old to refund."; nothing left: NOTHING_TO_DO "Invoice was already refunded.";
-//!   amount over what is left in its currency: TOO_HIGH "Amount greater than remaining balance
-//!   on invoice."; no amount: everything left.
+//!   "Invoice too old to refund."; nothing left, or an amount over what is left in its currency:
+//!   TOO_HIGH "Amount greater than remaining balance on invoice." (see "Fidelity decisions"); no
+//!   amount: everything left.
 //! - `sales/refund_lineitem` ("lineitem refunded"): `lineitem_id` required, digits; the same
 //!   comment/category/amount checks (TOO_LOW "Lineitem amount must be at least 0.01."); unknown
 //!   line: RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied to sale."; a refund line:
 //!   `INVALID_PARAMETER` (sic, the live API's code) "This lineitem cannot be refunded."; too old:
-//!   TOO_LATE "Invoice too old to refund lineitem."; nothing left on the line or on its invoice:
-//!   NOTHING_TO_DO "Lineitem was already refunded."; amount over what is left on the line or on
-//!   the invoice: TOO_HIGH "Lineitem amount greater than remaining balance on invoice.".
+//!   TOO_LATE "Invoice too old to refund lineitem."; nothing left on the line or on its invoice,
+//!   or an amount over what is left on the line or on the invoice: TOO_HIGH "Lineitem amount
+//!   greater than remaining balance on invoice.".
 //! - `sales/stop_lineitem_recurring` ("Recurring billing stopped for lineitem"): `lineitem_id`
 //!   required, digits; RECORD_NOT_FOUND; FORBIDDEN "Access denied to sale."; billing
 //!   `recurring_status` not `active` (refund lines and completed installments included):
@@ -94,10 +96,51 @@
 //!   FORBIDDEN "Access denied to sale.". On the latest invoice: `pending` or `deposited` →
 //!   TOO_LATE "Payment is already pending or deposited and cannot be reauthorized."; an attempt
 //!   already made this UTC day → TOO_SOON "Please wait until the next day to reauthorize again.";
-//!   the authorisation (7 days from the latest invoice's placement or the last renewal, whichever
-//!   is later) still valid → NOTHING_TO_DO "Payment authorization has not expired."; a sale seeded
-//!   to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up the day); else
-//!   the authorisation is renewed now and the comment "Payment reauthorized." added.
+//!   a sale seeded to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up
+//!   the day); else the authorisation is renewed now, expired or not (see "Fidelity decisions"),
+//!   and the comment "Payment reauthorized." added.
+//! - `sales/update_lineitem_recurring` (undocumented; "Lineitem recurring billing updated.",
+//!   inferred): `lineitem_id` required, digits; `shift` (whole days, 1 to 3650, else
+//!   PARAMETER_INVALID) and/or `price` (a decimal ≥ 0.01, else PARAMETER_INVALID); neither →
+//!   PARAMETER_MISSING `shift`; `comment` optional (≤ 5000, no `<` `>`); RECORD_NOT_FOUND;
+//!   FORBIDDEN "Access denied to sale."; a PayPal sale → FORBIDDEN "Recurring billing of a PayPal
+//!   sale cannot be updated."; billing not `active` → NOTHING_TO_DO "Lineitem is not scheduled to
+//!   recur."; `price` not lower than the current recurring price (the line's `product_price`, or
+//!   the price a previous call set) → TOO_HIGH "New recurring price must be lower than the
+//!   current one.". Moves the billing's `date_next` forward by `shift` days, keeps the new price
+//!   for the installments to come (not shown by detail_sale: what was billed stays what was
+//!   billed) and adds `comment` verbatim if given. Every message and code of this call except the
+//!   reused "Lineitem is not scheduled to recur." is inferred: no source shows an answer.
+//!
+//! # Account
+//!
+//! `acct/detail_company_info`, `acct/detail_contact_info`, `acct/detail_pending_payment` and
+//! `acct/list_payments` take no parameters (any are ignored), accept GET, HEAD and POST with the
+//! same Basic auth, formats and error shape as the sales calls, and answer
+//! `vendor_company_info` ("company info retrieved"), `vendor_contact_info` ("contact info
+//! retrieved"), `payment` ("payment info retrieved") and `payments[]` ("payments retrieved",
+//! inferred). Every value is a JSON string. The company is the documentation's example account
+//! ("Fake Company", USD, `return_method` "1", `demo` "P") with `vendor_id` =
+//! [`SimulatorConfig::seller_id`] and `secret_word` = [`SimulatorConfig::secret_word`], as the
+//! live API hands the INS secret to the account's own API user. The contact details keep the
+//! documentation example's undocumented `2co_account_level_id` "3" and its
+//! `customer_service_phone_ext` written as the text `"null"`.
+//!
+//! Payouts: five seeded wires, monthly on the 16th for the month before, the February one voided
+//! two days later and reissued for the same period (`void` "1", `date_voided`), listed newest
+//! first; [`SimulatorConfig::empty_catalog`] makes list_payments answer HTTP 400
+//! RECORD_NOT_FOUND like every empty list. Ids, dates, method (`wire`, `payment_identifier`
+//! `wire_<id>`) and `release_level` "300" (the sandbox accounts') are seeded. The money is
+//! derived from the store: a payout's `total_sales` and `total_fees` are the `vendor_total` and
+//! `fees_2co` of the own vendor's `pending` or `deposited` invoices placed in its period,
+//! `total_refunds` the `vendor_amount` of the refund lines dated in it (whatever sale they
+//! refund), `reserve_held` 5 % of the sales (the documentation's example holds 14.19 of 283.86),
+//! `amount` = sales − refunds − fees − reserve held. The pending payment covers every day since
+//! the last payout's period, so a refund made now, or a Payment API sale once captured, shows in
+//! it at once. Adjustments, commissions, outgoing commissions, chargeback fees, balance forward,
+//! released reserve and the payment fee are "0.00": the store models none of them. With the
+//! default seed the pending payment holds 117.46 in sales (the pending invoices of 2026-03-16
+//! to 2026-03-31), the payouts 198.45, 333.98 (voided and reissued) and 9.00 twice.
 //!
 //! # Catalog endpoints
 //!
@@ -328,13 +371,19 @@
 //! per request line item (a bare total: one line named "Product"), with `product_name`,
 //! `product_description`, `product_price`, `product_startup_fee`, `product_recurrence`,
 //! `product_duration` (recurring lines), `vendor_product_id` = `productId`, `product_id` "0" (no
-//! catalogue product), `product_tangible` from `tangible`, `type` null for products and the
-//! request's type otherwise, amounts = the line's share of the total, options with their
+//! catalogue product), `product_tangible` `Y`/`N` from `tangible`, `type` the request's
+//! (`product`, `shipping`, …), amounts = the line's share of the total, options with their
 //! surcharges; each with a billing record (`bill`, `date_start` today; a recurring line is
 //! `active`, installment 1, `date_next` one period later); a `shipping` object from
 //! `shippingAddr` when given (method Standard, not shipped). Money: the request's currency is
 //! both the buyer's and the vendor's and counts 1:1 as USD, so `usd_total`, `vendor_total` and
-//! `customer_total` (and the three amounts of every line) are equal.
+//! `customer_total` (and the three amounts of every line) are equal. Such a sale also carries
+//! the keys a real sandbox capture of one has and the documented sale lacks (see "Fidelity
+//! decisions"): the customer's `country_code_2` (alpha-2) and `state_2` (null), the invoice's
+//! `change_id` (a new id, drawn after all the others), `customer_name` (the cardholder name),
+//! `customer_snapshot_id` (null), `new_customer_quote_id` and `new_vendor_quote_id` ("0"),
+//! `payout_status` ("pending") and `timestamp` (its last status change: the placement, then the
+//! capture).
 //!
 //! The reference says an authorization is captured and deposited within 48 hours: 48 hours
 //! after placement on the simulator clock the invoice becomes `deposited` (bills `date_pending`
@@ -342,7 +391,7 @@
 //! request (so no read sees a capture not yet made) and, for its notification, as soon as the
 //! simulator clock passes the due time: a background task sleeps until then and wakes at once
 //! when the clock is moved ([`SimClock::advance`], [`SimClock::set`]). Until then `sales/reauth`
-//! answers NOTHING_TO_DO (the 7-day authorisation is fresh), afterwards TOO_LATE.
+//! renews the authorisation (once a day), afterwards it answers TOO_LATE.
 //!
 //! `"demo": true` (also `"true"`, `"Y"`, `"1"` or 1) places a test order: the same card rules
 //! apply, and the sale is created like any other but flagged as a demo in its record
@@ -426,8 +475,8 @@
 //! left in that currency; the refund that brings the balance to zero in its currency brings it
 //! to zero in all three. Remaining balance of an invoice = its totals − its refund lines; of a
 //! billed line = its amounts − the refund lines linked to it (never below zero). A refund is
-//! recorded like the documented sale's: an extra line item, placed after the refunded line and
-//! its earlier refunds, copying it but with a new `lineitem_id`, `status` `refund`, the three
+//! recorded like the documented sale's: an extra line item, placed last on its invoice (so
+//! refunds read in the order they were made, after every billed line), copying it but with a new `lineitem_id`, `status` `refund`, the three
 //! amounts, no options, `linked_id` = the refunded line (for `refund_invoice`, the invoice's first
 //! billed line), `type` `"partial"` unless it clears the refunded line (refund_lineitem) or the
 //! invoice (refund_invoice), else null; its billing has a new `billing_id`, `status` `refund`,
@@ -553,15 +602,14 @@
 //!   denied to invoice.", otherwise "Access denied to sale.". An invoice/sale mismatch is
 //!   RECORD_NOT_FOUND, checked before ownership.
 //! - `cc_customer`/`cc_vendor` are validated as flags and otherwise ignored (no e-mail). With
-//!   `reauthorize=1`, mark_shipped also makes a reauth attempt on an expired authorisation of an
+//!   `reauthorize=1`, mark_shipped also makes a reauth attempt on the authorisation of an
 //!   `approved` latest invoice (same rules as `sales/reauth`, using up the day); its outcome never
 //!   changes mark_shipped's answer. Shipping does not capture the payment (the invoice keeps its
 //!   status); `tracking_url` is left as it was.
 //! - A stopped line gets `date_end` = today, as seeded stopped lines carry the day billing ended;
 //!   a sale's recurring decline stays in `list_sales` after a stop (it is history).
-//! - reauth: "Payment authorization has not expired." (NOTHING_TO_DO) is the simulator's own
-//!   message, the reference has none for that case. Only attempts that reach the processor
-//!   (renewed or FAILED) use up the day; TOO_LATE, TOO_SOON and NOTHING_TO_DO do not. A renewal
+//! - reauth: only attempts that reach the processor (renewed or FAILED) use up the day; TOO_LATE
+//!   and TOO_SOON do not. A renewal
 //!   does not change the invoice's status. A sale seeded to fail ([`REAUTH_FAILING_SALE_ID`])
 //!   fails every day.
 //! - Comments given by the client (mark_shipped's `comment`, `sale_comment`) are stored verbatim.
@@ -593,7 +641,68 @@
 //!   shutdown during a fault's delay answers 503 with code 500 "Request failed.".
 //! - Used and expired tokens stay in memory for the simulator's life, so reuse keeps answering
 //!   300 (never "unknown").
+//!
+//! # Fidelity decisions
+//!
+//! Run against the simulator, the official clients' own test suites showed where it differed
+//! from the live API. Where eras of evidence disagree the simulator follows the newest, the
+//! suites 2Checkout rewrote in 2020 against its then-current API; where no source says, the
+//! choice is the simulator's and said so here.
+//!
+//! - **A second full refund** (or any refund with nothing left) answers TOO_HIGH "Amount greater
+//!   than remaining balance on invoice." (refund_invoice) and "Lineitem amount greater than
+//!   remaining balance on invoice." (refund_lineitem). Evidence: the 2020 PHP and Python suites
+//!   catch exactly these texts for a repeated refund (Python: refund the sale, then its first
+//!   invoice, then its first line); the 2014-2016 suites expected NOTHING_TO_DO "Invoice was
+//!   already refunded." / "Lineitem was already refunded.", an older era. The code: the reference
+//!   lists "Amount greater than remaining balance on invoice." under TOO_HIGH; the suites check
+//!   the text only, so TOO_HIGH for the line message is the same reading.
+//! - **detail_sale by invoice** (`invoice_id`, with or without `sale_id`) adds `invoice_id` to the
+//!   returned `sale` (in its alphabetical place). Evidence: three Ruby suites read
+//!   `Sale.with_invoice_id(…).invoice_id` off the sale object. By `sale_id` alone the answer stays
+//!   the documented example (no `invoice_id`).
+//! - **An invoice id passed as `sale_id`**: when `sale_id` names no sale but an invoice,
+//!   detail_sale answers as if `invoice_id` had been given (that invoice's sale, that invoice
+//!   only, with `invoice_id`). Evidence: the 2020 PHP suite retrieves `sale_id` 250339324792 and
+//!   asserts (strictly) the answer's `sale_id` is 250339323357, its invoice's sale. Showing only
+//!   that invoice (rather than the whole sale) is the simulator's choice: the id named an
+//!   invoice. The write endpoints keep reading `sale_id` as a sale id (no evidence there).
+//! - **reauth of an authorisation still valid** is renewed like an expired one ("Payment
+//!   reauthorized.", once a day). Evidence: the reference documents only TOO_LATE, TOO_SOON and
+//!   FAILED for reauth, no "not expired" refusal, and the PHP suites accept "OK" (or TOO_LATE)
+//!   from it; the simulator's former NOTHING_TO_DO "Payment authorization has not expired." was
+//!   invented and is gone.
+//! - **Refund lines go last on their invoice**, in the order the refunds were made. Evidence: the
+//!   suites read the invoice's last line item as the refund; the documented sale (one billed line
+//!   then its refund, per invoice) fits both readings.
+//! - **Payment API sales look like a real sandbox capture**: `product_tangible` `Y`/`N` and
+//!   `type` the request's (`product` for a product) where the documented, older sale shows `0`/`1`
+//!   and null; and the keys that capture has beyond the documented example: customer
+//!   `country_code_2`, `state_2`; invoice `change_id`, `customer_name`, `customer_snapshot_id`,
+//!   `new_customer_quote_id`, `new_vendor_quote_id`, `payout_status`, `timestamp`. Evidence: the
+//!   issue's comparison with a sandbox capture, and a public Go client's `SaleDetail` type, which
+//!   looks generated from a real answer and lists those keys with their JSON types (null for
+//!   `state_2` and `customer_snapshot_id`). Values no source shows are the simulator's:
+//!   `country_code_2` the alpha-2 code, `customer_name` the cardholder name, `change_id` a new id,
+//!   the two quote ids "0" (one currency counted 1:1, no conversion quote), `payout_status`
+//!   "pending" (not paid out), `timestamp` the last status change. Seeded sales keep the
+//!   documented shape (the documented sale round-trips byte for byte).
+//! - **Account**: `secret_word` is the INS secret (a gateway configures itself from it);
+//!   `release_level` "300" as the sandbox accounts (2014-2020 suites; the live 2013 account
+//!   answered "100", the documentation "15"); the contact example's `2co_account_level_id` and
+//!   text `"null"` are kept verbatim, the key too in XML although an element name starting with a
+//!   digit is not well-formed XML (no source shows the live API's XML for it); the payout totals
+//!   are derived from the store (see "Account"), the rest seeded; the list_payments message is
+//!   inferred. An empty account (`empty_catalog`) answers list_payments with RECORD_NOT_FOUND,
+//!   the Perl suite's evidence, while the seeded account has payouts for the suites that read
+//!   one (.NET `[0]`, Node truthy); the Python suites' empty list is the other reading of an empty
+//!   account, not simulated.
+//! - **update_lineitem_recurring**: the parameters come from the Ruby library's comment (2012,
+//!   2015, 2020), the API testing tool and a 2010 PHP client; no answer was ever captured, so the
+//!   success message, every refusal's code and text, PARAMETER_MISSING naming `shift`, the bounds
+//!   on `shift`, PayPal as FORBIDDEN and "not lower" including equal are all inferred.
 
+mod account;
 mod cards;
 mod catalog;
 mod catalog_seed;
@@ -639,6 +748,7 @@ pub use seed::FixtureError;
 use chrono::{DateTime, Utc};
 
 use catalog::CatalogStore;
+use account::Account;
 use http::{Credentials, SharedState};
 use ins::{MessageType, SaleEvent};
 use notifier::Notifier;
@@ -803,8 +913,9 @@ pub struct SimulatorConfig {
     pub secret_word: String,
     /// How failed notification deliveries are retried.
     pub notify_retry: RetryPolicy,
-    /// Start with no products, options or coupons (an account like the Perl suite's: every
-    /// catalog list answers HTTP 400 RECORD_NOT_FOUND until something is created).
+    /// An account with nothing listed: `products/list_products`, `list_options`,
+    /// `list_coupons` and `acct/list_payments` answer HTTP 400 RECORD_NOT_FOUND, as the live
+    /// API answers an empty account (the Perl suite). Default false: a seeded account.
     pub empty_catalog: bool,
 }
 
@@ -936,6 +1047,16 @@ endpoints! {
     UpdateCoupon => Admin "products/update_coupon",
     /// `products/delete_coupon`
     DeleteCoupon => Admin "products/delete_coupon",
+    /// `sales/update_lineitem_recurring` (undocumented)
+    UpdateLineItemRecurring => Admin "sales/update_lineitem_recurring",
+    /// `acct/detail_company_info`
+    DetailCompanyInfo => Admin "acct/detail_company_info",
+    /// `acct/detail_contact_info`
+    DetailContactInfo => Admin "acct/detail_contact_info",
+    /// `acct/detail_pending_payment`
+    DetailPendingPayment => Admin "acct/detail_pending_payment",
+    /// `acct/list_payments`
+    ListPayments => Admin "acct/list_payments",
     /// `POST {sellerId}/rs/tokenService`: card tokenization, standing in for 2co.js.
     CreateToken => Payment "{sellerId}/rs/tokenService",
     /// `POST {sellerId}/rs/authService`: the authorization that creates a sale.
@@ -992,8 +1113,10 @@ impl RunningSimulator {
             config.notify_retry,
             shutdown_rx.clone(),
         );
+        let account = Account::new(&config.seller_id, &config.secret_word, config.empty_catalog);
         let state = Arc::new(SharedState::new(
             store,
+            account,
             Credentials::new(&config.api_username, &config.api_password),
             payment_keys,
             TokenVault::new(config.seed),

@@ -36,8 +36,9 @@ Environment (every variable optional):
   TCO_SIM_NOTIFY_URL       where Instant Notifications (INS) are POSTed [default: none, no INS
                            sent]; --notify-url overrides it
   TCO_SIM_SECRET_WORD      INS secret word signing md5_hash [default: tango]
-  TCO_SIM_EMPTY_CATALOG    1 starts with no products, options or coupons (every catalog
-                           list answers 400 RECORD_NOT_FOUND) [default: 0, a seeded catalog]
+  TCO_SIM_EMPTY_CATALOG    1: an account with nothing listed (list_products, list_options,
+                           list_coupons and list_payments answer 400 RECORD_NOT_FOUND, as
+                           the live API does for an empty account) [default: 0]
   RUST_LOG                 log filter [default: info]
 
 Admin API at http://ADDR/api/, Payment API at http://ADDR/checkout/api/1/.

@@ -1169,6 +1169,8 @@ async fn the_clock_starts_where_the_configuration_says() {
 }
 
 mod catalog;
+mod account;
+mod fidelity;
 mod notifications;
 mod payment_api;
 mod write_endpoints;
