@@ -1,8 +1,9 @@
 //! Assembles the gateway: picks the upstream (real 2Checkout or, in builds
 //! with the `simulator` feature, the built-in simulator), builds the Admin
-//! and Payment API clients and their decorators, and serves SalesService and
-//! AuthorizationService beside health and reflection on one listener, and the
-//! INS receiver (`notifications::receiver`) on a listener of its own.
+//! and Payment API clients and their decorators, and serves SalesService,
+//! AuthorizationService, NotificationService, CatalogService and
+//! AccountService beside health and reflection on one listener, and the INS
+//! receiver (`notifications::receiver`) on a listener of its own.
 //!
 //! [`Application::build`] binds both listeners before returning, so tests can
 //! ask for port 0 and read the real addresses from [`Application::local_addr`]
@@ -20,8 +21,8 @@ use crate::{
     config::{ConfigError, ServerSettings, Settings, Upstream},
     domain::{Authorization, WriteReceipt},
     grpc::{
-        self, AuthorizationApi, NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer,
-        StreamLimits,
+        self, AccountApi, AccountServiceServer, AuthorizationApi, CatalogApi, CatalogServiceServer,
+        NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer, StreamLimits,
         deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
         overload::OverloadLayer,
@@ -91,6 +92,11 @@ pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, IdempotencyBackend
 /// API (or over nothing, when it is not configured).
 pub type Payments = IdempotentAuthorizations<PaymentBackend, IdempotencyBackend<Authorization, ()>>;
 
+/// The catalog and account ports as served (CatalogService, AccountService):
+/// the 2Checkout client itself, a clone of the one the sales ports wrap (the
+/// clones share its connection pool and request slots).
+pub type Catalog = AdminApiClient;
+
 /// The notification journal as served: in memory, or (with `redis.url`) shared by every replica.
 pub type Journal = JournalBackend;
 
@@ -108,6 +114,7 @@ pub struct Application {
     /// The HTTP/2 limits of every connection.
     http2: Http2Limits,
     sales: Arc<Sales>,
+    catalog: Arc<Catalog>,
     payments: Arc<Payments>,
     /// Accepted INS notifications, in order: what the receiver appends to and the
     /// notification service reads.
@@ -195,6 +202,7 @@ impl Application {
                 )
             }
         };
+        let catalog: Arc<Catalog> = Arc::new(client.clone());
         let writes = IdempotentWrites::new(Arc::new(client), Arc::new(write_store));
         let payments = IdempotentAuthorizations::new(Arc::new(payment), Arc::new(payment_store));
         let mut sales: Sales = CachedSales::new(
@@ -247,6 +255,7 @@ impl Application {
             connections,
             http2: Http2Limits::from(&settings.server),
             sales,
+            catalog,
             payments: Arc::new(payments),
             journal,
             ins,
@@ -312,6 +321,8 @@ impl Application {
         health_reporter.set_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
         health_reporter.set_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
         health_reporter.set_serving::<NotificationServiceServer<NotificationsApi<Journal>>>().await;
+        health_reporter.set_serving::<CatalogServiceServer<CatalogApi<Catalog>>>().await;
+        health_reporter.set_serving::<AccountServiceServer<AccountApi<Catalog>>>().await;
 
         // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
         // describe the contract, health and each other, so `list` is the same either way,
@@ -339,6 +350,8 @@ impl Application {
             health_reporter.set_not_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
             health_reporter.set_not_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
             health_reporter.set_not_serving::<NotificationServiceServer<NotificationsApi<Journal>>>().await;
+            health_reporter.set_not_serving::<CatalogServiceServer<CatalogApi<Catalog>>>().await;
+            health_reporter.set_not_serving::<AccountServiceServer<AccountApi<Catalog>>>().await;
             health_reporter.set_service_status("", ServingStatus::NotServing).await;
             tokio::time::sleep(drain_period).await;
             tracing::info!(shutdown_timeout = ?shutdown_timeout, "closing the listener; waiting for in-flight calls");
@@ -430,6 +443,14 @@ impl Application {
             )
             .add_service(
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                CatalogServiceServer::new(CatalogApi::new(Arc::clone(&self.catalog)))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                AccountServiceServer::new(AccountApi::new(Arc::clone(&self.catalog)))
                     .max_decoding_message_size(max_message),
             )
             // Watches end when the listener closes (after the drain period): a watch never

@@ -5,12 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod account;
 mod audit;
 mod auth;
 mod authorize;
 mod cache;
 mod cache_coherence;
 mod caller_input;
+mod catalog;
 mod catalog_adapter;
 mod certs;
 mod cli;

@@ -23,8 +23,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::sync::watch;
 
-use super::catalog::{self, CatalogStore};
 use super::account::{self, Account};
+use super::catalog::{self, CatalogStore};
 use super::clock::SimClock;
 use super::faults::FaultTable;
 use super::ins::{MessageType, SaleEvent};

@@ -747,8 +747,8 @@ pub use seed::FixtureError;
 
 use chrono::{DateTime, Utc};
 
-use catalog::CatalogStore;
 use account::Account;
+use catalog::CatalogStore;
 use http::{Credentials, SharedState};
 use ins::{MessageType, SaleEvent};
 use notifier::Notifier;

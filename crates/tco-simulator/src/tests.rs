@@ -1168,8 +1168,8 @@ async fn the_clock_starts_where_the_configuration_says() {
     }
 }
 
-mod catalog;
 mod account;
+mod catalog;
 mod fidelity;
 mod notifications;
 mod payment_api;
