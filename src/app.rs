@@ -17,9 +17,9 @@ use tonic_health::ServingStatus;
 
 use crate::{
     auth::AuthLayer,
-    cache::{CacheSettings, CachedSales, SharedTags},
+    cache::{CacheSettings, CachedCatalog, CachedSales, CatalogCacheSettings, SharedTags},
     config::{ConfigError, ServerSettings, Settings, Upstream},
-    domain::{Authorization, WriteReceipt},
+    domain::{Authorization, CatalogReceipt, WriteReceipt},
     grpc::{
         self, AccountApi, AccountServiceServer, AuthorizationApi, CatalogApi, CatalogServiceServer,
         NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer, StreamLimits,
@@ -29,8 +29,8 @@ use crate::{
         proto::{self, authorization_service_server::AuthorizationServiceServer},
     },
     idempotency::{
-        Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
-        MemoryStoreSettings, RedisIdempotencyStore,
+        Baseline, CatalogBaseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentCatalogWrites,
+        IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings, RedisIdempotencyStore,
     },
     notifications::{
         journal::{JournalBackend, MemoryJournal, RedisJournal, follower_client},
@@ -92,10 +92,13 @@ pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, IdempotencyBackend
 /// API (or over nothing, when it is not configured).
 pub type Payments = IdempotentAuthorizations<PaymentBackend, IdempotencyBackend<Authorization, ()>>;
 
-/// The catalog and account ports as served (CatalogService, AccountService):
-/// the 2Checkout client itself, a clone of the one the sales ports wrap (the
-/// clones share its connection pool and request slots).
-pub type Catalog = AdminApiClient;
+/// The catalog and account ports as served (CatalogService, AccountService),
+/// composed like [`Sales`] and for the same reasons: `CachedCatalog` outermost
+/// (it sees every write and evicts before the caller gets its answer),
+/// `IdempotentCatalogWrites` right on the 2Checkout client (its baseline reads
+/// before a create always reach 2Checkout, never the cache).
+pub type Catalog =
+    CachedCatalog<IdempotentCatalogWrites<AdminApiClient, IdempotencyBackend<CatalogReceipt, CatalogBaseline>>>;
 
 /// The notification journal as served: in memory, or (with `redis.url`) shared by every replica.
 pub type Journal = JournalBackend;
@@ -182,14 +185,19 @@ impl Application {
 
         // One connection for the process; every user of the shared state gets a clone.
         let shared = shared_state::connect(&settings.redis).await?;
-        let (write_store, payment_store) = match &shared {
+        let (write_store, payment_store, catalog_store) = match &shared {
             // Shared by every replica; its leases outlive one upstream request (the same
             // timeout bounds the Admin and the Payment API).
             Some(connection) => {
                 let (retention, timeout) = (settings.idempotency.retention, settings.admin_api.request_timeout);
                 let writes = RedisIdempotencyStore::new(connection.clone(), "write", retention, timeout);
                 let authorizations = RedisIdempotencyStore::new(connection.clone(), "authorize", retention, timeout);
-                (IdempotencyBackend::Redis(writes), IdempotencyBackend::Redis(authorizations))
+                let catalog = RedisIdempotencyStore::new(connection.clone(), "catalog", retention, timeout);
+                (
+                    IdempotencyBackend::Redis(writes),
+                    IdempotencyBackend::Redis(authorizations),
+                    IdempotencyBackend::Redis(catalog),
+                )
             }
             None => {
                 let store_settings = MemoryStoreSettings {
@@ -199,10 +207,18 @@ impl Application {
                 (
                     IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
                     IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
+                    IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
                 )
             }
         };
-        let catalog: Arc<Catalog> = Arc::new(client.clone());
+        // Composed like the sales ports, for the same reasons (see `Sales`): a clone of the
+        // client (clones share its pool and request slots) under the idempotency decorator,
+        // under the cache.
+        let catalog_writes = IdempotentCatalogWrites::new(Arc::new(client.clone()), Arc::new(catalog_store));
+        let mut catalog: Catalog = CachedCatalog::new(
+            Arc::new(catalog_writes),
+            CatalogCacheSettings { ttl: settings.cache.catalog_ttl, max_bytes: settings.cache.catalog_max_bytes },
+        );
         let writes = IdempotentWrites::new(Arc::new(client), Arc::new(write_store));
         let payments = IdempotentAuthorizations::new(Arc::new(payment), Arc::new(payment_store));
         let mut sales: Sales = CachedSales::new(
@@ -216,6 +232,13 @@ impl Application {
             let stamps = SharedTags::new(connection.clone(), settings.cache.ttl, settings.admin_api.request_timeout);
             sales = sales.with_shared_tags(stamps);
         }
+
+        if let Some(connection) = &shared {
+            let stamps =
+                SharedTags::new(connection.clone(), settings.cache.catalog_ttl, settings.admin_api.request_timeout);
+            catalog = catalog.with_shared_tags(stamps);
+        }
+        let catalog = Arc::new(catalog);
 
         let sales = Arc::new(sales);
         let cache = Arc::downgrade(&sales);

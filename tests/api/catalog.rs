@@ -405,3 +405,27 @@ async fn the_same_request_id_with_a_different_request_is_invalid_argument() {
     assert_eq!(bad_request_field(&details), "request_id");
     assert_eq!(app.simulator.request_count(Endpoint::CreateProduct), 1);
 }
+
+#[tokio::test]
+async fn reads_are_cached_fresh_reads_past_and_a_write_evicts_what_it_changed() {
+    let app = spawn_app().await;
+    let mut catalog = catalog(&app);
+    let created = catalog.create_product(new_product("Cached Product", "7.00")).await.unwrap().into_inner();
+    let cached = || GetProductRequest { product_id: created.product_id.clone(), fresh: false };
+    let reads = || app.simulator.request_count(Endpoint::DetailProduct);
+    catalog.get_product(cached()).await.unwrap();
+    catalog.get_product(cached()).await.unwrap();
+    assert_eq!(reads(), 1, "the second read came from the cache");
+    catalog.get_product(get_product(&created.product_id)).await.unwrap();
+    assert_eq!(reads(), 2, "fresh reads 2Checkout");
+
+    let update = UpdateProductRequest {
+        request_id: new_request_id(),
+        product_id: created.product_id.clone(),
+        name: Some("Renamed Product".into()),
+        ..Default::default()
+    };
+    catalog.update_product(update).await.unwrap();
+    let product = catalog.get_product(cached()).await.unwrap().into_inner().product.unwrap();
+    assert_eq!(product.name, "Renamed Product", "the write evicted the cached product");
+}
