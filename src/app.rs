@@ -16,9 +16,9 @@ use tonic_health::ServingStatus;
 
 use crate::{
     auth::AuthLayer,
-    cache::{CacheSettings, CachedSales, SharedTags},
+    cache::{CacheSettings, CachedCatalog, CachedSales, CatalogCacheSettings, SharedTags},
     config::{ConfigError, ServerSettings, Settings, Upstream},
-    domain::{Authorization, WriteReceipt},
+    domain::{Authorization, CatalogReceipt, WriteReceipt},
     grpc::{
         self, AuthorizationApi, NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer,
         StreamLimits,
@@ -28,8 +28,8 @@ use crate::{
         proto::{self, authorization_service_server::AuthorizationServiceServer},
     },
     idempotency::{
-        Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
-        MemoryStoreSettings, RedisIdempotencyStore,
+        Baseline, CatalogBaseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentCatalogWrites,
+        IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings, RedisIdempotencyStore,
     },
     notifications::{
         journal::{JournalBackend, MemoryJournal, RedisJournal, follower_client},
@@ -87,6 +87,13 @@ pub enum StartupError {
 ///   reaches the real upstream, never the cache.
 pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, IdempotencyBackend<WriteReceipt, Baseline>>>;
 
+/// The catalog and account ports as served, composed like [`Sales`] for the
+/// same reasons: the cache outermost (every catalog write evicts, whatever
+/// happens below), the at-most-once writes right over the 2Checkout client (a
+/// create's baseline is read from 2Checkout, never from the cache).
+pub type Catalog =
+    CachedCatalog<IdempotentCatalogWrites<AdminApiClient, IdempotencyBackend<CatalogReceipt, CatalogBaseline>>>;
+
 /// The payment port as served: at-most-once authorizations over the Payment
 /// API (or over nothing, when it is not configured).
 pub type Payments = IdempotentAuthorizations<PaymentBackend, IdempotencyBackend<Authorization, ()>>;
@@ -108,6 +115,7 @@ pub struct Application {
     /// The HTTP/2 limits of every connection.
     http2: Http2Limits,
     sales: Arc<Sales>,
+    catalog: Arc<Catalog>,
     payments: Arc<Payments>,
     /// Accepted INS notifications, in order: what the receiver appends to and the
     /// notification service reads.
@@ -175,14 +183,19 @@ impl Application {
 
         // One connection for the process; every user of the shared state gets a clone.
         let shared = shared_state::connect(&settings.redis).await?;
-        let (write_store, payment_store) = match &shared {
+        let (write_store, payment_store, catalog_store) = match &shared {
             // Shared by every replica; its leases outlive one upstream request (the same
             // timeout bounds the Admin and the Payment API).
             Some(connection) => {
                 let (retention, timeout) = (settings.idempotency.retention, settings.admin_api.request_timeout);
                 let writes = RedisIdempotencyStore::new(connection.clone(), "write", retention, timeout);
                 let authorizations = RedisIdempotencyStore::new(connection.clone(), "authorize", retention, timeout);
-                (IdempotencyBackend::Redis(writes), IdempotencyBackend::Redis(authorizations))
+                let catalog = RedisIdempotencyStore::new(connection.clone(), "catalog", retention, timeout);
+                (
+                    IdempotencyBackend::Redis(writes),
+                    IdempotencyBackend::Redis(authorizations),
+                    IdempotencyBackend::Redis(catalog),
+                )
             }
             None => {
                 let store_settings = MemoryStoreSettings {
@@ -192,9 +205,12 @@ impl Application {
                 (
                     IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
                     IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
+                    IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
                 )
             }
         };
+        // A clone shares the client's connection pool and its cap on concurrent requests.
+        let catalog_writes = IdempotentCatalogWrites::new(Arc::new(client.clone()), Arc::new(catalog_store));
         let writes = IdempotentWrites::new(Arc::new(client), Arc::new(write_store));
         let payments = IdempotentAuthorizations::new(Arc::new(payment), Arc::new(payment_store));
         let mut sales: Sales = CachedSales::new(
@@ -208,6 +224,17 @@ impl Application {
             let stamps = SharedTags::new(connection.clone(), settings.cache.ttl, settings.admin_api.request_timeout);
             sales = sales.with_shared_tags(stamps);
         }
+
+        let mut catalog: Catalog = CachedCatalog::new(
+            Arc::new(catalog_writes),
+            CatalogCacheSettings { ttl: settings.cache.catalog_ttl, max_bytes: settings.cache.catalog_max_bytes },
+        );
+        if let Some(connection) = &shared {
+            let stamps =
+                SharedTags::new(connection.clone(), settings.cache.catalog_ttl, settings.admin_api.request_timeout);
+            catalog = catalog.with_shared_tags(stamps);
+        }
+        let catalog = Arc::new(catalog);
 
         let sales = Arc::new(sales);
         let cache = Arc::downgrade(&sales);
@@ -247,6 +274,7 @@ impl Application {
             connections,
             http2: Http2Limits::from(&settings.server),
             sales,
+            catalog,
             payments: Arc::new(payments),
             journal,
             ins,
@@ -289,6 +317,11 @@ impl Application {
     /// The served sales ports: their cache's figures are read through it.
     pub fn sales(&self) -> Arc<Sales> {
         Arc::clone(&self.sales)
+    }
+
+    /// The served catalog and account ports.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog)
     }
 
     /// The built-in simulator, when the gateway runs against it.
