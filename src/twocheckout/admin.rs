@@ -103,7 +103,9 @@ impl AdminApiClient {
     }
 
     /// Calls one endpoint with its parameters and decodes the answer with `decode`.
-    async fn call<T>(
+    /// The one way out to the Admin API: the catalog and account calls (`catalog.rs`,
+    /// `account.rs`) go through it too, so its rules hold for them.
+    pub(super) async fn call<T>(
         &self,
         ctx: CallContext,
         kind: CallKind,

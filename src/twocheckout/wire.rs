@@ -487,11 +487,13 @@ fn amount(text: &Scalar<'_>, path: impl fmt::Display) -> Result<Option<Amount>, 
     text.get().map(|raw| raw.parse::<Amount>().map_err(|e| bad(&path, e))).transpose()
 }
 
+/// `0`/`1` in the documented sale; a real sandbox capture of a Payment API sale writes a
+/// line's `product_tangible` as `N`/`Y`.
 fn flag(text: &Scalar<'_>, path: impl fmt::Display) -> Result<bool, BadValue> {
     match text.get().map(str::trim) {
-        None | Some("0") | Some("false") => Ok(false),
-        Some("1") | Some("true") => Ok(true),
-        Some(_) => Err(bad(path, "must be 0 or 1")),
+        None | Some("0") | Some("false") | Some("N") | Some("n") => Ok(false),
+        Some("1") | Some("true") | Some("Y") | Some("y") => Ok(true),
+        Some(_) => Err(bad(path, "must be 0 or 1 (or N or Y)")),
     }
 }
 
@@ -713,5 +715,18 @@ impl ListSalesBody<'_> {
             last_entry: count(&info.last_entry, "page_info.last_entry")?,
             sales,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flag_reads_the_documented_0_and_1_and_the_n_and_y_of_payment_api_sales() {
+        let read = |text: &str| flag(&Scalar(Some(Cow::Borrowed(text))), "sale.product_tangible").ok();
+        assert_eq!(["0", "1", "N", "Y", "false", "true"].map(read), [false, true, false, true, false, true].map(Some));
+        assert_eq!(flag(&Scalar(None), "x").ok(), Some(false), "null is not tangible");
+        assert_eq!(read("yes"), None, "anything else is refused, never guessed");
     }
 }

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use tco_gateway::grpc::proto::{
-    AuthorizeRequest, AuthorizeResponse, BillingAddress, Currency, ListSalesRequest, OrderLineItem, OrderLineItems,
-    OrderLineOption, OrderLineType, RefundCategory, RefundInvoiceRequest, SalesFilter, ShippingAddress,
+    AuthorizeRequest, AuthorizeResponse, BillingAddress, Currency, LineItemType, ListSalesRequest, OrderLineItem,
+    OrderLineItems, OrderLineOption, OrderLineType, RefundCategory, RefundInvoiceRequest, SalesFilter, ShippingAddress,
     authorization_service_client::AuthorizationServiceClient, authorize_request::Amount,
 };
 use tco_simulator::{
@@ -157,6 +157,15 @@ async fn line_items_are_totalled_by_the_vendor_and_echoed_in_order() {
     assert_eq!(approved.line_items[1].options[0].surcharge, "1.00");
     assert_eq!(approved.line_items[2].r#type(), OrderLineType::Shipping);
     assert_eq!(approved.shipping_address.unwrap().state, "OH");
+
+    // Read back: a Payment API sale says "product" and Y/N like a real sandbox capture (the
+    // documented sale: null and 0/1), and the gateway reads both spellings.
+    let sale = sale_detail(&app, &approved.order_number).await;
+    let lines = &sale.invoices[0].line_items;
+    let tangible: Vec<bool> = lines.iter().map(|l| l.product_tangible).collect();
+    assert_eq!(tangible, [false, false, true]);
+    let types: Vec<LineItemType> = lines.iter().map(|l| l.r#type()).collect();
+    assert_eq!(types, [LineItemType::Product, LineItemType::Product, LineItemType::Shipping]);
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod authorize;
 mod cache;
 mod cache_coherence;
 mod caller_input;
+mod catalog_adapter;
 mod certs;
 mod cli;
 mod collector;

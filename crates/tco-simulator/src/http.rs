@@ -23,6 +23,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::sync::watch;
 
+use super::account::{self, Account};
+use super::catalog::{self, CatalogStore};
 use super::clock::SimClock;
 use super::faults::FaultTable;
 use super::ins::{MessageType, SaleEvent};
@@ -47,6 +49,8 @@ pub const WWW_AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"2CO API\"";
 /// Everything the request handlers share.
 pub struct SharedState {
     pub store: Store,
+    /// The seller's account: what `acct/*` answers.
+    pub account: Account,
     pub clock: SimClock,
     pub faults: FaultTable,
     pub credentials: Credentials,
@@ -67,20 +71,27 @@ pub struct SharedState {
     traceparents: Mutex<VecDeque<(Endpoint, String)>>,
     /// Turns true (or closes) when the simulator shuts down, so delayed requests end at once.
     shutdown: watch::Receiver<bool>,
+    /// The products, options and coupons the `products/*` endpoints serve.
+    pub catalog: CatalogStore,
 }
 
 impl SharedState {
+    // One argument per independent part of the state; a builder would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
+        account: Account,
         credentials: Credentials,
         payment_keys: PaymentKeys,
         tokens: TokenVault,
         local_addr: SocketAddr,
         notifier: Arc<Notifier>,
         shutdown: watch::Receiver<bool>,
+        catalog: CatalogStore,
     ) -> Self {
         SharedState {
             store,
+            account,
             clock: SimClock::new(),
             faults: FaultTable::default(),
             credentials,
@@ -92,6 +103,7 @@ impl SharedState {
             counters: Endpoint::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             traceparents: Mutex::new(VecDeque::with_capacity(TRACEPARENTS_KEPT)),
             shutdown,
+            catalog,
         }
     }
 
@@ -294,7 +306,16 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
     // it here too, before anything reads them, means no request sees a capture not yet made.
     state.settle_captures(context.now);
     let read = |answer: Result<serde_json::Value, ApiError>| answer.map(|answer| Written { answer, event: None });
-    let in_order = (!matches!(endpoint, Endpoint::DetailSale | Endpoint::ListSales)).then(|| state.notify_order());
+    let reads_only = matches!(
+        endpoint,
+        Endpoint::DetailSale
+            | Endpoint::ListSales
+            | Endpoint::DetailCompanyInfo
+            | Endpoint::DetailContactInfo
+            | Endpoint::DetailPendingPayment
+            | Endpoint::ListPayments
+    );
+    let in_order = (!reads_only).then(|| state.notify_order());
     // Synchronous: a write is complete before anything below can await (and be cancelled).
     let outcome = match endpoint {
         Endpoint::DetailSale => read(sales::detail_sale(store, &params)),
@@ -305,6 +326,27 @@ async fn handle_admin(state: &SharedState, endpoint: Endpoint, format: Format, r
         Endpoint::MarkShipped => writes::mark_shipped(store, &params, &context),
         Endpoint::CreateComment => writes::create_comment(store, &params, &context),
         Endpoint::Reauth => writes::reauth(store, &params, &context),
+        // The catalog's writes change nothing the INS reports: answered like reads.
+        Endpoint::ListProducts => read(catalog::list_products(&state.catalog, &params, &origin)),
+        Endpoint::DetailProduct => read(catalog::detail_product(&state.catalog, &params)),
+        Endpoint::CreateProduct => read(catalog::create_product(&state.catalog, &params)),
+        Endpoint::UpdateProduct => read(catalog::update_product(&state.catalog, &params)),
+        Endpoint::DeleteProduct => read(catalog::delete_product(&state.catalog, &params)),
+        Endpoint::ListOptions => read(catalog::list_options(&state.catalog, &params, &origin)),
+        Endpoint::DetailOption => read(catalog::detail_option(&state.catalog, &params)),
+        Endpoint::CreateOption => read(catalog::create_option(&state.catalog, &params)),
+        Endpoint::UpdateOption => read(catalog::update_option(&state.catalog, &params)),
+        Endpoint::DeleteOption => read(catalog::delete_option(&state.catalog, &params)),
+        Endpoint::ListCoupons => read(catalog::list_coupons(&state.catalog)),
+        Endpoint::DetailCoupon => read(catalog::detail_coupon(&state.catalog, &params, &origin)),
+        Endpoint::CreateCoupon => read(catalog::create_coupon(&state.catalog, &params)),
+        Endpoint::UpdateCoupon => read(catalog::update_coupon(&state.catalog, &params)),
+        Endpoint::DeleteCoupon => read(catalog::delete_coupon(&state.catalog, &params)),
+        Endpoint::UpdateLineItemRecurring => writes::update_lineitem_recurring(store, &params, &context),
+        Endpoint::DetailCompanyInfo => read(account::detail_company_info(&state.account)),
+        Endpoint::DetailContactInfo => read(account::detail_contact_info(&state.account)),
+        Endpoint::DetailPendingPayment => read(account::detail_pending_payment(&state.account, store)),
+        Endpoint::ListPayments => read(account::list_payments(&state.account, store)),
         // Routed to `handle_payment`, never here; answered as an unknown method all the same.
         Endpoint::CreateToken | Endpoint::Authorize => Err(ApiError::unknown_method(endpoint.path())),
     };
@@ -364,7 +406,27 @@ async fn handle_payment(state: &SharedState, endpoint: Endpoint, seller_id: &str
         | Endpoint::StopLineItemRecurring
         | Endpoint::MarkShipped
         | Endpoint::CreateComment
-        | Endpoint::Reauth => Err(PaymentError::new(200)),
+        | Endpoint::Reauth
+        | Endpoint::ListProducts
+        | Endpoint::DetailProduct
+        | Endpoint::CreateProduct
+        | Endpoint::UpdateProduct
+        | Endpoint::DeleteProduct
+        | Endpoint::ListOptions
+        | Endpoint::DetailOption
+        | Endpoint::CreateOption
+        | Endpoint::UpdateOption
+        | Endpoint::DeleteOption
+        | Endpoint::ListCoupons
+        | Endpoint::DetailCoupon
+        | Endpoint::CreateCoupon
+        | Endpoint::UpdateCoupon
+        | Endpoint::DeleteCoupon
+        | Endpoint::UpdateLineItemRecurring
+        | Endpoint::DetailCompanyInfo
+        | Endpoint::DetailContactInfo
+        | Endpoint::DetailPendingPayment
+        | Endpoint::ListPayments => Err(PaymentError::new(200)),
     };
     drop(in_order);
     delayed(state, delay_after, payment::respond(outcome), unavailable).await

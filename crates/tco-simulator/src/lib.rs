@@ -1,7 +1,10 @@
 //! A faithful HTTP simulator of the legacy 2Checkout Admin API's sales section: the reads
 //! `sales/detail_sale` and `sales/list_sales`, and the writes `sales/refund_invoice`,
 //! `sales/refund_lineitem`, `sales/stop_lineitem_recurring`, `sales/mark_shipped`,
-//! `sales/create_comment` and `sales/reauth`; and of the Payment API: card tokenization
+//! `sales/create_comment`, `sales/reauth` and the undocumented `sales/update_lineitem_recurring`;
+//! its catalog section `products/*` (products, options and coupons, see "Catalog endpoints");
+//! its account section `acct/*` (company and contact details, the pending payout and the list
+//! of payouts); and of the Payment API: card tokenization
 //! (standing in for 2co.js) and the authorization that creates a sale, with a simulated card
 //! network; and it posts the Instant Notifications (INS) of what those do to a URL of the
 //! caller's. Used as the gateway's embedded default upstream (its `simulator` feature), by its
@@ -15,7 +18,8 @@
 //! [`RunningSimulator::shutdown`] or drop. Requests go through `http` (routing, counting, Basic
 //! auth, faults), read their parameters with `params` (query merged with a form or multipart
 //! body), run an endpoint in `sales` (reads) or `writes` against the in-memory `store` of typed
-//! `records`, and are rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
+//! `records` (or in `account` for `acct/*`, or in `catalog` against its own store of products,
+//! options and coupons), and are rendered by `render` as JSON or XML from one `serde_json::Value`. Refund
 //! arithmetic lives in `ledger`. The store is seeded by `seed` with a self-written PRNG (`prng`),
 //! so the same seed always gives byte-identical data. A controllable [`SimClock`], the
 //! per-endpoint counters and the fault table live in the shared state beside the store.
@@ -60,16 +64,16 @@
 //!   names its only invoice (unknown: RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied
 //!   to sale."; several invoices: AMBIGUOUS "Ambiguous request. Multiple invoices on sale.
 //!   invoice_id parameter required."). Sale placed more than 180 days before now: TOO_LATE
-//!   "Invoice too old to refund."; nothing left: NOTHING_TO_DO "Invoice was already refunded.";
-//!   amount over what is left in its currency: TOO_HIGH "Amount greater than remaining balance
-//!   on invoice."; no amount: everything left.
+//!   "Invoice too old to refund."; nothing left, or an amount over what is left in its currency:
+//!   TOO_HIGH "Amount greater than remaining balance on invoice." (see "Fidelity decisions"); no
+//!   amount: everything left.
 //! - `sales/refund_lineitem` ("lineitem refunded"): `lineitem_id` required, digits; the same
 //!   comment/category/amount checks (TOO_LOW "Lineitem amount must be at least 0.01."); unknown
 //!   line: RECORD_NOT_FOUND; another vendor's: FORBIDDEN "Access denied to sale."; a refund line:
 //!   `INVALID_PARAMETER` (sic, the live API's code) "This lineitem cannot be refunded."; too old:
-//!   TOO_LATE "Invoice too old to refund lineitem."; nothing left on the line or on its invoice:
-//!   NOTHING_TO_DO "Lineitem was already refunded."; amount over what is left on the line or on
-//!   the invoice: TOO_HIGH "Lineitem amount greater than remaining balance on invoice.".
+//!   TOO_LATE "Invoice too old to refund lineitem."; nothing left on the line or on its invoice,
+//!   or an amount over what is left on the line or on the invoice: TOO_HIGH "Lineitem amount
+//!   greater than remaining balance on invoice.".
 //! - `sales/stop_lineitem_recurring` ("Recurring billing stopped for lineitem"): `lineitem_id`
 //!   required, digits; RECORD_NOT_FOUND; FORBIDDEN "Access denied to sale."; billing
 //!   `recurring_status` not `active` (refund lines and completed installments included):
@@ -92,10 +96,187 @@
 //!   FORBIDDEN "Access denied to sale.". On the latest invoice: `pending` or `deposited` →
 //!   TOO_LATE "Payment is already pending or deposited and cannot be reauthorized."; an attempt
 //!   already made this UTC day → TOO_SOON "Please wait until the next day to reauthorize again.";
-//!   the authorisation (7 days from the latest invoice's placement or the last renewal, whichever
-//!   is later) still valid → NOTHING_TO_DO "Payment authorization has not expired."; a sale seeded
-//!   to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up the day); else
-//!   the authorisation is renewed now and the comment "Payment reauthorized." added.
+//!   a sale seeded to fail → FAILED "Failed to reauthorize payment." (the attempt still uses up
+//!   the day); else the authorisation is renewed now, expired or not (see "Fidelity decisions"),
+//!   and the comment "Payment reauthorized." added.
+//! - `sales/update_lineitem_recurring` (undocumented; "Lineitem recurring billing updated.",
+//!   inferred): `lineitem_id` required, digits; `shift` (whole days, 1 to 3650, else
+//!   PARAMETER_INVALID) and/or `price` (a decimal ≥ 0.01, else PARAMETER_INVALID); neither →
+//!   PARAMETER_MISSING `shift`; `comment` optional (≤ 5000, no `<` `>`); RECORD_NOT_FOUND;
+//!   FORBIDDEN "Access denied to sale."; a PayPal sale → FORBIDDEN "Recurring billing of a PayPal
+//!   sale cannot be updated."; billing not `active` → NOTHING_TO_DO "Lineitem is not scheduled to
+//!   recur."; `price` not lower than the current recurring price (the line's `product_price`, or
+//!   the price a previous call set) → TOO_HIGH "New recurring price must be lower than the
+//!   current one.". Moves the billing's `date_next` forward by `shift` days, keeps the new price
+//!   for the installments to come (not shown by detail_sale: what was billed stays what was
+//!   billed) and adds `comment` verbatim if given. Every message and code of this call except the
+//!   reused "Lineitem is not scheduled to recur." is inferred: no source shows an answer.
+//!
+//! # Account
+//!
+//! `acct/detail_company_info`, `acct/detail_contact_info`, `acct/detail_pending_payment` and
+//! `acct/list_payments` take no parameters (any are ignored), accept GET, HEAD and POST with the
+//! same Basic auth, formats and error shape as the sales calls, and answer
+//! `vendor_company_info` ("company info retrieved"), `vendor_contact_info` ("contact info
+//! retrieved"), `payment` ("payment info retrieved") and `payments[]` ("payments retrieved",
+//! inferred). Every value is a JSON string. The company is the documentation's example account
+//! ("Fake Company", USD, `return_method` "1", `demo` "P") with `vendor_id` =
+//! [`SimulatorConfig::seller_id`] and `secret_word` = [`SimulatorConfig::secret_word`], as the
+//! live API hands the INS secret to the account's own API user. The contact details keep the
+//! documentation example's undocumented `2co_account_level_id` "3" and its
+//! `customer_service_phone_ext` written as the text `"null"`.
+//!
+//! Payouts: five seeded wires, monthly on the 16th for the month before, the February one voided
+//! two days later and reissued for the same period (`void` "1", `date_voided`), listed newest
+//! first; [`SimulatorConfig::empty_catalog`] makes list_payments answer HTTP 400
+//! RECORD_NOT_FOUND like every empty list. Ids, dates, method (`wire`, `payment_identifier`
+//! `wire_<id>`) and `release_level` "300" (the sandbox accounts') are seeded. The money is
+//! derived from the store: a payout's `total_sales` and `total_fees` are the `vendor_total` and
+//! `fees_2co` of the own vendor's `pending` or `deposited` invoices placed in its period,
+//! `total_refunds` the `vendor_amount` of the refund lines dated in it (whatever sale they
+//! refund), `reserve_held` 5 % of the sales (the documentation's example holds 14.19 of 283.86),
+//! `amount` = sales − refunds − fees − reserve held. The pending payment covers every day since
+//! the last payout's period, so a refund made now, or a Payment API sale once captured, shows in
+//! it at once. Adjustments, commissions, outgoing commissions, chargeback fees, balance forward,
+//! released reserve and the payment fee are "0.00": the store models none of them. With the
+//! default seed the pending payment holds 117.46 in sales (the pending invoices of 2026-03-16
+//! to 2026-03-31), the payouts 198.45, 333.98 (voided and reissued) and 9.00 twice.
+//!
+//! # Catalog endpoints
+//!
+//! The fifteen `products/*` calls, served by `catalog` from an in-memory catalog of typed
+//! records (`catalog::store`), seeded by `catalog_seed`. Like the sales calls: GET, HEAD and POST
+//! all accepted whatever the call (the documentation says GET for list/detail and POST for
+//! create/update/delete; PHP and Python POST everything, Perl GETs), the same Basic auth, JSON or
+//! XML by `Accept`, the same error shape (HTTP 400, `errors[]`, `parameter` on PARAMETER_*
+//! errors), parameters from the query merged with a form or multipart body. Multi-valued inputs
+//! (`option_id`, `category_id`, a coupon's `product_id`, `option_value_id`,
+//! `option_value_name`, `option_value_surcharge`) are read as the key repeated, in the order sent
+//! (PHP's `key[]` / `key[N]` spellings too); every other parameter keeps its last value. A write
+//! runs on a copy of the catalog that replaces it only if every check passed (a refused write
+//! changes nothing). Checks run in the order listed; the first failure is answered. Ids are
+//! digits (else PARAMETER_INVALID); amounts are decimals with at most two decimals (`1`, `1.5`,
+//! `1.50`; negative only for surcharges and `startup_fee`), written back with two; texts are at
+//! most 255 characters (`long_description` 5000). Messages are verbatim from the newest evidence
+//! (the 2020 suites where eras disagree).
+//!
+//! - `products/list_products` (`products[]` + `page_info`, "Product information retrieved
+//!   successfully." — the live message was never captured; this one follows the option and
+//!   coupon lists'): filters `assigned_product_id` (exact), `vendor_product_id` (substring,
+//!   case-sensitive, like list_sales'), `name` (substring, any case); `cur_page` ≥ 1, `pagesize`
+//!   1–100 (default 20), `sort_col` one of the 19 documented columns in any case (`option_id` /
+//!   `category_id` sort on the first one assigned; unset values first), `sort_dir` ASC/DESC in
+//!   any case; default `product_id` ASC, ties broken by `product_id` in the same direction.
+//!   `page_info` exactly as list_sales' (URLs `…/api/products/list_products?cur_page=N&<the
+//!   client's other parameters>`). Nothing matching, or a page past the end: RECORD_NOT_FOUND.
+//! - `products/detail_product` ("Product detail information retrieved successfully", `product`):
+//!   `product_id` required; unknown: RECORD_NOT_FOUND; another seller's
+//!   ([`FOREIGN_PRODUCT_ID`]): FORBIDDEN "Access denied to product.". A product carries every
+//!   documented field: strings for ids, amounts and the `tangible` / `recurring` flags (`"0"` /
+//!   `"1"`), the number `commission` (0/1), `recurrence_p` null, `images` `[]` (the API cannot
+//!   add images), `categories[]` (`category_id`, `name`, `parent_id`, `parent_name`,
+//!   `description`), and `options[]` nested as list_options shows them (`option_id`,
+//!   `option_name`, `option_values[]`), as they stand now: renaming an option or changing a
+//!   value shows in every product it is assigned to.
+//! - `products/create_product` ("Product successfully created.", the 2020 suites' text with its
+//!   period; answers `product_id` and `assigned_product_id`): `name` then `price` required
+//!   (PARAMETER_MISSING "Required parameter missing: name"), then `vendor_product_id`,
+//!   `description`, `long_description`, `pending_url` / `approved_url` (http or https URLs),
+//!   `tangible` (flag), `weight`, `handling`, `recurring` (flag), `startup_fee`, `recurrence`
+//!   (`# Week`, `# Month`, `# Year`), `duration` (the same or `Forever`), `commission` (flag),
+//!   `commission_type` (`amount` / `percentage`), `commission_amount`, `option_id` (repeated; each
+//!   one of the seller's options), `category_id` (repeated; each one of the category list),
+//!   else PARAMETER_INVALID naming it; then a recurring product needs `recurrence` and `duration`
+//!   and a commission product `commission_type` and `commission_amount` (PARAMETER_MISSING).
+//!   Flags take 1/0 (also true/false, yes/no). New products get the next id above every catalog
+//!   id and the next `assigned_product_id` (the seller's counter, 1, 2, …).
+//! - `products/update_product` ("Product successfully updated", no period; answers
+//!   `product_id` and `assigned_product_id`): `product_id` required, then any create field,
+//!   partial updates accepted (the documentation marks name and price required; the suites send
+//!   one field and expect success); `option_id` / `category_id` given replace the lists; then
+//!   RECORD_NOT_FOUND / FORBIDDEN as detail; then the recurring and commission rules above on the
+//!   updated product.
+//! - `products/delete_product` ("Product successfully deleted."): `product_id`; RECORD_NOT_FOUND;
+//!   FORBIDDEN. Coupons tied to it lose it.
+//! - `products/list_options` (`options[]` + `page_info`, "Option information retrieved
+//!   successfully."): filters `option_name` and `option_value_name` (substrings, any case); paging
+//!   as list_products; `sort_col` `option_id` (default) or `option_name` (any case), `sort_dir`;
+//!   RECORD_NOT_FOUND as list_products.
+//! - `products/detail_option` ("Option detail retrieved successfully."): `option_id` required;
+//!   answers `option` as an ARRAY holding the one option (every client reads `option[0]`);
+//!   RECORD_NOT_FOUND; another seller's ([`FOREIGN_OPTION_ID`]): FORBIDDEN "Access denied to
+//!   option.".
+//! - `products/create_option` ("Option created successfully", `option_id`): `option_name`, then
+//!   `option_value_name` and `option_value_surcharge` (repeated, at least one each) required;
+//!   as many surcharges as names, else PARAMETER_INVALID `option_value_surcharge`; paired by
+//!   position. Values get ids from the same counter.
+//! - `products/update_option` ("Option updated successfully", no period: the tests over the older
+//!   page): `option_id` and `option_name` required (the documentation's reading; every client
+//!   sends the name); then RECORD_NOT_FOUND / FORBIDDEN; renames; without `option_value_id`, each
+//!   `option_value_name` + `option_value_surcharge` pair adds a value (counts must match, else
+//!   PARAMETER_INVALID `option_value_surcharge`); with `option_value_id` (repeated), each must be
+//!   a value of this option, else PARAMETER_INVALID `option_value_id` with the vendor's message
+//!   verbatim, typo included: "Specified option_value_id does not belong to specifed
+//!   option_id."; names and surcharges sent pair with the ids by position (none of a kind, or one
+//!   per id, else PARAMETER_INVALID naming it) and change what they give; ids with neither delete
+//!   those values (the documentation's "to change or delete", with no combination documented);
+//!   deleting the last value is PARAMETER_INVALID `option_value_id` (create_option never makes an
+//!   option without one).
+//! - `products/delete_option` ("Option deleted successfully"): `option_id`; RECORD_NOT_FOUND;
+//!   FORBIDDEN. Products it was assigned to lose it.
+//! - `products/list_coupons` ("Coupon information retrieved successfully."): no parameters
+//!   (clients' `pagesize` is ignored), no `page_info`; every coupon ordered by code under the
+//!   singular key `coupon` (an array; in XML `<coupon>` once per coupon), entries `coupon_code`,
+//!   `date_expire`, `minimum_purchase`, `percentage_off`, `type`, `value_off` and no `product`.
+//!   None: RECORD_NOT_FOUND.
+//! - `products/detail_coupon` ("Coupon detail retrieved successfully."): `coupon_code` required;
+//!   an unknown code is FORBIDDEN "Access denied to coupon." (what the live API answers, per the
+//!   Perl suite); `coupon` is an object: the list entry plus `product`,
+//!   `[{product_id, product_url}]` (`…/api/products/detail_product?product_id=N` on the
+//!   request's host), `[{"product_id":"0",…}]` when tied to no product (sale and shipping
+//!   coupons, or a product coupon whose products were deleted), every current product for
+//!   `select_all=1`.
+//! - `products/create_coupon` ("Coupon successfully created", `coupon_code`): `coupon_code`
+//!   optional (1–64 ASCII letters, digits, `-`, `_`, case kept and matched exactly; generated
+//!   when absent: 7 upper-case letters and digits, like the vendor's `7G2NCGX`, drawn from a
+//!   generator seeded with the configuration's seed); `date_expire` then `type` required
+//!   (zero-padded `YYYY-MM-DD`, any date; `sale`, `product` or `shipping`, any case);
+//!   `percentage_off` a whole percent 1–100 (the typed clients' integer; the simulator's own
+//!   reading of a disagreement), `value_off` ≥ 0.01, both: PARAMETER_INVALID `value_off`;
+//!   `minimum_purchase` (default 0.00); `product_id` repeated, `select_all` flag. Then the type's
+//!   rules: shipping takes no discount (PARAMETER_INVALID naming it); sale and product need one
+//!   (PARAMETER_MISSING `percentage_off_or_value_off`, named like detail_sale's
+//!   `sale_or_invoice_id`); only product coupons take products (`product_id` other than `0`:
+//!   PARAMETER_INVALID, `select_all=1`: PARAMETER_INVALID); a product coupon needs `product_id`
+//!   (each one of the seller's products, else PARAMETER_INVALID) or `select_all` (1 all, 0 none;
+//!   with product ids too: PARAMETER_INVALID `select_all`), else PARAMETER_MISSING `product_id`;
+//!   `product_id=0` means none. A code already used: PARAMETER_INVALID `coupon_code`.
+//! - `products/update_coupon` ("Coupon updated successfully", answers `coupon_code`, the new one
+//!   after a rename): `coupon_code` required; `new_code` renames (another coupon's code:
+//!   PARAMETER_INVALID `new_code`); any create term, partial updates accepted (no `type` needed);
+//!   a discount given replaces the other kind; the type's rules above apply to the result (a
+//!   coupon made `shipping` loses its discount and products; the products of a product coupon are
+//!   kept unless given). Unknown code: FORBIDDEN "Access denied to coupon." (the same lookup as
+//!   detail_coupon; the documentation also lists RECORD_NOT_FOUND, which the simulator never
+//!   answers for coupons).
+//! - `products/delete_coupon` ("Coupon successfully deleted."): `coupon_code`; unknown:
+//!   FORBIDDEN as above.
+//!
+//! Seeded catalog (see `catalog_seed`): 23 products of vendor 532001 — [`DOCUMENTED_PRODUCT_ID`]
+//! "Test Product" (assigned id 1, first in the default order, as in the .NET documentation's
+//! example), the 13 products the seeded sales sell under the same ids (`9000000101` …, vendor
+//! product ids, names, prices, recurrence), [`API_PRODUCT_ID`] "API product" (options "extra
+//! benefit" and "decibels"), and 8 drawn from the seed; 20 options ([`DOCUMENTED_OPTION_ID`]
+//! "Size" on both T-shirts, the documentation's "decibels" `4688355343` and "Volume"
+//! `4688550010`, "extra benefit" `4023756741`, and 16 drawn); 4 coupons
+//! ([`SEEDED_COUPON_CODES`]: the Ruby wiki's COUPON, FREESHIPPING and SAVEJUNE, and PHP's
+//! 7EBHJFP); another seller's product and option (FORBIDDEN, never listed); a fixed category
+//! list (the documented 21 "Advice & Instruction" under 2 "Business Solutions & Office
+//! Products", and five more). Ids are 10-digit like the live API's, because the seeded sales'
+//! products already are and the live suites' fixtures can be served as they are. Same seed,
+//! same catalog. [`SimulatorConfig::empty_catalog`] (binary: `TCO_SIM_EMPTY_CATALOG=1`) starts
+//! with no products, options or coupons: every list answers HTTP 400 RECORD_NOT_FOUND (the Perl
+//! suite's account) until something is created.
 //!
 //! # Payment API
 //!
@@ -190,13 +371,19 @@
 //! per request line item (a bare total: one line named "Product"), with `product_name`,
 //! `product_description`, `product_price`, `product_startup_fee`, `product_recurrence`,
 //! `product_duration` (recurring lines), `vendor_product_id` = `productId`, `product_id` "0" (no
-//! catalogue product), `product_tangible` from `tangible`, `type` null for products and the
-//! request's type otherwise, amounts = the line's share of the total, options with their
+//! catalogue product), `product_tangible` `Y`/`N` from `tangible`, `type` the request's
+//! (`product`, `shipping`, …), amounts = the line's share of the total, options with their
 //! surcharges; each with a billing record (`bill`, `date_start` today; a recurring line is
 //! `active`, installment 1, `date_next` one period later); a `shipping` object from
 //! `shippingAddr` when given (method Standard, not shipped). Money: the request's currency is
 //! both the buyer's and the vendor's and counts 1:1 as USD, so `usd_total`, `vendor_total` and
-//! `customer_total` (and the three amounts of every line) are equal.
+//! `customer_total` (and the three amounts of every line) are equal. Such a sale also carries
+//! the keys a real sandbox capture of one has and the documented sale lacks (see "Fidelity
+//! decisions"): the customer's `country_code_2` (alpha-2) and `state_2` (null), the invoice's
+//! `change_id` (a new id, drawn after all the others), `customer_name` (the cardholder name),
+//! `customer_snapshot_id` (null), `new_customer_quote_id` and `new_vendor_quote_id` ("0"),
+//! `payout_status` ("pending") and `timestamp` (its last status change: the placement, then the
+//! capture).
 //!
 //! The reference says an authorization is captured and deposited within 48 hours: 48 hours
 //! after placement on the simulator clock the invoice becomes `deposited` (bills `date_pending`
@@ -204,7 +391,7 @@
 //! request (so no read sees a capture not yet made) and, for its notification, as soon as the
 //! simulator clock passes the due time: a background task sleeps until then and wakes at once
 //! when the clock is moved ([`SimClock::advance`], [`SimClock::set`]). Until then `sales/reauth`
-//! answers NOTHING_TO_DO (the 7-day authorisation is fresh), afterwards TOO_LATE.
+//! renews the authorisation (once a day), afterwards it answers TOO_LATE.
 //!
 //! `"demo": true` (also `"true"`, `"Y"`, `"1"` or 1) places a test order: the same card rules
 //! apply, and the sale is created like any other but flagged as a demo in its record
@@ -288,8 +475,8 @@
 //! left in that currency; the refund that brings the balance to zero in its currency brings it
 //! to zero in all three. Remaining balance of an invoice = its totals − its refund lines; of a
 //! billed line = its amounts − the refund lines linked to it (never below zero). A refund is
-//! recorded like the documented sale's: an extra line item, placed after the refunded line and
-//! its earlier refunds, copying it but with a new `lineitem_id`, `status` `refund`, the three
+//! recorded like the documented sale's: an extra line item, placed last on its invoice (so
+//! refunds read in the order they were made, after every billed line), copying it but with a new `lineitem_id`, `status` `refund`, the three
 //! amounts, no options, `linked_id` = the refunded line (for `refund_invoice`, the invoice's first
 //! billed line), `type` `"partial"` unless it clears the refunded line (refund_lineitem) or the
 //! invoice (refund_invoice), else null; its billing has a new `billing_id`, `status` `refund`,
@@ -377,7 +564,8 @@
 //!   `vendor_product_id` matches case-sensitively; an empty parameter counts as absent.
 //! - `detail_sale` with both `sale_id` and `invoice_id`: the invoice must belong to the sale
 //!   (else RECORD_NOT_FOUND), and only that invoice is shown. FORBIDDEN carries no `parameter`.
-//! - A parameter repeated keeps its last value, the body's over the query's. POST bodies are
+//! - A parameter repeated keeps its last value, the body's over the query's (except the
+//!   catalog's multi-valued inputs, see "Catalog endpoints"). POST bodies are
 //!   read as forms when `Content-Type` is form-urlencoded or absent, as multipart when
 //!   multipart; other bodies are ignored. An unreadable body is PARAMETER_INVALID
 //!   `request_body`.
@@ -414,15 +602,14 @@
 //!   denied to invoice.", otherwise "Access denied to sale.". An invoice/sale mismatch is
 //!   RECORD_NOT_FOUND, checked before ownership.
 //! - `cc_customer`/`cc_vendor` are validated as flags and otherwise ignored (no e-mail). With
-//!   `reauthorize=1`, mark_shipped also makes a reauth attempt on an expired authorisation of an
+//!   `reauthorize=1`, mark_shipped also makes a reauth attempt on the authorisation of an
 //!   `approved` latest invoice (same rules as `sales/reauth`, using up the day); its outcome never
 //!   changes mark_shipped's answer. Shipping does not capture the payment (the invoice keeps its
 //!   status); `tracking_url` is left as it was.
 //! - A stopped line gets `date_end` = today, as seeded stopped lines carry the day billing ended;
 //!   a sale's recurring decline stays in `list_sales` after a stop (it is history).
-//! - reauth: "Payment authorization has not expired." (NOTHING_TO_DO) is the simulator's own
-//!   message, the reference has none for that case. Only attempts that reach the processor
-//!   (renewed or FAILED) use up the day; TOO_LATE, TOO_SOON and NOTHING_TO_DO do not. A renewal
+//! - reauth: only attempts that reach the processor (renewed or FAILED) use up the day; TOO_LATE
+//!   and TOO_SOON do not. A renewal
 //!   does not change the invoice's status. A sale seeded to fail ([`REAUTH_FAILING_SALE_ID`])
 //!   fails every day.
 //! - Comments given by the client (mark_shipped's `comment`, `sale_comment`) are stored verbatim.
@@ -454,8 +641,71 @@
 //!   shutdown during a fault's delay answers 503 with code 500 "Request failed.".
 //! - Used and expired tokens stay in memory for the simulator's life, so reuse keeps answering
 //!   300 (never "unknown").
+//!
+//! # Fidelity decisions
+//!
+//! Run against the simulator, the official clients' own test suites showed where it differed
+//! from the live API. Where eras of evidence disagree the simulator follows the newest, the
+//! suites 2Checkout rewrote in 2020 against its then-current API; where no source says, the
+//! choice is the simulator's and said so here.
+//!
+//! - **A second full refund** (or any refund with nothing left) answers TOO_HIGH "Amount greater
+//!   than remaining balance on invoice." (refund_invoice) and "Lineitem amount greater than
+//!   remaining balance on invoice." (refund_lineitem). Evidence: the 2020 PHP and Python suites
+//!   catch exactly these texts for a repeated refund (Python: refund the sale, then its first
+//!   invoice, then its first line); the 2014-2016 suites expected NOTHING_TO_DO "Invoice was
+//!   already refunded." / "Lineitem was already refunded.", an older era. The code: the reference
+//!   lists "Amount greater than remaining balance on invoice." under TOO_HIGH; the suites check
+//!   the text only, so TOO_HIGH for the line message is the same reading.
+//! - **detail_sale by invoice** (`invoice_id`, with or without `sale_id`) adds `invoice_id` to the
+//!   returned `sale` (in its alphabetical place). Evidence: three Ruby suites read
+//!   `Sale.with_invoice_id(…).invoice_id` off the sale object. By `sale_id` alone the answer stays
+//!   the documented example (no `invoice_id`).
+//! - **An invoice id passed as `sale_id`**: when `sale_id` names no sale but an invoice,
+//!   detail_sale answers as if `invoice_id` had been given (that invoice's sale, that invoice
+//!   only, with `invoice_id`). Evidence: the 2020 PHP suite retrieves `sale_id` 250339324792 and
+//!   asserts (strictly) the answer's `sale_id` is 250339323357, its invoice's sale. Showing only
+//!   that invoice (rather than the whole sale) is the simulator's choice: the id named an
+//!   invoice. The write endpoints keep reading `sale_id` as a sale id (no evidence there).
+//! - **reauth of an authorisation still valid** is renewed like an expired one ("Payment
+//!   reauthorized.", once a day). Evidence: the reference documents only TOO_LATE, TOO_SOON and
+//!   FAILED for reauth, no "not expired" refusal, and the PHP suites accept "OK" (or TOO_LATE)
+//!   from it; the simulator's former NOTHING_TO_DO "Payment authorization has not expired." was
+//!   invented and is gone.
+//! - **Refund lines go last on their invoice**, in the order the refunds were made. Evidence: the
+//!   suites read the invoice's last line item as the refund; the documented sale (one billed line
+//!   then its refund, per invoice) fits both readings.
+//! - **Payment API sales look like a real sandbox capture**: `product_tangible` `Y`/`N` and
+//!   `type` the request's (`product` for a product) where the documented, older sale shows `0`/`1`
+//!   and null; and the keys that capture has beyond the documented example: customer
+//!   `country_code_2`, `state_2`; invoice `change_id`, `customer_name`, `customer_snapshot_id`,
+//!   `new_customer_quote_id`, `new_vendor_quote_id`, `payout_status`, `timestamp`. Evidence: the
+//!   issue's comparison with a sandbox capture, and a public Go client's `SaleDetail` type, which
+//!   looks generated from a real answer and lists those keys with their JSON types (null for
+//!   `state_2` and `customer_snapshot_id`). Values no source shows are the simulator's:
+//!   `country_code_2` the alpha-2 code, `customer_name` the cardholder name, `change_id` a new id,
+//!   the two quote ids "0" (one currency counted 1:1, no conversion quote), `payout_status`
+//!   "pending" (not paid out), `timestamp` the last status change. Seeded sales keep the
+//!   documented shape (the documented sale round-trips byte for byte).
+//! - **Account**: `secret_word` is the INS secret (a gateway configures itself from it);
+//!   `release_level` "300" as the sandbox accounts (2014-2020 suites; the live 2013 account
+//!   answered "100", the documentation "15"); the contact example's `2co_account_level_id` and
+//!   text `"null"` are kept verbatim, the key too in XML although an element name starting with a
+//!   digit is not well-formed XML (no source shows the live API's XML for it); the payout totals
+//!   are derived from the store (see "Account"), the rest seeded; the list_payments message is
+//!   inferred. An empty account (`empty_catalog`) answers list_payments with RECORD_NOT_FOUND,
+//!   the Perl suite's evidence, while the seeded account has payouts for the suites that read
+//!   one (.NET `[0]`, Node truthy); the Python suites' empty list is the other reading of an empty
+//!   account, not simulated.
+//! - **update_lineitem_recurring**: the parameters come from the Ruby library's comment (2012,
+//!   2015, 2020), the API testing tool and a 2010 PHP client; no answer was ever captured, so the
+//!   success message, every refusal's code and text, PARAMETER_MISSING naming `shift`, the bounds
+//!   on `shift`, PayPal as FORBIDDEN and "not lower" including equal are all inferred.
 
+mod account;
 mod cards;
+mod catalog;
+mod catalog_seed;
 mod clock;
 mod faults;
 mod http;
@@ -483,6 +733,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cards::{APPROVING_CARD, DECLINING_CARD, card_for_error_code};
+pub use catalog_seed::{
+    API_PRODUCT_ID, DOCUMENTED_OPTION_ID, DOCUMENTED_PRODUCT_ID, FOREIGN_OPTION_ID, FOREIGN_PRODUCT_ID,
+    SEEDED_COUPON_CODES,
+};
 pub use clock::SimClock;
 pub use faults::{CannedResponse, Fault};
 pub use http::WWW_AUTHENTICATE_CHALLENGE;
@@ -493,6 +747,8 @@ pub use seed::FixtureError;
 
 use chrono::{DateTime, Utc};
 
+use account::Account;
+use catalog::CatalogStore;
 use http::{Credentials, SharedState};
 use ins::{MessageType, SaleEvent};
 use notifier::Notifier;
@@ -657,6 +913,10 @@ pub struct SimulatorConfig {
     pub secret_word: String,
     /// How failed notification deliveries are retried.
     pub notify_retry: RetryPolicy,
+    /// An account with nothing listed: `products/list_products`, `list_options`,
+    /// `list_coupons` and `acct/list_payments` answer HTTP 400 RECORD_NOT_FOUND, as the live
+    /// API answers an empty account (the Perl suite). Default false: a seeded account.
+    pub empty_catalog: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -674,6 +934,7 @@ impl Default for SimulatorConfig {
             notify_url: None,
             secret_word: DEFAULT_SECRET_WORD.to_owned(),
             notify_retry: RetryPolicy::default(),
+            empty_catalog: false,
         }
     }
 }
@@ -693,6 +954,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("notify_url", &self.notify_url)
             .field("secret_word", &"<redacted>")
             .field("notify_retry", &self.notify_retry)
+            .field("empty_catalog", &self.empty_catalog)
             .finish()
     }
 }
@@ -755,6 +1017,46 @@ endpoints! {
     CreateComment => Admin "sales/create_comment",
     /// `sales/reauth`
     Reauth => Admin "sales/reauth",
+    /// `products/list_products`
+    ListProducts => Admin "products/list_products",
+    /// `products/detail_product`
+    DetailProduct => Admin "products/detail_product",
+    /// `products/create_product`
+    CreateProduct => Admin "products/create_product",
+    /// `products/update_product`
+    UpdateProduct => Admin "products/update_product",
+    /// `products/delete_product`
+    DeleteProduct => Admin "products/delete_product",
+    /// `products/list_options`
+    ListOptions => Admin "products/list_options",
+    /// `products/detail_option`
+    DetailOption => Admin "products/detail_option",
+    /// `products/create_option`
+    CreateOption => Admin "products/create_option",
+    /// `products/update_option`
+    UpdateOption => Admin "products/update_option",
+    /// `products/delete_option`
+    DeleteOption => Admin "products/delete_option",
+    /// `products/list_coupons`
+    ListCoupons => Admin "products/list_coupons",
+    /// `products/detail_coupon`
+    DetailCoupon => Admin "products/detail_coupon",
+    /// `products/create_coupon`
+    CreateCoupon => Admin "products/create_coupon",
+    /// `products/update_coupon`
+    UpdateCoupon => Admin "products/update_coupon",
+    /// `products/delete_coupon`
+    DeleteCoupon => Admin "products/delete_coupon",
+    /// `sales/update_lineitem_recurring` (undocumented)
+    UpdateLineItemRecurring => Admin "sales/update_lineitem_recurring",
+    /// `acct/detail_company_info`
+    DetailCompanyInfo => Admin "acct/detail_company_info",
+    /// `acct/detail_contact_info`
+    DetailContactInfo => Admin "acct/detail_contact_info",
+    /// `acct/detail_pending_payment`
+    DetailPendingPayment => Admin "acct/detail_pending_payment",
+    /// `acct/list_payments`
+    ListPayments => Admin "acct/list_payments",
     /// `POST {sellerId}/rs/tokenService`: card tokenization, standing in for 2co.js.
     CreateToken => Payment "{sellerId}/rs/tokenService",
     /// `POST {sellerId}/rs/authService`: the authorization that creates a sale.
@@ -788,6 +1090,11 @@ impl RunningSimulator {
     /// sets the clock and starts serving. Must be called within a Tokio runtime.
     pub async fn start(config: SimulatorConfig) -> Result<RunningSimulator, StartError> {
         let store = Store::seeded(config.seed, config.generated_sales)?;
+        let catalog = CatalogStore::new(if config.empty_catalog {
+            catalog_seed::empty_catalog(config.seed)
+        } else {
+            catalog_seed::seeded_catalog(config.seed)
+        });
         let addr = config.listen_addr;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
@@ -806,14 +1113,17 @@ impl RunningSimulator {
             config.notify_retry,
             shutdown_rx.clone(),
         );
+        let account = Account::new(&config.seller_id, &config.secret_word, config.empty_catalog);
         let state = Arc::new(SharedState::new(
             store,
+            account,
             Credentials::new(&config.api_username, &config.api_password),
             payment_keys,
             TokenVault::new(config.seed),
             local_addr,
             notifier,
             shutdown_rx.clone(),
+            catalog,
         ));
         match config.clock_start {
             ClockStart::RealTime => {}

@@ -36,6 +36,9 @@ Environment (every variable optional):
   TCO_SIM_NOTIFY_URL       where Instant Notifications (INS) are POSTed [default: none, no INS
                            sent]; --notify-url overrides it
   TCO_SIM_SECRET_WORD      INS secret word signing md5_hash [default: tango]
+  TCO_SIM_EMPTY_CATALOG    1: an account with nothing listed (list_products, list_options,
+                           list_coupons and list_payments answer 400 RECORD_NOT_FOUND, as
+                           the live API does for an empty account) [default: 0]
   RUST_LOG                 log filter [default: info]
 
 Admin API at http://ADDR/api/, Payment API at http://ADDR/checkout/api/1/.
@@ -116,6 +119,7 @@ fn config_from_env(flag_url: Option<String>) -> Result<SimulatorConfig, String> 
         notify_url: notify_url(flag_url)?,
         secret_word: text_var("TCO_SIM_SECRET_WORD")?.unwrap_or(defaults.secret_word),
         notify_retry: defaults.notify_retry,
+        empty_catalog: flag_var("TCO_SIM_EMPTY_CATALOG")?.unwrap_or(defaults.empty_catalog),
     })
 }
 
@@ -146,6 +150,17 @@ fn notify_url(flag_url: Option<String>) -> Result<Option<String>, String> {
         // The value stays out of the message: a URL may carry credentials.
         _ => Err("TCO_SIM_NOTIFY_URL (or --notify-url) must be an http:// or https:// URL".to_owned()),
     }
+}
+
+/// `1`/`true`/`yes` or `0`/`false`/`no` (any case).
+fn flag_var(name: &str) -> Result<Option<bool>, String> {
+    text_var(name)?
+        .map(|value| match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" | "" => Ok(false),
+            _ => Err(format!("{name} must be 1 or 0")),
+        })
+        .transpose()
 }
 
 fn text_var(name: &str) -> Result<Option<String>, String> {

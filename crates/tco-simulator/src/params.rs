@@ -4,6 +4,10 @@
 //! its parameters from either place. When a name appears more than once the later value wins,
 //! and the body comes after the query; the name keeps the position of its first appearance so
 //! page URLs list parameters in the order the client sent them. An empty value counts as absent.
+//!
+//! The catalog's multi-valued inputs (`option_id`, `category_id`, a coupon's `product_id`, an
+//! option's `option_value_*`) are sent as the same key repeated, so every value is also kept in
+//! the order sent, for [`Params::get_all`].
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequest, Multipart};
@@ -19,6 +23,8 @@ const BODY_PARAMETER: &str = "request_body";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+    /// Every pair as sent, repeated names included (query first, then body).
+    all: Vec<(String, String)>,
 }
 
 impl Params {
@@ -69,12 +75,29 @@ impl Params {
             .filter(|value| !value.is_empty())
     }
 
+    /// Every non-empty value of a repeated `name`, in the order sent. PHP's `name[]` and
+    /// `name[N]` spellings count as `name` (its `http_build_query` writes arrays that way).
+    pub fn get_all(&self, name: &str) -> Vec<&str> {
+        let names = |key: &str| {
+            key == name
+                || key.strip_prefix(name).and_then(|rest| rest.strip_prefix('[')).is_some_and(|rest| {
+                    rest.strip_suffix(']').is_some_and(|index| index.bytes().all(|byte| byte.is_ascii_digit()))
+                })
+        };
+        self.all
+            .iter()
+            .filter(|(key, value)| names(key) && !value.is_empty())
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
     /// All parameters in the order the client sent them.
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
 
     pub fn set(&mut self, name: String, value: String) {
+        self.all.push((name.clone(), value.clone()));
         match self.pairs.iter_mut().find(|(key, _)| *key == name) {
             Some(existing) => existing.1 = value,
             None => self.pairs.push((name, value)),

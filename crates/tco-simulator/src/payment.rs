@@ -22,8 +22,8 @@ use serde_json::{Map, Value, json};
 use super::cards;
 use super::http::constant_time_eq;
 use super::records::{
-    Authorization, BillStatus, Billing, Comment, Customer, DATE_FORMAT, DetailIp, Invoice, InvoiceStatus, LineItem,
-    LineItemOption, Money, PayMethod, RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
+    Authorization, BillStatus, Billing, Comment, Customer, DATE_FORMAT, DetailIp, Extra, Invoice, InvoiceStatus,
+    LineItem, LineItemOption, Money, PayMethod, RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
 };
 use super::seed;
 use super::store::{IdSource, Store};
@@ -31,6 +31,9 @@ use super::tokens::{CardDetails, RedeemError, TokenVault};
 
 /// The comment a demo order's sale carries.
 pub const DEMO_COMMENT: &str = "Demo order: no funds were captured.";
+/// The `payout_status` of a Payment API sale's invoice: not paid out to the seller yet (the
+/// value is inferred; a real capture shows the key, not its values).
+pub const PAYOUT_PENDING: &str = "pending";
 /// The reference: "The authorization will capture and deposit automatically within 48 hours".
 pub const CAPTURE_AFTER_HOURS: i64 = 48;
 /// The highest amount the reference's `0.00-99999999.99` format allows, in cents.
@@ -326,12 +329,10 @@ impl LineKind {
         }
     }
 
-    /// The Admin API's line item `type` (null for products, as the reference lists).
+    /// The Admin API's line item `type`: the request's, as a real sandbox capture of a Payment
+    /// API sale shows (`"product"`; the documented, older example has null for products).
     fn admin_type(self) -> Option<String> {
-        match self {
-            LineKind::Product => None,
-            other => Some(other.name().to_owned()),
-        }
+        Some(self.name().to_owned())
     }
 }
 
@@ -775,7 +776,8 @@ fn build_sale(order: &Order, card: &CardDetails, context: &PaymentContext<'_>, i
                 product_price: line.price,
                 product_recurrence: line.recurrence.as_ref().map(|period| period.text.clone()),
                 product_startup_fee: line.startup_fee,
-                product_tangible: if line.tangible { "1" } else { "0" }.to_owned(),
+                // Real Payment API sales carry the request's Y/N (the documented example: 0/1).
+                product_tangible: if line.tangible { "Y" } else { "N" }.to_owned(),
                 sale_id: sale_id.clone(),
                 status: BillStatus::Bill,
                 kind: line.kind.admin_type(),
@@ -783,6 +785,7 @@ fn build_sale(order: &Order, card: &CardDetails, context: &PaymentContext<'_>, i
                 usd_commission: None,
                 vendor_amount: amount,
                 vendor_product_id: line.product_id.clone(),
+                recurring_price: None,
             }
         })
         .collect();
@@ -807,7 +810,12 @@ fn build_sale(order: &Order, card: &CardDetails, context: &PaymentContext<'_>, i
         }
     });
     let recurring = lineitems.iter().any(|item| item.product_recurrence.is_some());
+    // Drawn last, so the ids above stay in the seed's order.
+    let change_id = ids.allocate();
     let invoice = Invoice {
+        change_id: Extra::Value(change_id),
+        customer_name: Extra::Value(billing.name.clone()),
+        customer_snapshot_id: Extra::Null,
         customer_total: order.total,
         date_placed: date_placed.clone(),
         date_shipped: None,
@@ -815,11 +823,16 @@ fn build_sale(order: &Order, card: &CardDetails, context: &PaymentContext<'_>, i
         fees_2co: seed::fees_for(order.total),
         invoice_id,
         lineitems,
+        // No currency conversion quote: every currency counts 1:1 (see "Money" in the docs).
+        new_customer_quote_id: Extra::Value("0".to_owned()),
+        new_vendor_quote_id: Extra::Value("0".to_owned()),
+        payout_status: Extra::Value(PAYOUT_PENDING.to_owned()),
         recurring: if recurring { "1" } else { "0" }.to_owned(),
         referrer: None,
         sale_id: sale_id.clone(),
         shipping,
         status: InvoiceStatus::Approved,
+        timestamp: Extra::Value(date_placed.clone()),
         usd_total: order.total,
         vendor_id: seed::OWN_VENDOR_ID.to_owned(),
         vendor_order_id: Some(order.merchant_order_id.clone()),
@@ -845,6 +858,7 @@ fn build_sale(order: &Order, card: &CardDetails, context: &PaymentContext<'_>, i
             cardholder_name: billing.name.clone(),
             city: billing.city.clone(),
             country_code,
+            country_code_2: Extra::Value(billing.country_alpha2()),
             country_name: country_name.clone(),
             customer_id,
             email_address: billing.email.clone().unwrap_or_default(),
@@ -865,6 +879,7 @@ fn build_sale(order: &Order, card: &CardDetails, context: &PaymentContext<'_>, i
             postal_code: billing.zip_code.clone().unwrap_or_default(),
             prefix: None,
             state: billing.state.clone().unwrap_or_default(),
+            state_2: Extra::Null,
         },
         date_placed,
         // No GeoIP: the buyer is placed at the billing address.

@@ -100,6 +100,40 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// A key only sales created through the Payment API carry: a real sandbox capture of such a
+/// sale has it, the documented (older) example does not. Left out of the answer when
+/// [`Extra::Absent`] (seeded sales, so the documented sale still round-trips byte for byte),
+/// else written as `null` or the value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Extra<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<T> Extra<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Extra::Absent)
+    }
+}
+
+impl<T: Serialize> Serialize for Extra<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // Never reached for `Absent`: the fields skip it.
+            Extra::Absent | Extra::Null => serializer.serialize_none(),
+            Extra::Value(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Extra<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(deserializer)?.map_or(Extra::Null, Extra::Value))
+    }
+}
+
 /// Whether a billing line charged the buyer or gave money back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,6 +233,9 @@ pub struct Customer {
     pub cardholder_name: String,
     pub city: String,
     pub country_code: String,
+    /// Payment API sales only: the ISO alpha-2 code of `country_code`.
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub country_code_2: Extra<String>,
     pub country_name: String,
     pub customer_id: String,
     pub email_address: String,
@@ -212,6 +249,9 @@ pub struct Customer {
     pub postal_code: String,
     pub prefix: Option<String>,
     pub state: String,
+    /// Payment API sales only: `null` as in the real capture.
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub state_2: Extra<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +289,15 @@ pub struct RecurringDecline {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Invoice {
+    /// Payment API sales only (meaning undocumented; see "Fidelity decisions").
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub change_id: Extra<String>,
+    /// Payment API sales only: the cardholder name.
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub customer_name: Extra<String>,
+    /// Payment API sales only: `null` as in the real capture.
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub customer_snapshot_id: Extra<String>,
     pub customer_total: Money,
     pub date_placed: String,
     pub date_shipped: Option<String>,
@@ -256,11 +305,23 @@ pub struct Invoice {
     pub fees_2co: Money,
     pub invoice_id: String,
     pub lineitems: Vec<LineItem>,
+    /// Payment API sales only (meaning undocumented; see "Fidelity decisions").
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub new_customer_quote_id: Extra<String>,
+    /// Payment API sales only (meaning undocumented; see "Fidelity decisions").
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub new_vendor_quote_id: Extra<String>,
+    /// Payment API sales only: whether the invoice was paid out to the seller yet.
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub payout_status: Extra<String>,
     pub recurring: String,
     pub referrer: Option<String>,
     pub sale_id: String,
     pub shipping: Option<Shipping>,
     pub status: InvoiceStatus,
+    /// Payment API sales only: when the invoice last changed status (`YYYY-MM-DD HH:MM:SS`).
+    #[serde(default, skip_serializing_if = "Extra::is_absent")]
+    pub timestamp: Extra<String>,
     pub usd_total: Money,
     pub vendor_id: String,
     pub vendor_order_id: Option<String>,
@@ -306,6 +367,9 @@ pub struct LineItem {
     pub usd_commission: Option<Money>,
     pub vendor_amount: Money,
     pub vendor_product_id: String,
+    /// The recurring price `update_lineitem_recurring` set; not part of detail_sale.
+    #[serde(skip)]
+    pub recurring_price: Option<Money>,
 }
 
 /// A product option chosen on a line item, with the fields the reference lists.
@@ -440,7 +504,14 @@ impl LineItem {
         self.status == BillStatus::Refund || self.billing.status == BillStatus::Refund
     }
 
+    /// `"1"` in the documented sale, `"Y"` in a real Payment API sale (see `payment`).
     pub fn is_tangible(&self) -> bool {
-        self.product_tangible == "1"
+        matches!(self.product_tangible.as_str(), "1" | "Y")
+    }
+
+    /// What the line bills from its next installment on: the price `update_lineitem_recurring`
+    /// lowered it to, else its product price.
+    pub fn recurring_price(&self) -> Money {
+        self.recurring_price.unwrap_or(self.product_price)
     }
 }

@@ -11,7 +11,9 @@ use super::store::{LookupError, SaleFilter, SaleLookup, SaleSummary, SortColumn,
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-/// `sales/detail_sale`: one sale by `sale_id` (all invoices) or `invoice_id` (that invoice only).
+/// `sales/detail_sale`: one sale by `sale_id` (all invoices) or `invoice_id` (that invoice only,
+/// and the sale then carries `invoice_id`). A `sale_id` that names no sale but an invoice is
+/// looked up as that invoice (see "Fidelity decisions").
 pub fn detail_sale(store: &Store, params: &Params) -> Result<Value, ApiError> {
     let sale_id = numeric_id(params, "sale_id")?;
     let invoice_id = numeric_id(params, "invoice_id")?;
@@ -21,11 +23,23 @@ pub fn detail_sale(store: &Store, params: &Params) -> Result<Value, ApiError> {
         (None, Some(invoice_id)) => SaleLookup::Invoice(invoice_id),
         (Some(sale_id), Some(invoice_id)) => SaleLookup::SaleAndInvoice { sale_id, invoice_id },
     };
-    let sale = store.detail_sale(lookup).map_err(|error| match error {
+    let (found, invoice_id) = match (store.detail_sale(lookup), sale_id, invoice_id) {
+        // The 2020 PHP suite passes an invoice id as `sale_id` and gets the invoice's sale.
+        (Err(LookupError::NotFound), Some(sale_id), None) => {
+            (store.detail_sale(SaleLookup::Invoice(sale_id)), Some(sale_id))
+        }
+        (found, _, invoice_id) => (found, invoice_id),
+    };
+    let sale = found.map_err(|error| match error {
         LookupError::NotFound => ApiError::record_not_found(),
         LookupError::Forbidden => ApiError::access_denied_to_sale(),
     })?;
-    let sale = serde_json::to_value(sale).map_err(|_| ApiError::internal())?;
+    let mut sale = serde_json::to_value(sale).map_err(|_| ApiError::internal())?;
+    if let (Some(invoice_id), Some(members)) = (invoice_id, sale.as_object_mut()) {
+        // The Ruby suites read `invoice_id` off a sale found by invoice. `serde_json`'s map keeps
+        // keys sorted, so it lands in the vendor's alphabetical place.
+        members.insert("invoice_id".to_owned(), json!(invoice_id));
+    }
     Ok(json!({
         "response_code": "OK",
         "response_message": "Sale detail retrieved",

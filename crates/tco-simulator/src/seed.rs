@@ -20,8 +20,8 @@ use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, TimeDelta};
 
 use super::prng::SplitMix64;
 use super::records::{
-    Authorization, BillStatus, Billing, Comment, Customer, DetailIp, Invoice, InvoiceStatus, LineItem, LineItemOption,
-    Money, PayMethod, RecurringDecline, RecurringStatus, Sale, Shipping,
+    Authorization, BillStatus, Billing, Comment, Customer, DetailIp, Extra, Invoice, InvoiceStatus, LineItem,
+    LineItemOption, Money, PayMethod, RecurringDecline, RecurringStatus, Sale, Shipping,
 };
 
 /// The vendor the simulator's API user belongs to (the documented sale's).
@@ -660,6 +660,7 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
                 usd_commission: None,
                 vendor_amount: amount,
                 vendor_product_id: product.vendor_product_id.to_owned(),
+                recurring_price: None,
             });
         }
 
@@ -678,6 +679,9 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
         });
         let recurring_flag = lineitems.iter().any(|item| item.product_recurrence.is_some());
         invoices.push(Invoice {
+            change_id: Extra::Absent,
+            customer_name: Extra::Absent,
+            customer_snapshot_id: Extra::Absent,
             customer_total,
             date_placed: format_datetime(invoice_placed),
             date_shipped: shipping.as_ref().and_then(|s| s.date_shipped.clone()),
@@ -685,6 +689,9 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
             fees_2co: fees_for(usd_total),
             invoice_id,
             lineitems,
+            new_customer_quote_id: Extra::Absent,
+            new_vendor_quote_id: Extra::Absent,
+            payout_status: Extra::Absent,
             recurring: if recurring_flag { "1" } else { "0" }.to_owned(),
             referrer: referrer.clone(),
             sale_id: sale_id.clone(),
@@ -696,6 +703,7 @@ fn generate_sale(index: u64, profile: &Profile, rng: &mut SplitMix64) -> Sale {
             } else {
                 InvoiceStatus::Deposited
             },
+            timestamp: Extra::Absent,
             usd_total,
             vendor_id: OWN_VENDOR_ID.to_owned(),
             vendor_order_id: vendor_order_id.clone(),
@@ -829,6 +837,7 @@ fn generate_customer(ids: &mut IdAllocator, profile: &Profile, rng: &mut SplitMi
         cardholder_name,
         city: location.city.to_owned(),
         country_code: location.country_code3.to_owned(),
+        country_code_2: Extra::Absent,
         country_name: location.country_name.to_owned(),
         customer_id,
         email_address,
@@ -842,6 +851,7 @@ fn generate_customer(ids: &mut IdAllocator, profile: &Profile, rng: &mut SplitMi
         postal_code: location.postal_code.to_owned(),
         prefix: None,
         state: location.state.to_owned(),
+        state_2: Extra::Absent,
     }
 }
 
@@ -922,6 +932,7 @@ pub fn foreign_sale() -> Sale {
             cardholder_name: "Testing  Tester".to_owned(),
             city: "Columbus".to_owned(),
             country_code: "USA".to_owned(),
+            country_code_2: Extra::Absent,
             country_name: "United States".to_owned(),
             customer_id: customer_id.clone(),
             email_address: "buyer@other-vendor.example".to_owned(),
@@ -941,6 +952,7 @@ pub fn foreign_sale() -> Sale {
             postal_code: "43215".to_owned(),
             prefix: None,
             state: "OH".to_owned(),
+            state_2: Extra::Absent,
         },
         date_placed: "2020-06-15 12:00:00".to_owned(),
         detail_ip: DetailIp {
@@ -953,6 +965,9 @@ pub fn foreign_sale() -> Sale {
             zip: "43215".to_owned(),
         },
         invoices: vec![Invoice {
+            change_id: Extra::Absent,
+            customer_name: Extra::Absent,
+            customer_snapshot_id: Extra::Absent,
             customer_total: amount,
             date_placed: "2020-06-15 12:00:00".to_owned(),
             date_shipped: None,
@@ -1012,12 +1027,17 @@ pub fn foreign_sale() -> Sale {
                 usd_commission: None,
                 vendor_amount: amount,
                 vendor_product_id: "EBOOK-RUST-01".to_owned(),
+                recurring_price: None,
             }],
+            new_customer_quote_id: Extra::Absent,
+            new_vendor_quote_id: Extra::Absent,
+            payout_status: Extra::Absent,
             recurring: "0".to_owned(),
             referrer: None,
             sale_id: FOREIGN_SALE_ID.to_owned(),
             shipping: None,
             status: InvoiceStatus::Deposited,
+            timestamp: Extra::Absent,
             usd_total: amount,
             vendor_id: FOREIGN_VENDOR_ID.to_owned(),
             vendor_order_id: None,

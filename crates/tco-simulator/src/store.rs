@@ -19,7 +19,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::NaiveDateTime;
 
-use super::records::{DATE_FORMAT, InvoiceStatus, Money, Sale};
+use super::records::{DATE_FORMAT, Extra, InvoiceStatus, Money, Sale, TIMESTAMP_FORMAT};
 use super::seed::{self, FixtureError};
 
 pub struct Store {
@@ -124,6 +124,14 @@ pub enum LookupError {
     NotFound,
     #[error("the sale belongs to another vendor")]
     Forbidden,
+}
+
+/// The store's side of a payout: see [`Store::payout_totals`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PayoutTotals {
+    pub sales: Money,
+    pub refunds: Money,
+    pub fees: Money,
 }
 
 /// `list_sales` filters, already validated and normalised. `None`/`false` means "no filter".
@@ -408,6 +416,35 @@ impl Store {
         data.pending_captures.iter().filter_map(|&index| data.sales.get(index).and_then(|sale| sale.capture_at)).min()
     }
 
+    /// What the own vendor's sales brought and gave back between two days (`YYYY-MM-DD`,
+    /// inclusive; `None`: no end), in the vendor's currency, as a payout counts it: the
+    /// `vendor_total` and `fees_2co` of every `pending` or `deposited` invoice placed in the
+    /// period (an authorised, not captured, or declined invoice pays nothing out yet), and the
+    /// `vendor_amount` of every refund line dated (its billing's `date_start`) in the period,
+    /// whatever sale it refunds.
+    pub fn payout_totals(&self, first_day: &str, last_day: Option<&str>) -> PayoutTotals {
+        let within = |day: &str| day >= first_day && last_day.is_none_or(|last| day <= last);
+        let data = self.read();
+        let mut totals = PayoutTotals::default();
+        for sale in data.sales.iter().filter(|sale| sale.vendor_id() == Some(self.own_vendor_id.as_str())) {
+            for invoice in &sale.invoices {
+                let placed = invoice.date_placed.get(..10).unwrap_or(&invoice.date_placed);
+                if matches!(invoice.status, InvoiceStatus::Pending | InvoiceStatus::Deposited) && within(placed) {
+                    totals.sales = totals.sales.saturating_add(invoice.vendor_total);
+                    totals.fees = totals.fees.saturating_add(invoice.fees_2co);
+                }
+                let refunded: Money = invoice
+                    .lineitems
+                    .iter()
+                    .filter(|item| item.is_refund() && item.billing.date_start.as_deref().is_some_and(within))
+                    .map(|item| item.vendor_amount)
+                    .sum();
+                totals.refunds = totals.refunds.saturating_add(refunded);
+            }
+        }
+        totals
+    }
+
     /// Makes the processor accept or refuse the sale's reauthorisations from now on.
     #[cfg(test)]
     pub fn set_reauth_failure(&self, sale_id: &str, fails: bool) {
@@ -438,6 +475,10 @@ fn capture(sale: &mut Sale) -> Option<(NaiveDateTime, Vec<String>)> {
     let deposited = due.format(DATE_FORMAT).to_string();
     for invoice in sale.invoices.iter_mut().filter(|invoice| invoice.status == InvoiceStatus::Approved) {
         invoice.status = InvoiceStatus::Deposited;
+        // A Payment API invoice's `timestamp` follows its last status change.
+        if !invoice.timestamp.is_absent() {
+            invoice.timestamp = Extra::Value(due.format(TIMESTAMP_FORMAT).to_string());
+        }
         deposited_ids.push(invoice.invoice_id.clone());
         let placed = invoice.date_placed.get(..10).unwrap_or(&invoice.date_placed).to_owned();
         for item in invoice.lineitems.iter_mut().filter(|item| !item.is_refund()) {

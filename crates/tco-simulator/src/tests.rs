@@ -1168,6 +1168,9 @@ async fn the_clock_starts_where_the_configuration_says() {
     }
 }
 
+mod account;
+mod catalog;
+mod fidelity;
 mod notifications;
 mod payment_api;
 mod write_endpoints;

@@ -11,15 +11,15 @@
 //! API answer ([`Written`]), built from the sale as the write left it; the HTTP layer queues it
 //! once the write is complete.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use super::ins::{MessageType, SaleEvent};
 use super::ledger::{self, Amounts, Currency};
 use super::params::Params;
 use super::records::{
-    AUTHORIZATION_DAYS, BillStatus, Billing, Comment, DATE_FORMAT, Invoice, InvoiceStatus, LineItem, Money,
-    RecurringStatus, Sale, Shipping, TIMESTAMP_FORMAT,
+    BillStatus, Billing, Comment, DATE_FORMAT, Invoice, InvoiceStatus, LineItem, Money, RecurringStatus, Sale,
+    Shipping, TIMESTAMP_FORMAT,
 };
 use super::render::ApiError;
 use super::sales::{all_digits, flag, numeric_id};
@@ -96,14 +96,16 @@ pub fn refund_invoice(store: &Store, params: &Params, context: &Context<'_>) -> 
         }
         let invoice = &sale.invoices[index];
         let remaining = ledger::invoice_remaining(invoice);
-        let nothing_to_do = || ApiError::rule("NOTHING_TO_DO", "Invoice was already refunded.");
+        // The 2020 suites: a second full refund is "more than what is left", not "already
+        // refunded" (the 2012-2016 message); see "Fidelity decisions".
+        let too_high = || ApiError::rule("TOO_HIGH", "Amount greater than remaining balance on invoice.");
         if remaining.is_zero() {
-            return Err(nothing_to_do());
+            return Err(too_high());
         }
-        let refund = ledger::refund_portion(request.amount, remaining, Amounts::invoice_total(invoice))
-            .ok_or_else(|| ApiError::rule("TOO_HIGH", "Amount greater than remaining balance on invoice."))?;
+        let refund =
+            ledger::refund_portion(request.amount, remaining, Amounts::invoice_total(invoice)).ok_or_else(too_high)?;
         // The documented sale links an invoice refund to the invoice's (first) billed line.
-        let first_billed = invoice.lineitems.iter().position(|item| !item.is_refund()).ok_or_else(nothing_to_do)?;
+        let first_billed = invoice.lineitems.iter().position(|item| !item.is_refund()).ok_or_else(too_high)?;
         let refund_line =
             record_refund(&mut sale.invoices[index], first_billed, refund, refund != remaining, context, ids);
         add_comment(sale, context.comment(refund_comment(&request.comment)));
@@ -129,11 +131,13 @@ pub fn refund_lineitem(store: &Store, params: &Params, context: &Context<'_>) ->
         }
         let line_left = ledger::line_remaining(invoice, line);
         let left = line_left.min(ledger::invoice_remaining(invoice));
+        // As for refund_invoice: nothing left is "more than what is left" (the 2020 suites).
+        let too_high = || ApiError::rule("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice.");
         if left.is_zero() {
-            return Err(ApiError::rule("NOTHING_TO_DO", "Lineitem was already refunded."));
+            return Err(too_high());
         }
-        let refund = ledger::refund_portion(request.amount, left, Amounts::invoice_total(invoice))
-            .ok_or_else(|| ApiError::rule("TOO_HIGH", "Lineitem amount greater than remaining balance on invoice."))?;
+        let refund =
+            ledger::refund_portion(request.amount, left, Amounts::invoice_total(invoice)).ok_or_else(too_high)?;
         let refund_line =
             record_refund(&mut sale.invoices[invoice_index], line_index, refund, refund != line_left, context, ids);
         add_comment(sale, context.comment(refund_comment(&request.comment)));
@@ -228,6 +232,70 @@ pub fn create_comment(store: &Store, params: &Params, context: &Context<'_>) -> 
     success("Created comment successfully.", None)
 }
 
+/// The most days `update_lineitem_recurring` moves a next bill date at once (ten years; the
+/// simulator's own bound, so a date never overflows).
+pub const MAX_RECURRING_SHIFT_DAYS: u64 = 3650;
+
+/// `sales/update_lineitem_recurring` (undocumented; every message and code here is inferred):
+/// moves an active recurring line's next bill date forward by `shift` days and/or lowers its
+/// recurring price to `price`, adding `comment` to the sale when given.
+pub fn update_lineitem_recurring(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
+    let lineitem_id = required_id(params, "lineitem_id")?;
+    let shift = match params.get("shift") {
+        None => None,
+        Some(text) => match all_digits(text).then(|| text.parse::<u64>().unwrap_or(u64::MAX)) {
+            Some(days) if (1..=MAX_RECURRING_SHIFT_DAYS).contains(&days) => Some(days),
+            _ => return Err(ApiError::parameter_invalid("shift")),
+        },
+    };
+    let price = match params.get("price") {
+        None => None,
+        Some(text) => match parse_amount(text) {
+            Some(price) if price >= Money::from_cents(1) => Some(price),
+            _ => return Err(ApiError::parameter_invalid("price")),
+        },
+    };
+    if shift.is_none() && price.is_none() {
+        // One of the two is required; the Ruby library names `shift` first.
+        return Err(ApiError::parameter_missing("shift"));
+    }
+    let comment = params.get("comment");
+    if let Some(comment) = comment {
+        check_comment(comment, "comment")?;
+    }
+    apply(store, Target::LineItem(lineitem_id), |sale, _| {
+        if sale.customer.pay_method.method.starts_with("paypal") {
+            // The Ruby library: "not currently available for PayPal sales".
+            return Err(ApiError::rule("FORBIDDEN", "Recurring billing of a PayPal sale cannot be updated."));
+        }
+        let (invoice_index, line_index) = line_position(sale, lineitem_id)?;
+        let line = &mut sale.invoices[invoice_index].lineitems[line_index];
+        if line.billing.recurring_status != Some(RecurringStatus::Active) {
+            return Err(ApiError::rule("NOTHING_TO_DO", "Lineitem is not scheduled to recur."));
+        }
+        if let Some(price) = price {
+            if price >= line.recurring_price() {
+                return Err(ApiError::rule("TOO_HIGH", "New recurring price must be lower than the current one."));
+            }
+            line.recurring_price = Some(price);
+        }
+        if let Some(days) = shift {
+            let next =
+                line.billing.date_next.as_deref().and_then(|day| NaiveDate::parse_from_str(day, DATE_FORMAT).ok());
+            // An active line always has a next bill date; one without cannot be moved.
+            let moved = next
+                .and_then(|day| day.checked_add_days(Days::new(days)))
+                .ok_or_else(|| ApiError::rule("NOTHING_TO_DO", "Lineitem is not scheduled to recur."))?;
+            line.billing.date_next = Some(moved.format(DATE_FORMAT).to_string());
+        }
+        if let Some(comment) = comment {
+            add_comment(sale, context.comment(comment.to_owned()));
+        }
+        Ok(())
+    })?;
+    success("Lineitem recurring billing updated.", None)
+}
+
 /// `sales/reauth`: renews the expired payment authorisation of a sale's latest invoice.
 pub fn reauth(store: &Store, params: &Params, context: &Context<'_>) -> Result<Written, ApiError> {
     let sale_id = required_id(params, "sale_id")?;
@@ -244,8 +312,6 @@ pub fn reauth(store: &Store, params: &Params, context: &Context<'_>) -> Result<W
         ReauthOutcome::TooSoon => {
             Err(ApiError::rule("TOO_SOON", "Please wait until the next day to reauthorize again."))
         }
-        // Not a message of the reference: the simulator's own (see the module documentation).
-        ReauthOutcome::NotExpired => Err(ApiError::rule("NOTHING_TO_DO", "Payment authorization has not expired.")),
         ReauthOutcome::Failed => Err(ApiError::rule("FAILED", "Failed to reauthorize payment.")),
     }
 }
@@ -255,12 +321,13 @@ enum ReauthOutcome {
     Renewed,
     TooLate,
     TooSoon,
-    NotExpired,
     Failed,
 }
 
 /// One reauthorisation attempt on the sale's latest invoice. Only attempts that reach the
-/// processor (renewed or failed) use up the day.
+/// processor (renewed or failed) use up the day. An authorisation still valid is renewed like
+/// an expired one: the reference documents no refusal for it and the suites accept "OK" (see
+/// "Fidelity decisions").
 fn try_reauth(sale: &mut Sale, context: &Context<'_>) -> ReauthOutcome {
     let Some(latest) = sale.invoices.last() else {
         return ReauthOutcome::TooLate;
@@ -272,10 +339,6 @@ fn try_reauth(sale: &mut Sale, context: &Context<'_>) -> ReauthOutcome {
     let authorization = &mut sale.authorization;
     if authorization.last_attempt_day == Some(today) {
         return ReauthOutcome::TooSoon;
-    }
-    let valid_from = [authorization.renewed_at, latest.placed_at()].into_iter().flatten().max();
-    if valid_from.is_some_and(|from| context.now() < from + TimeDelta::days(AUTHORIZATION_DAYS)) {
-        return ReauthOutcome::NotExpired;
     }
     authorization.last_attempt_day = Some(today);
     if authorization.fails {
@@ -425,8 +488,8 @@ fn refund_comment(comment: &str) -> String {
 
 /// Adds the refund line the documented sale shows: a copy of the refunded line with status
 /// `refund` (its billing too), the refunded amounts, today's dates, `linked_id` pointing at the
-/// refunded line and `type` "partial" unless it clears that line. It goes right after the
-/// refunded line and its earlier refunds, so refunds read in the order they were made.
+/// refunded line and `type` "partial" unless it clears that line. It goes last on the invoice:
+/// the suites read the invoice's last line item as the refund (see "Fidelity decisions").
 fn record_refund(
     invoice: &mut Invoice,
     refunded_index: usize,
@@ -461,20 +524,16 @@ fn record_refund(
         billing,
         customer_amount: refund.customer,
         lineitem_id,
-        linked_id: Some(refunded_id.clone()),
+        linked_id: Some(refunded_id),
         options: Vec::new(),
         status: BillStatus::Refund,
         kind: partial.then(|| "partial".to_owned()),
         usd_amount: refund.usd,
         vendor_amount: refund.vendor,
+        recurring_price: None,
         ..original
     };
-    let position = invoice
-        .lineitems
-        .iter()
-        .rposition(|item| item.lineitem_id == refunded_id || item.linked_id.as_deref() == Some(refunded_id.as_str()))
-        .map_or(invoice.lineitems.len(), |index| index + 1);
-    invoice.lineitems.insert(position, line);
+    invoice.lineitems.push(line);
     refund_id
 }
 

@@ -384,9 +384,23 @@ async fn an_approved_authorization_echoes_the_order_and_creates_the_sale_the_adm
     assert_eq!(lines[0]["billing"]["date_next"], "2026-05-01");
     assert_eq!(lines[1]["options"][0]["option_name"], "Size");
     assert_eq!(lines[1]["options"][0]["usd_surcharge"], "1.00");
-    assert_eq!(lines[2]["type"], "shipping");
+    // A real sandbox capture of a Payment API sale: the request's type and Y/N, not null and 0/1.
+    let types: Vec<&str> = lines.iter().map(|line| line["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["product", "product", "shipping"]);
     let tangible: Vec<&str> = lines.iter().map(|line| line["product_tangible"].as_str().unwrap()).collect();
-    assert_eq!(tangible, ["0", "0", "1"]);
+    assert_eq!(tangible, ["N", "N", "Y"]);
+    // The keys that capture has and the documented (older) example lacks.
+    assert_eq!((&customer["country_code_2"], &customer["state_2"]), (&json!("US"), &Value::Null));
+    assert_eq!(invoice["payout_status"], "pending");
+    assert_eq!(invoice["timestamp"], sale["date_placed"], "the invoice's last status change: its placement");
+    assert_eq!(invoice["customer_name"], "Testing Tester");
+    assert_eq!(invoice["customer_snapshot_id"], Value::Null);
+    assert_eq!((&invoice["new_customer_quote_id"], &invoice["new_vendor_quote_id"]), (&json!("0"), &json!("0")));
+    let change_id: u64 = invoice["change_id"].as_str().unwrap().parse().unwrap();
+    let highest_line_id = lines.iter().map(|line| line["lineitem_id"].as_str().unwrap().parse::<u64>().unwrap()).max();
+    assert!(Some(change_id) > highest_line_id, "drawn after every other id of the sale");
+    let keys: Vec<&String> = invoice.as_object().unwrap().keys().collect();
+    assert!(keys.is_sorted(), "in the vendor's alphabetical order: {keys:?}");
     assert_eq!(invoice["shipping"]["shipping_name"], "Testing Tester");
     assert_eq!(invoice["shipping"]["date_shipped"], Value::Null);
     // Nothing anywhere shows the card number.
@@ -772,6 +786,7 @@ async fn an_authorized_sale_is_captured_and_deposited_48_hours_later_unless_demo
     assert_eq!(sale["invoices"][0]["status"], "deposited");
     let billing = &sale["invoices"][0]["lineitems"][0]["billing"];
     assert_eq!((&billing["date_pending"], &billing["date_deposited"]), (&json!("2026-04-01"), &json!("2026-04-03")));
+    assert!(sale["invoices"][0]["timestamp"].as_str().unwrap().starts_with("2026-04-03 12:00:0"), "the capture's time");
     assert_eq!(api.sale(&demo).await["invoices"][0]["status"], "approved");
 }
 
@@ -808,9 +823,9 @@ async fn a_new_sale_can_be_refunded_commented_and_its_recurring_line_stopped() {
     let (status, body) =
         api.admin_form("sales/mark_shipped", &[("sale_id", &sale_id), ("tracking_number", "1Z999")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // Authorized just now: nothing to reauthorize yet.
+    // Authorized just now: renewed all the same (the reference knows no "not expired" refusal).
     let (status, body) = api.admin_form("sales/reauth", &[("sale_id", &sale_id)]).await;
-    assert_eq!((status, &body["errors"][0]["code"]), (StatusCode::BAD_REQUEST, &json!("NOTHING_TO_DO")));
+    assert_eq!((status, &body["response_message"]), (StatusCode::OK, &json!("Payment reauthorized.")));
 }
 
 #[tokio::test]
