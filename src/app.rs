@@ -323,6 +323,11 @@ impl Application {
         Arc::clone(&self.sales)
     }
 
+    /// The served catalog and account ports.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog)
+    }
+
     /// The built-in simulator, when the gateway runs against it.
     #[cfg(feature = "simulator")]
     pub fn simulator(&self) -> Option<&tco_simulator::RunningSimulator> {
