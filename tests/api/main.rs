@@ -12,6 +12,7 @@ mod cache;
 mod cache_coherence;
 mod caller_input;
 mod catalog_adapter;
+mod catalog_idempotency;
 mod certs;
 mod cli;
 mod collector;
