@@ -33,7 +33,7 @@ use crate::domain::{
     AccountPayment, AccountPort, AdminCode, CallContext, CatalogPage, CatalogPort, CatalogReceipt, CatalogWrite,
     CatalogWritePort, CatalogWriteRequest, CompanyInfo, ContactInfo, Coupon, CouponCode, Error, ListOptionsQuery,
     ListProductsQuery, NewCoupon, NewOption, NewProduct, OptionId, PageRequest, PendingPayment, Product, ProductId,
-    ProductOption,
+    ProductOption, echo,
 };
 
 /// How many pages of [`PageRequest::MAX_PAGE_SIZE`] a baseline reads at most
@@ -249,9 +249,9 @@ impl<P: CatalogPort + CatalogWritePort> Attempt<P> {
                         ..CatalogReceipt::default()
                     }),
                     (count, _) => Found::Ambiguous(format!(
-                        "{count} product(s) named {:?} appeared since the first attempt ({} like this request){}. \
+                        "{count} product(s) named {} appeared since the first attempt ({} like this request){}. \
                          List the products with this name (ListProducts, or the 2Checkout console) and compare",
-                        product.fields().name.as_ref().map(|n| n.as_str()).unwrap_or_default(),
+                        echo(product.fields().name.as_ref().map(|n| n.as_str()).unwrap_or_default()),
                         matching.len(),
                         if *complete && now_complete { "" } else { ", and there are too many with this name to tell" },
                     )),
@@ -272,9 +272,9 @@ impl<P: CatalogPort + CatalogWritePort> Attempt<P> {
                         ..CatalogReceipt::default()
                     }),
                     (count, _) => Found::Ambiguous(format!(
-                        "{count} option(s) named {:?} appeared since the first attempt ({} with this request's values). \
+                        "{count} option(s) named {} appeared since the first attempt ({} with this request's values). \
                          List the options with this name (ListOptions, or the 2Checkout console) and compare",
-                        option.name.as_str(),
+                        echo(option.name.as_str()),
                         matching.len(),
                     )),
                 }

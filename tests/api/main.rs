@@ -14,6 +14,7 @@ mod cache_coherence;
 mod caller_input;
 mod catalog;
 mod catalog_adapter;
+mod catalog_idempotency;
 mod certs;
 mod cli;
 mod collector;
