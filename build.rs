@@ -32,6 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/twocheckout/v1/sales_service.proto",
                 "proto/twocheckout/v1/authorization_service.proto",
                 "proto/twocheckout/v1/notification_service.proto",
+                "proto/twocheckout/v1/catalog_service.proto",
+                "proto/twocheckout/v1/account_service.proto",
             ],
             &["proto"],
         )?;

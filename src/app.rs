@@ -1,8 +1,9 @@
 //! Assembles the gateway: picks the upstream (real 2Checkout or, in builds
 //! with the `simulator` feature, the built-in simulator), builds the Admin
-//! and Payment API clients and their decorators, and serves SalesService and
-//! AuthorizationService beside health and reflection on one listener, and the
-//! INS receiver (`notifications::receiver`) on a listener of its own.
+//! and Payment API clients and their decorators, and serves SalesService,
+//! AuthorizationService, NotificationService, CatalogService and
+//! AccountService beside health and reflection on one listener, and the INS
+//! receiver (`notifications::receiver`) on a listener of its own.
 //!
 //! [`Application::build`] binds both listeners before returning, so tests can
 //! ask for port 0 and read the real addresses from [`Application::local_addr`]
@@ -16,20 +17,20 @@ use tonic_health::ServingStatus;
 
 use crate::{
     auth::AuthLayer,
-    cache::{CacheSettings, CachedSales, SharedTags},
+    cache::{CacheSettings, CachedCatalog, CachedSales, CatalogCacheSettings, SharedTags},
     config::{ConfigError, ServerSettings, Settings, Upstream},
-    domain::{Authorization, WriteReceipt},
+    domain::{Authorization, CatalogReceipt, WriteReceipt},
     grpc::{
-        self, AuthorizationApi, NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer,
-        StreamLimits,
+        self, AccountApi, AccountServiceServer, AuthorizationApi, CatalogApi, CatalogServiceServer,
+        NotificationServiceServer, NotificationsApi, SalesApi, SalesServiceServer, StreamLimits,
         deadline::DefaultDeadlineLayer,
         limits::{RequestLimitsLayer, http2_max_header_list_bytes},
         overload::OverloadLayer,
         proto::{self, authorization_service_server::AuthorizationServiceServer},
     },
     idempotency::{
-        Baseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentWrites, MemoryIdempotencyStore,
-        MemoryStoreSettings, RedisIdempotencyStore,
+        Baseline, CatalogBaseline, IdempotencyBackend, IdempotentAuthorizations, IdempotentCatalogWrites,
+        IdempotentWrites, MemoryIdempotencyStore, MemoryStoreSettings, RedisIdempotencyStore,
     },
     notifications::{
         journal::{JournalBackend, MemoryJournal, RedisJournal, follower_client},
@@ -91,6 +92,14 @@ pub type Sales = CachedSales<IdempotentWrites<AdminApiClient, IdempotencyBackend
 /// API (or over nothing, when it is not configured).
 pub type Payments = IdempotentAuthorizations<PaymentBackend, IdempotencyBackend<Authorization, ()>>;
 
+/// The catalog and account ports as served (CatalogService, AccountService),
+/// composed like [`Sales`] and for the same reasons: `CachedCatalog` outermost
+/// (it sees every write and evicts before the caller gets its answer),
+/// `IdempotentCatalogWrites` right on the 2Checkout client (its baseline reads
+/// before a create always reach 2Checkout, never the cache).
+pub type Catalog =
+    CachedCatalog<IdempotentCatalogWrites<AdminApiClient, IdempotencyBackend<CatalogReceipt, CatalogBaseline>>>;
+
 /// The notification journal as served: in memory, or (with `redis.url`) shared by every replica.
 pub type Journal = JournalBackend;
 
@@ -108,6 +117,7 @@ pub struct Application {
     /// The HTTP/2 limits of every connection.
     http2: Http2Limits,
     sales: Arc<Sales>,
+    catalog: Arc<Catalog>,
     payments: Arc<Payments>,
     /// Accepted INS notifications, in order: what the receiver appends to and the
     /// notification service reads.
@@ -175,14 +185,19 @@ impl Application {
 
         // One connection for the process; every user of the shared state gets a clone.
         let shared = shared_state::connect(&settings.redis).await?;
-        let (write_store, payment_store) = match &shared {
+        let (write_store, payment_store, catalog_store) = match &shared {
             // Shared by every replica; its leases outlive one upstream request (the same
             // timeout bounds the Admin and the Payment API).
             Some(connection) => {
                 let (retention, timeout) = (settings.idempotency.retention, settings.admin_api.request_timeout);
                 let writes = RedisIdempotencyStore::new(connection.clone(), "write", retention, timeout);
                 let authorizations = RedisIdempotencyStore::new(connection.clone(), "authorize", retention, timeout);
-                (IdempotencyBackend::Redis(writes), IdempotencyBackend::Redis(authorizations))
+                let catalog = RedisIdempotencyStore::new(connection.clone(), "catalog", retention, timeout);
+                (
+                    IdempotencyBackend::Redis(writes),
+                    IdempotencyBackend::Redis(authorizations),
+                    IdempotencyBackend::Redis(catalog),
+                )
             }
             None => {
                 let store_settings = MemoryStoreSettings {
@@ -192,9 +207,18 @@ impl Application {
                 (
                     IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
                     IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
+                    IdempotencyBackend::Memory(MemoryIdempotencyStore::new(store_settings)),
                 )
             }
         };
+        // Composed like the sales ports, for the same reasons (see `Sales`): a clone of the
+        // client (clones share its pool and request slots) under the idempotency decorator,
+        // under the cache.
+        let catalog_writes = IdempotentCatalogWrites::new(Arc::new(client.clone()), Arc::new(catalog_store));
+        let mut catalog: Catalog = CachedCatalog::new(
+            Arc::new(catalog_writes),
+            CatalogCacheSettings { ttl: settings.cache.catalog_ttl, max_bytes: settings.cache.catalog_max_bytes },
+        );
         let writes = IdempotentWrites::new(Arc::new(client), Arc::new(write_store));
         let payments = IdempotentAuthorizations::new(Arc::new(payment), Arc::new(payment_store));
         let mut sales: Sales = CachedSales::new(
@@ -208,6 +232,13 @@ impl Application {
             let stamps = SharedTags::new(connection.clone(), settings.cache.ttl, settings.admin_api.request_timeout);
             sales = sales.with_shared_tags(stamps);
         }
+
+        if let Some(connection) = &shared {
+            let stamps =
+                SharedTags::new(connection.clone(), settings.cache.catalog_ttl, settings.admin_api.request_timeout);
+            catalog = catalog.with_shared_tags(stamps);
+        }
+        let catalog = Arc::new(catalog);
 
         let sales = Arc::new(sales);
         let cache = Arc::downgrade(&sales);
@@ -247,6 +278,7 @@ impl Application {
             connections,
             http2: Http2Limits::from(&settings.server),
             sales,
+            catalog,
             payments: Arc::new(payments),
             journal,
             ins,
@@ -291,6 +323,11 @@ impl Application {
         Arc::clone(&self.sales)
     }
 
+    /// The served catalog and account ports.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog)
+    }
+
     /// The built-in simulator, when the gateway runs against it.
     #[cfg(feature = "simulator")]
     pub fn simulator(&self) -> Option<&tco_simulator::RunningSimulator> {
@@ -312,6 +349,8 @@ impl Application {
         health_reporter.set_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
         health_reporter.set_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
         health_reporter.set_serving::<NotificationServiceServer<NotificationsApi<Journal>>>().await;
+        health_reporter.set_serving::<CatalogServiceServer<CatalogApi<Catalog>>>().await;
+        health_reporter.set_serving::<AccountServiceServer<AccountApi<Catalog>>>().await;
 
         // grpcurl 1.8.x only speaks v1alpha reflection; newer tools speak v1. Both
         // describe the contract, health and each other, so `list` is the same either way,
@@ -339,6 +378,8 @@ impl Application {
             health_reporter.set_not_serving::<SalesServiceServer<SalesApi<Sales>>>().await;
             health_reporter.set_not_serving::<AuthorizationServiceServer<AuthorizationApi<Payments>>>().await;
             health_reporter.set_not_serving::<NotificationServiceServer<NotificationsApi<Journal>>>().await;
+            health_reporter.set_not_serving::<CatalogServiceServer<CatalogApi<Catalog>>>().await;
+            health_reporter.set_not_serving::<AccountServiceServer<AccountApi<Catalog>>>().await;
             health_reporter.set_service_status("", ServingStatus::NotServing).await;
             tokio::time::sleep(drain_period).await;
             tracing::info!(shutdown_timeout = ?shutdown_timeout, "closing the listener; waiting for in-flight calls");
@@ -430,6 +471,14 @@ impl Application {
             )
             .add_service(
                 AuthorizationServiceServer::new(AuthorizationApi::new(self.payments))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                CatalogServiceServer::new(CatalogApi::new(Arc::clone(&self.catalog)))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                AccountServiceServer::new(AccountApi::new(Arc::clone(&self.catalog)))
                     .max_decoding_message_size(max_message),
             )
             // Watches end when the listener closes (after the drain period): a watch never

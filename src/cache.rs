@@ -52,8 +52,10 @@ use std::{
 
 use moka::notification::RemovalCause;
 
+mod catalog;
 mod shared;
 mod weigh;
+pub use catalog::{CachedCatalog, CatalogCacheSettings};
 pub use shared::SharedTags;
 
 pub use crate::telemetry::CacheStatsSnapshot;
@@ -88,6 +90,8 @@ pub struct CacheStats {
 enum Tag {
     Sale(String),
     Invoice(String),
+    /// A catalog entity or listing ([`catalog`]'s tags).
+    Catalog(String),
 }
 
 #[derive(Debug)]

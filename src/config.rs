@@ -268,6 +268,13 @@ pub struct CacheSettings {
     pub ttl: Duration,
     /// The memory budget for cached sales, in approximate bytes.
     pub max_bytes: u64,
+    /// How long a catalog or account read (product, option, coupon, their
+    /// listings, company and contact info, payments) may be served from the
+    /// cache. Bounds changes made outside the gateway, and account changes.
+    #[serde(with = "humantime_serde")]
+    pub catalog_ttl: Duration,
+    /// The memory budget for cached catalog and account reads, in approximate bytes.
+    pub catalog_max_bytes: u64,
 }
 
 impl Default for CacheSettings {
@@ -275,8 +282,15 @@ impl Default for CacheSettings {
         // 30 s absorbs the bursts of repeated lookups services make while
         // handling one order, and keeps cross-replica staleness short for
         // payment data. A typical sale weighs 2 to 10 KB, so 64 MiB holds
-        // thousands of them.
-        Self { ttl: Duration::from_secs(30), max_bytes: 64 * 1024 * 1024 }
+        // thousands of them. The catalog changes mostly through the gateway
+        // (whose writes evict), so its reads keep as long; a product listing
+        // page of 100 weighs about 100 KB, so 16 MiB holds over a hundred pages.
+        Self {
+            ttl: Duration::from_secs(30),
+            max_bytes: 64 * 1024 * 1024,
+            catalog_ttl: Duration::from_secs(30),
+            catalog_max_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -826,6 +840,7 @@ impl Settings {
             ("admin_api.request_timeout", self.admin_api.request_timeout),
             ("idempotency.retention", self.idempotency.retention),
             ("cache.ttl", self.cache.ttl),
+            ("cache.catalog_ttl", self.cache.catalog_ttl),
             ("server.default_deadline", self.server.default_deadline),
             ("stream_sales.max_duration", self.stream_sales.max_duration),
             ("stream_sales.stall_timeout", self.stream_sales.stall_timeout),

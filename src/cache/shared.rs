@@ -154,5 +154,6 @@ fn key(tag: &Tag) -> String {
     match tag {
         Tag::Sale(id) => format!("tco:cache:sale:{id}"),
         Tag::Invoice(id) => format!("tco:cache:invoice:{id}"),
+        Tag::Catalog(name) => format!("tco:cache:catalog:{name}"),
     }
 }

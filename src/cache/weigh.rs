@@ -76,7 +76,7 @@ pub(super) fn tag_heap(tags: &Vec<super::Tag>) -> usize {
         + tags
             .iter()
             .map(|tag| match tag {
-                super::Tag::Sale(id) | super::Tag::Invoice(id) => allocation(id.capacity()),
+                super::Tag::Sale(id) | super::Tag::Invoice(id) | super::Tag::Catalog(id) => allocation(id.capacity()),
             })
             .sum::<usize>()
 }

@@ -23,6 +23,7 @@
 mod account;
 mod authorization;
 mod catalog;
+mod catalog_fingerprint;
 mod error;
 mod fingerprint;
 mod listing;

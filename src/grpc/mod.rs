@@ -1,5 +1,5 @@
 //! The gRPC edge: the generated contract and one module per service (sales,
-//! authorization, notifications), each
+//! authorization, notifications, catalog, account), each
 //! split by direction (`request`: proto into validated domain values,
 //! `response`: domain values into proto), plus [`status`], where every error
 //! becomes a gRPC status, and the edge below the handlers: [`codec`]
@@ -11,10 +11,14 @@
 //! A handler does three things and nothing else: convert the request into
 //! validated domain values (failing fast, before any upstream call), call the
 //! port with the caller's deadline, and convert the answer or the error back.
-//! The text and money rules both services share are domain values
+//! The text and money rules the services share are domain values
 //! ([`Text`], [`Amount::parse`]); the helpers below only name the field.
+//! Paging rules shared by every listing ([`page_request`], [`page_of`],
+//! [`page_info`]) are here too.
 
+mod account;
 mod authorization;
+mod catalog;
 pub mod codec;
 pub mod deadline;
 pub mod limits;
@@ -30,7 +34,9 @@ pub mod overload;
 mod sales;
 pub mod status;
 
+pub use account::{AccountApi, AccountServiceServer};
 pub use authorization::AuthorizationApi;
+pub use catalog::{CatalogApi, CatalogServiceServer};
 pub use notifications::{
     DEFAULT_MAX_WATCHES, DEFAULT_WATCH_STALL_TIMEOUT, NotificationServiceServer, NotificationsApi,
 };
@@ -42,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use tonic::Request;
 
-use crate::domain::{Amount, CallContext, Error, Sign, Text, TextRules};
+use crate::domain::{Amount, CallContext, CatalogPage, Error, PageRequest, Sign, Text, TextRules};
 
 /// The generated messages, servers and clients of `twocheckout.v1`.
 pub mod proto {
@@ -99,9 +105,126 @@ fn amount(field: &str, value: &str, sign: Sign) -> Result<Amount, Error> {
     Amount::parse(value, sign).map_err(|e| Error::invalid_field(field, e))
 }
 
+/// "<n> Week|Month|Year" (and "Forever" when `forever` is allowed), as the
+/// vendor writes recurrences and durations, or INVALID_ARGUMENT naming `field`.
+fn period(field: &str, value: &str, forever: bool) -> Result<String, Error> {
+    if forever && value.eq_ignore_ascii_case("forever") {
+        return Ok("Forever".to_owned());
+    }
+    let valid = value.split_once(' ').is_some_and(|(n, unit)| {
+        !n.is_empty()
+            && n.len() <= 3
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && n.parse::<u32>().is_ok_and(|n| n > 0)
+            && ["week", "month", "year"].contains(&unit.to_ascii_lowercase().as_str())
+    });
+    if !valid {
+        let expected = if forever { "\"Forever\" or \"<n> Week|Month|Year\"" } else { "\"<n> Week|Month|Year\"" };
+        return Err(Error::invalid_field(field, format!("must be {expected}, like \"1 Month\"")));
+    }
+    Ok(value.to_owned())
+}
+
+/// A listing's `page` and `page_size` fields: page 0 means 1, page size 0
+/// means `default_size`, and at most [`PageRequest::MAX_PAGE_SIZE`].
+fn page_request(page: i32, page_size: i32, default_size: u32) -> Result<PageRequest, Error> {
+    let page = match page {
+        0 => 1,
+        p if p > 0 => p.unsigned_abs(),
+        _ => return Err(Error::invalid_field("page", "must be 1 or more (0 means 1)")),
+    };
+    let page_size = match page_size {
+        0 => default_size,
+        n if (1..=PageRequest::MAX_PAGE_SIZE as i32).contains(&n) => n.unsigned_abs(),
+        _ => {
+            return Err(Error::invalid_field(
+                "page_size",
+                format!("must be between 1 and {} (0 means the default)", PageRequest::MAX_PAGE_SIZE),
+            ));
+        }
+    };
+    Ok(PageRequest { page, page_size })
+}
+
+/// One page of a listing the vendor answers whole (coupons, payouts), cut
+/// by the gateway the way the vendor cuts its paged listings: a page past
+/// the end is empty but still says how many rows there are.
+fn page_of<T>(rows: Vec<T>, page: PageRequest) -> CatalogPage<T> {
+    let total = rows.len();
+    let size = page.page_size.max(1) as usize;
+    let start = (page.page.max(1) as usize - 1).saturating_mul(size);
+    let rows: Vec<T> = rows.into_iter().skip(start).take(size).collect();
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let (first_entry, last_entry) =
+        if rows.is_empty() { (0, 0) } else { (count(start + 1), count(start + rows.len())) };
+    CatalogPage {
+        page: page.page,
+        page_size: page.page_size,
+        last_page: count(total.div_ceil(size)),
+        total_entries: count(total),
+        first_entry,
+        last_entry,
+        rows,
+    }
+}
+
+/// Where a catalog or account page stands, as every listing answers it.
+fn page_info<T>(page: &CatalogPage<T>) -> proto::PageInfo {
+    let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+    proto::PageInfo {
+        page: clamp(page.page),
+        page_size: clamp(page.page_size),
+        last_page: clamp(page.last_page),
+        total_entries: clamp(page.total_entries),
+        first_entry: clamp(page.first_entry),
+        last_entry: clamp(page.last_entry),
+        has_next_page: page.has_next_page(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_listing_is_paged_like_the_vendor_pages_its_own() {
+        let rows: Vec<u32> = (1..=45).collect();
+        let page = |page, page_size| page_of(rows.clone(), PageRequest { page, page_size });
+        let second = page(2, 20);
+        assert_eq!(second.rows, (21..=40).collect::<Vec<_>>());
+        assert_eq!((second.first_entry, second.last_entry, second.last_page, second.total_entries), (21, 40, 3, 45));
+        assert!(second.has_next_page());
+        let last = page(3, 20);
+        assert_eq!((last.rows.len(), last.last_entry, last.has_next_page()), (5, 45, false));
+        let beyond = page(9, 20);
+        assert!(beyond.rows.is_empty());
+        assert_eq!((beyond.first_entry, beyond.last_entry, beyond.total_entries), (0, 0, 45));
+        let none = page_of(Vec::<u32>::new(), PageRequest { page: 1, page_size: 20 });
+        assert_eq!((none.last_page, none.total_entries, none.first_entry), (0, 0, 0));
+        assert!(!page_info(&none).has_next_page);
+    }
+
+    #[test]
+    fn page_fields_default_and_are_bounded() {
+        assert_eq!(page_request(0, 0, 20).unwrap(), PageRequest { page: 1, page_size: 20 });
+        assert_eq!(page_request(3, 100, 20).unwrap(), PageRequest { page: 3, page_size: 100 });
+        for (page, size, field) in [(-1, 0, "page"), (1, 101, "page_size"), (1, -5, "page_size")] {
+            assert!(
+                matches!(page_request(page, size, 20), Err(Error::InvalidField { field: f, .. }) if f == field),
+                "{page} {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn periods_are_a_count_and_a_unit_or_forever() {
+        assert_eq!(period("duration", "forever", true).unwrap(), "Forever");
+        assert_eq!(period("recurrence", "1 Month", false).unwrap(), "1 Month");
+        assert_eq!(period("recurrence", "12 week", false).unwrap(), "12 week");
+        for bad in ["Forever", "0 Month", "1 Fortnight", "1Month", "1000 Year", "-1 Year", "", "one Month"] {
+            assert!(period("recurrence", bad, false).is_err(), "{bad}");
+        }
+    }
 
     fn request_with(timeout: Option<&str>, default: Option<Duration>) -> Request<()> {
         let mut request = Request::new(());

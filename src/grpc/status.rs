@@ -278,13 +278,13 @@ impl Row {
             Self::RecordNotFound => Mapping::new(
                 "RECORD_NOT_FOUND",
                 Code::NotFound,
-                "The sale, invoice or line item does not exist. (A listing with no rows is an empty page instead.)",
+                "The sale, invoice, line item, product or option does not exist. (A listing with no rows is an empty page instead.)",
                 "The named resource does not exist.",
             ),
             Self::Forbidden => Mapping::new(
                 "FORBIDDEN",
                 Code::PermissionDenied,
-                "The sale or invoice belongs to another account, or the action is not allowed (refund category 7).",
+                "The sale, invoice, product or option belongs to another account, the coupon code is unknown (what the live API answers), or the action is not allowed (refund category 7).",
                 "The gateway's account may not do this; retrying will not help.",
             ),
             Self::TooHigh => Mapping::new(

@@ -69,6 +69,7 @@
 //! outcome; if its own deadline comes first, it gets ABORTED
 //! (REQUEST_IN_PROGRESS) with RetryInfo.
 
+mod catalog;
 mod memory;
 mod reconcile;
 mod redis;
@@ -85,6 +86,7 @@ use std::{
 
 use tracing::Instrument as _;
 
+pub use self::catalog::{CatalogBaseline, IdempotentCatalogWrites, MAX_BASELINE_PAGES};
 pub use self::memory::{MemoryIdempotencyStore, MemoryStoreSettings};
 pub use self::redis::RedisIdempotencyStore;
 

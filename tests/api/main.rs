@@ -5,13 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod account;
 mod audit;
 mod auth;
 mod authorize;
 mod cache;
 mod cache_coherence;
 mod caller_input;
+mod catalog;
 mod catalog_adapter;
+mod catalog_idempotency;
 mod certs;
 mod cli;
 mod collector;

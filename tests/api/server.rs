@@ -21,17 +21,25 @@ use crate::helpers::{connect, new_request_id, spawn_app};
 async fn health_answers_serving_for_the_server_and_the_sales_service() {
     let app = spawn_app().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in ["", "twocheckout.v1.SalesService", "twocheckout.v1.AuthorizationService"] {
+    for service in [
+        "",
+        "twocheckout.v1.SalesService",
+        "twocheckout.v1.AuthorizationService",
+        "twocheckout.v1.CatalogService",
+        "twocheckout.v1.AccountService",
+    ] {
         let response = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
         assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
     }
 }
 
-const EXPECTED_SERVICES: [&str; 6] = [
+const EXPECTED_SERVICES: [&str; 8] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "twocheckout.v1.AccountService",
     "twocheckout.v1.AuthorizationService",
+    "twocheckout.v1.CatalogService",
     "twocheckout.v1.NotificationService",
     "twocheckout.v1.SalesService",
 ];

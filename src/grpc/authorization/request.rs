@@ -1,7 +1,7 @@
 //! Authorize requests into a validated [`AuthorizationRequest`]: every
 //! documented Payment API attribute rule, each failure naming its proto field.
 
-use super::super::{amount, optional_text, proto, required_text};
+use super::super::{amount, optional_text, period, proto, required_text};
 use crate::domain::{
     AuthorizationRequest, BillingContact, CardToken, Error, OrderAmount, OrderLine, OrderLineOption, OrderLineType,
     PostalAddress, Recurrence, RequestId, Sign, Text, TextRules,
@@ -24,25 +24,6 @@ const ADDRESS_LINE_2_REQUIRED: &[&str] = &["CHN", "JPN", "RUS"];
 fn text_if(required: bool, field: &str, value: &str, rules: TextRules) -> Result<Option<String>, Error> {
     let text = if required { required_text(field, value, rules).map(Some) } else { optional_text(field, value, rules) };
     text.map(|text| text.map(Text::into_string))
-}
-
-/// "<n> Week|Month|Year" (and "Forever" when `forever` is allowed).
-fn period(field: &str, value: &str, forever: bool) -> Result<String, Error> {
-    if forever && value.eq_ignore_ascii_case("forever") {
-        return Ok("Forever".to_owned());
-    }
-    let valid = value.split_once(' ').is_some_and(|(n, unit)| {
-        !n.is_empty()
-            && n.len() <= 3
-            && n.bytes().all(|b| b.is_ascii_digit())
-            && n.parse::<u32>().is_ok_and(|n| n > 0)
-            && ["week", "month", "year"].contains(&unit.to_ascii_lowercase().as_str())
-    });
-    if !valid {
-        let expected = if forever { "\"Forever\" or \"<n> Week|Month|Year\"" } else { "\"<n> Week|Month|Year\"" };
-        return Err(Error::invalid_field(field, format!("must be {expected}, like \"1 Month\"")));
-    }
-    Ok(value.to_owned())
 }
 
 /// A name or address line: one line, angle brackets allowed.
