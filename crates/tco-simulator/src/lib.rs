@@ -711,6 +711,7 @@ mod http;
 mod ins;
 mod ledger;
 mod notifier;
+mod paging;
 mod params;
 mod payment;
 mod prng;

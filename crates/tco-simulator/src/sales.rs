@@ -4,12 +4,10 @@
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
+use super::paging::Paging;
 use super::params::Params;
 use super::render::ApiError;
 use super::store::{LookupError, SaleFilter, SaleLookup, SaleSummary, SortColumn, SortDirection, SortOrder, Store};
-
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
-pub const MAX_PAGE_SIZE: u64 = 100;
 
 /// `sales/detail_sale`: one sale by `sale_id` (all invoices) or `invoice_id` (that invoice only,
 /// and the sale then carries `invoice_id`). A `sale_id` that names no sale but an invoice is
@@ -52,37 +50,11 @@ pub fn detail_sale(store: &Store, params: &Params) -> Result<Value, ApiError> {
 pub fn list_sales(store: &Store, params: &Params, origin: &str) -> Result<Value, ApiError> {
     let request = ListRequest::parse(params)?;
     let rows = store.list_sales(&request.filter, request.order);
-    let total_entries = rows.len() as u64;
-    let last_page = total_entries.div_ceil(request.page_size);
     // The live API answers an empty result, or a page past the end, with RECORD_NOT_FOUND.
-    if total_entries == 0 || request.cur_page > last_page {
-        return Err(ApiError::record_not_found());
-    }
-    // cur_page <= last_page here, so these products stay within the row count.
-    let first_index = (request.cur_page - 1) * request.page_size;
-    let last_entry = total_entries.min(request.cur_page * request.page_size);
-    let page_url = |page: u64| list_page_url(origin, params, page);
-
-    let summaries: Vec<Value> = rows
-        .iter()
-        .skip(first_index as usize)
-        .take(request.page_size as usize)
-        .map(|row| summary_json(row, origin))
-        .collect();
+    let (rows, page_info) = request.paging.page(rows, origin, "sales/list_sales", params)?;
+    let summaries: Vec<Value> = rows.iter().map(|row| summary_json(row, origin)).collect();
     Ok(json!({
-        "page_info": {
-            "cur_page": request.cur_page.to_string(),
-            "first_entry": first_index + 1,
-            "first_page": 1,
-            "first_page_url": page_url(1),
-            "last_entry": last_entry.to_string(),
-            "last_page": last_page,
-            "last_page_url": page_url(last_page),
-            "next_page": (request.cur_page < last_page).then(|| page_url(request.cur_page + 1)),
-            "pagesize": request.page_size.to_string(),
-            "previous_page": (request.cur_page > 1).then(|| page_url(request.cur_page - 1)),
-            "total_entries": total_entries.to_string(),
-        },
+        "page_info": page_info,
         "response_code": "OK",
         "response_message": "Sales summaries retrieved successfully.",
         "sale_summary": summaries,
@@ -102,27 +74,10 @@ fn summary_json(row: &SaleSummary, origin: &str) -> Value {
     })
 }
 
-/// The same listing at another page: `cur_page` first, then the client's other parameters in
-/// the order it sent them.
-fn list_page_url(origin: &str, params: &Params, page: u64) -> String {
-    let page = page.to_string();
-    let mut pairs: Vec<(&str, &str)> = vec![("cur_page", page.as_str())];
-    pairs.extend(
-        params
-            .pairs()
-            .iter()
-            .filter(|(name, _)| name != "cur_page")
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    );
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    format!("{origin}/api/sales/list_sales?{query}")
-}
-
 struct ListRequest {
     filter: SaleFilter,
     order: SortOrder,
-    cur_page: u64,
-    page_size: u64,
+    paging: Paging,
 }
 
 impl ListRequest {
@@ -150,20 +105,7 @@ impl ListRequest {
             active_recurrings: flag(params, "active_recurrings")?,
             refunded: flag(params, "refunded")?,
         };
-        let cur_page = match params.get("cur_page") {
-            None => 1,
-            Some(value) => match page_number(value) {
-                Some(page) if page >= 1 => page,
-                _ => return Err(ApiError::parameter_invalid("cur_page")),
-            },
-        };
-        let page_size = match params.get("pagesize") {
-            None => DEFAULT_PAGE_SIZE,
-            Some(value) => match page_number(value) {
-                Some(size) if (1..=MAX_PAGE_SIZE).contains(&size) => size,
-                _ => return Err(ApiError::parameter_invalid("pagesize")),
-            },
-        };
+        let paging = Paging::parse(params)?;
         let column = match params.get("sort_col") {
             None => SortOrder::default().column,
             Some(value) => SortColumn::ALL
@@ -171,24 +113,18 @@ impl ListRequest {
                 .find(|column| column.name().eq_ignore_ascii_case(value))
                 .ok_or_else(|| ApiError::parameter_invalid("sort_col"))?,
         };
-        let direction = match params.get("sort_dir") {
+        let paging = paging.with_direction(params)?;
+        let direction = match paging.descending {
             None => SortOrder::default().direction,
-            Some(value) if value.eq_ignore_ascii_case("asc") => SortDirection::Ascending,
-            Some(value) if value.eq_ignore_ascii_case("desc") => SortDirection::Descending,
-            Some(_) => return Err(ApiError::parameter_invalid("sort_dir")),
+            Some(false) => SortDirection::Ascending,
+            Some(true) => SortDirection::Descending,
         };
-        Ok(ListRequest { filter, order: SortOrder { column, direction }, cur_page, page_size })
+        Ok(ListRequest { filter, order: SortOrder { column, direction }, paging })
     }
 }
 
 pub(super) fn all_digits(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit())
-}
-
-/// A page number or size: digits only; a number too large for `u64` saturates (such a page is
-/// simply past the end).
-fn page_number(value: &str) -> Option<u64> {
-    all_digits(value).then(|| value.parse().unwrap_or(u64::MAX))
 }
 
 pub(super) fn numeric_id<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, ApiError> {
