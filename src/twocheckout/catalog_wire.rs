@@ -21,22 +21,12 @@ use std::{borrow::Cow, fmt, str::FromStr};
 
 use serde::{Deserialize, de::IgnoredAny};
 
-use super::wire::{Answer, BadValue, Many, Scalar};
+use super::wire::{BadValue, Many, PagePosition, Scalar, WirePageInfo, answer, bad};
 use crate::domain::{
     AccountPayment, Amount, CatalogPage, CatalogReceipt, CatalogWrite, CommissionType, CompanyInfo, ContactInfo,
     Coupon, CouponCode, CouponType, OptionValue, PageRequest, PayoutTotals, PendingPayment, Product, ProductCategory,
     ProductId, ProductImage, ProductOption,
 };
-
-macro_rules! answer {
-    ($($body:ty),*) => {$(
-        impl<'a> Answer<'a> for $body {
-            fn carries_errors(&self) -> bool {
-                self.errors.is_some()
-            }
-        }
-    )*};
-}
 
 answer!(
     ListProductsBody<'a>,
@@ -50,18 +40,6 @@ answer!(
     PendingPaymentBody<'a>,
     ListPaymentsBody<'a>
 );
-
-/// `page_info`, as list_sales answers it: numbers or strings alike.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, bound(deserialize = "'de: 'a"))]
-struct WirePageInfo<'a> {
-    cur_page: Scalar<'a>,
-    pagesize: Scalar<'a>,
-    last_page: Scalar<'a>,
-    total_entries: Scalar<'a>,
-    first_entry: Scalar<'a>,
-    last_entry: Scalar<'a>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, bound(deserialize = "'de: 'a"))]
@@ -306,10 +284,6 @@ struct WirePayment<'a> {
 
 // ---- conversion helpers: "absent" is null, "" or the string "null" ----
 
-fn bad(path: impl fmt::Display, problem: impl fmt::Display) -> BadValue {
-    BadValue { path: path.to_string(), problem: problem.to_string() }
-}
-
 /// The value, unless it is absent in any of the vendor's spellings.
 fn present<'s>(scalar: &'s Scalar<'_>) -> Option<&'s str> {
     scalar.get().filter(|value| *value != "null")
@@ -353,19 +327,16 @@ fn count(scalar: &Scalar<'_>, path: &str) -> Result<u32, BadValue> {
     }
 }
 
-/// The page, given the page asked for: the vendor's `page_info` fills in the
-/// rest, and the asked-for values stand in where it is silent (as for list_sales).
+/// The page, given the page asked for (see [`PagePosition`]).
 fn page<T>(info: Option<WirePageInfo<'_>>, asked: PageRequest, rows: Vec<T>) -> Result<CatalogPage<T>, BadValue> {
-    let info = info.unwrap_or_default();
-    let or = |value: u32, fallback: u32| if value == 0 { fallback } else { value };
-    let row_count = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    let at = PagePosition::read(info, asked, rows.len(), count)?;
     Ok(CatalogPage {
-        page: or(count(&info.cur_page, "page_info.cur_page")?, asked.page),
-        page_size: or(count(&info.pagesize, "page_info.pagesize")?, asked.page_size),
-        last_page: or(count(&info.last_page, "page_info.last_page")?, asked.page),
-        total_entries: or(count(&info.total_entries, "page_info.total_entries")?, row_count),
-        first_entry: count(&info.first_entry, "page_info.first_entry")?,
-        last_entry: count(&info.last_entry, "page_info.last_entry")?,
+        page: at.page,
+        page_size: at.page_size,
+        last_page: at.last_page,
+        total_entries: at.total_entries,
+        first_entry: at.first_entry,
+        last_entry: at.last_entry,
         rows,
     })
 }

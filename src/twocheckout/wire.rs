@@ -204,15 +204,18 @@ pub trait Answer<'a>: Deserialize<'a> {
     fn carries_errors(&self) -> bool;
 }
 
+/// Implements [`Answer`] for wire bodies with an `errors: Option<IgnoredAny>` field.
 macro_rules! answer {
     ($($body:ty),*) => {$(
-        impl<'a> Answer<'a> for $body {
+        impl<'a> $crate::twocheckout::wire::Answer<'a> for $body {
             fn carries_errors(&self) -> bool {
                 self.errors.is_some()
             }
         }
     )*};
 }
+
+pub(super) use answer;
 
 answer!(DetailSaleBody<'a>, ListSalesBody<'a>, WriteBody);
 
@@ -419,9 +422,10 @@ pub struct ListSalesBody<'a> {
     errors: Option<IgnoredAny>,
 }
 
+/// `page_info`, as every listing answers it: numbers or strings alike.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, bound(deserialize = "'de: 'a"))]
-struct WirePageInfo<'a> {
+pub struct WirePageInfo<'a> {
     cur_page: Scalar<'a>,
     pagesize: Scalar<'a>,
     last_page: Scalar<'a>,
@@ -471,7 +475,7 @@ pub struct BadValue {
     pub problem: String,
 }
 
-fn bad(path: impl fmt::Display, problem: impl fmt::Display) -> BadValue {
+pub(super) fn bad(path: impl fmt::Display, problem: impl fmt::Display) -> BadValue {
     BadValue { path: path.to_string(), problem: problem.to_string() }
 }
 
@@ -501,6 +505,39 @@ fn count(text: &Scalar<'_>, path: &str) -> Result<u32, BadValue> {
     match text.get() {
         None => Ok(0),
         Some(raw) => raw.trim().parse().map_err(|_| bad(path, "must be a whole number")),
+    }
+}
+
+/// Where a page stands in its listing: the vendor's `page_info`, with the page asked for
+/// standing in where it is silent (0 or absent), for every paged listing alike.
+pub struct PagePosition {
+    pub page: u32,
+    pub page_size: u32,
+    pub last_page: u32,
+    pub total_entries: u32,
+    pub first_entry: u32,
+    pub last_entry: u32,
+}
+
+impl PagePosition {
+    /// `count` reads one number of `page_info` (absent is 0) in the caller's spelling rules.
+    pub fn read(
+        info: Option<WirePageInfo<'_>>,
+        asked: domain::PageRequest,
+        rows: usize,
+        count: impl Fn(&Scalar<'_>, &str) -> Result<u32, BadValue>,
+    ) -> Result<Self, BadValue> {
+        let info = info.unwrap_or_default();
+        let or = |value: u32, fallback: u32| if value == 0 { fallback } else { value };
+        let rows = u32::try_from(rows).unwrap_or(u32::MAX);
+        Ok(Self {
+            page: or(count(&info.cur_page, "page_info.cur_page")?, asked.page),
+            page_size: or(count(&info.pagesize, "page_info.pagesize")?, asked.page_size),
+            last_page: or(count(&info.last_page, "page_info.last_page")?, asked.page),
+            total_entries: or(count(&info.total_entries, "page_info.total_entries")?, rows),
+            first_entry: count(&info.first_entry, "page_info.first_entry")?,
+            last_entry: count(&info.last_entry, "page_info.last_entry")?,
+        })
     }
 }
 
@@ -703,16 +740,14 @@ impl ListSalesBody<'_> {
                 })
             })
             .collect::<Result<_, BadValue>>()?;
-        let info = self.page_info.unwrap_or_default();
-        let or = |value: u32, fallback: u32| if value == 0 { fallback } else { value };
-        let rows = u32::try_from(sales.len()).unwrap_or(u32::MAX);
+        let at = PagePosition::read(self.page_info, asked, sales.len(), count)?;
         Ok(SalesPage {
-            page: or(count(&info.cur_page, "page_info.cur_page")?, asked.page),
-            page_size: or(count(&info.pagesize, "page_info.pagesize")?, asked.page_size),
-            last_page: or(count(&info.last_page, "page_info.last_page")?, asked.page),
-            total_entries: or(count(&info.total_entries, "page_info.total_entries")?, rows),
-            first_entry: count(&info.first_entry, "page_info.first_entry")?,
-            last_entry: count(&info.last_entry, "page_info.last_entry")?,
+            page: at.page,
+            page_size: at.page_size,
+            last_page: at.last_page,
+            total_entries: at.total_entries,
+            first_entry: at.first_entry,
+            last_entry: at.last_entry,
             sales,
         })
     }
