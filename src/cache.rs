@@ -85,6 +85,34 @@ pub struct CacheStats {
     expirations: AtomicU64,
 }
 
+impl CacheStats {
+    /// Counts an entry moka removed: by the byte budget or by its TTL (removals
+    /// the cache asked for itself are not evictions).
+    fn count_removal(&self, cause: RemovalCause) {
+        match cause {
+            RemovalCause::Size => {
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
+            RemovalCause::Expired => {
+                self.expirations.fetch_add(1, Ordering::Relaxed);
+            }
+            RemovalCause::Explicit | RemovalCause::Replaced => {}
+        }
+    }
+
+    /// The counters, with the cache's current size.
+    fn snapshot(&self, entries: u64, bytes: u64) -> CacheStatsSnapshot {
+        CacheStatsSnapshot {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            expirations: self.expirations.load(Ordering::Relaxed),
+            entries,
+            bytes,
+        }
+    }
+}
+
 /// What invalidations are tracked by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Tag {
@@ -123,15 +151,73 @@ enum Freshness {
     Unknown,
 }
 
-/// The sales ports with detail_sale answers cached.
-pub struct CachedSales<P> {
-    inner: Arc<P>,
-    entries: moka::future::Cache<SaleLookup, Arc<Entry>>,
+/// The clock a cache's entries are checked against: a local epoch, the epoch
+/// each tag was last stamped at, and (with Redis) the stamps every replica sees.
+struct Invalidations {
     /// The epoch of each tag's last invalidation; kept as long as an entry can live.
     invalidated: moka::sync::Cache<Tag, u64>,
     epoch: AtomicU64,
     /// The stamps every replica sees, when Redis is configured.
     shared: Option<SharedTags>,
+}
+
+impl Invalidations {
+    /// Remembers at most `max_tracked` stamped tags, each for `ttl` (an entry's life).
+    fn new(ttl: Duration, max_tracked: u64) -> Self {
+        let invalidated = moka::sync::Cache::builder().time_to_live(ttl).max_capacity(max_tracked).build();
+        Self { invalidated, epoch: AtomicU64::new(0), shared: None }
+    }
+
+    /// The epochs a fetch starting now is stamped with; the replicas' shared
+    /// one is read only `with_shared` (0 otherwise, or without Redis).
+    async fn now(&self, with_shared: bool) -> Epochs {
+        let local = self.epoch.load(Ordering::SeqCst);
+        let shared = match &self.shared {
+            Some(stamps) if with_shared => stamps.epoch().await,
+            _ => 0,
+        };
+        Epochs { local, shared }
+    }
+
+    /// Whether a write stamped any of `tags` since `fetched_at`: on this
+    /// replica, then (with `shared`) on any.
+    async fn freshness(&self, tags: &[Tag], fetched_at: Epochs, shared: bool) -> Freshness {
+        // No write at all since the fetch started (the common case): no tag can have been stamped later.
+        let written_since = self.epoch.load(Ordering::SeqCst) != fetched_at.local;
+        if written_since
+            && tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > fetched_at.local))
+        {
+            return Freshness::Stale;
+        }
+        match &self.shared {
+            // Boxed, like a miss: only replicas sharing Redis pay for it, and a round trip dwarfs it.
+            Some(stamps) if shared => match Box::pin(stamps.stamped_after(tags, fetched_at.shared)).await {
+                Some(true) => Freshness::Stale,
+                Some(false) => Freshness::Current,
+                None => Freshness::Unknown,
+            },
+            _ => Freshness::Current,
+        }
+    }
+
+    /// Stamps `tags` here and, with Redis, for every replica: no entry they
+    /// name whose fetch started before is served again, anywhere.
+    async fn stamp(&self, tags: Vec<Tag>) {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        for tag in &tags {
+            self.invalidated.insert(tag.clone(), epoch);
+        }
+        if let Some(stamps) = &self.shared {
+            stamps.stamp(&tags).await;
+        }
+    }
+}
+
+/// The sales ports with detail_sale answers cached.
+pub struct CachedSales<P> {
+    inner: Arc<P>,
+    entries: moka::future::Cache<SaleLookup, Arc<Entry>>,
+    invalidations: Invalidations,
     stats: Arc<CacheStats>,
     /// Makes each fetched sale's memo as it is stored (see the module docs).
     memo: Option<MemoMaker>,
@@ -151,19 +237,10 @@ impl<P> CachedSales<P> {
             .time_to_live(settings.ttl)
             .max_capacity(settings.max_bytes)
             .weigher(|_: &SaleLookup, entry: &Arc<Entry>| approximate_bytes(entry))
-            .eviction_listener(move |_, _, cause| match cause {
-                RemovalCause::Size => {
-                    listener_stats.evictions.fetch_add(1, Ordering::Relaxed);
-                }
-                RemovalCause::Expired => {
-                    listener_stats.expirations.fetch_add(1, Ordering::Relaxed);
-                }
-                RemovalCause::Explicit | RemovalCause::Replaced => {}
-            })
+            .eviction_listener(move |_, _, cause| listener_stats.count_removal(cause))
             .build();
-        let invalidated =
-            moka::sync::Cache::builder().time_to_live(settings.ttl).max_capacity(MAX_TRACKED_TAGS).build();
-        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), shared: None, stats, memo: None }
+        let invalidations = Invalidations::new(settings.ttl, MAX_TRACKED_TAGS);
+        Self { inner, entries, invalidations, stats, memo: None }
     }
 
     /// Makes each fetched sale's memo with `make` before the entry is stored,
@@ -176,20 +253,14 @@ impl<P> CachedSales<P> {
 
     /// Makes every write through any replica sharing `tags` evict its sale
     /// from this replica's cache too.
-    pub fn with_shared_tags(self, tags: SharedTags) -> Self {
-        Self { shared: Some(tags), ..self }
+    pub fn with_shared_tags(mut self, tags: SharedTags) -> Self {
+        self.invalidations.shared = Some(tags);
+        self
     }
 
     /// The cache's counters and size.
     pub fn stats(&self) -> CacheStatsSnapshot {
-        CacheStatsSnapshot {
-            hits: self.stats.hits.load(Ordering::Relaxed),
-            misses: self.stats.misses.load(Ordering::Relaxed),
-            evictions: self.stats.evictions.load(Ordering::Relaxed),
-            expirations: self.stats.expirations.load(Ordering::Relaxed),
-            entries: self.entries.entry_count(),
-            bytes: self.entries.weighted_size(),
-        }
+        self.stats.snapshot(self.entries.entry_count(), self.entries.weighted_size())
     }
 
     /// Applies pending evictions and counts (moka does this lazily); tests and
@@ -215,39 +286,16 @@ impl<P> CachedSales<P> {
     /// Whether a write touched the entry's sale since its fetch started: on
     /// this replica, then (with `shared`) on any.
     async fn freshness(&self, entry: &Entry, shared: bool) -> Freshness {
-        let tags = &entry.tags;
-        // No write at all since the fetch started (the common case): no tag can have been stamped later.
-        let written_since = self.epoch.load(Ordering::SeqCst) != entry.fetched_at.local;
-        if written_since
-            && tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local))
-        {
-            return Freshness::Stale;
-        }
-        match &self.shared {
-            // Boxed, like a miss: only replicas sharing Redis pay for it, and a round trip dwarfs it.
-            Some(stamps) if shared => match Box::pin(stamps.stamped_after(tags, entry.fetched_at.shared)).await {
-                Some(true) => Freshness::Stale,
-                Some(false) => Freshness::Current,
-                None => Freshness::Unknown,
-            },
-            _ => Freshness::Current,
-        }
+        self.invalidations.freshness(&entry.tags, entry.fetched_at, shared).await
     }
 
     async fn invalidate(&self, write: &SaleWrite) {
         self.invalidate_tags(tags(write)).await;
     }
 
-    /// Stamps `tags` here and, with Redis, for every replica: no entry of a sale
-    /// they name whose fetch started before is served again, anywhere.
+    /// Stamps `tags` (see [`Invalidations::stamp`]).
     async fn invalidate_tags(&self, tags: Vec<Tag>) {
-        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        for tag in &tags {
-            self.invalidated.insert(tag.clone(), epoch);
-        }
-        if let Some(stamps) = &self.shared {
-            stamps.stamp(&tags).await;
-        }
+        self.invalidations.stamp(tags).await;
     }
 }
 
@@ -283,12 +331,7 @@ fn approximate_bytes(entry: &Entry) -> u32 {
 
 impl<P: SalesPort> CachedSales<P> {
     async fn fetch(&self, ctx: CallContext, lookup: &SaleLookup) -> Result<Arc<Entry>, Error> {
-        let local = self.epoch.load(Ordering::SeqCst);
-        let shared = match &self.shared {
-            Some(stamps) => stamps.epoch().await,
-            None => 0,
-        };
-        let fetched_at = Epochs { local, shared };
+        let fetched_at = self.invalidations.now(true).await;
         let sale = self.inner.get_shared_sale(ctx, lookup).await?;
         if let Some(make) = self.memo {
             sale.memo(make);

@@ -35,14 +35,12 @@ use std::{
     io,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
 
-use moka::notification::RemovalCause;
-
-use super::{CacheStats, CacheStatsSnapshot, Epochs, Freshness, SharedTags, Tag, weigh};
+use super::{CacheStats, CacheStatsSnapshot, Epochs, Freshness, Invalidations, SharedTags, Tag, weigh};
 use crate::{
     domain::{
         AccountPayment, AccountPort, CallContext, CatalogPage, CatalogPort, CatalogReceipt, CatalogWrite,
@@ -203,10 +201,7 @@ fn weight(value: &Value, tags: &Vec<Tag>) -> u32 {
 pub struct CachedCatalog<P> {
     inner: Arc<P>,
     entries: moka::future::Cache<Key, Arc<Entry>>,
-    /// The epoch of each tag's last stamp here; kept as long as an entry can live.
-    invalidated: moka::sync::Cache<Tag, u64>,
-    epoch: AtomicU64,
-    shared: Option<SharedTags>,
+    invalidations: Invalidations,
     stats: Arc<CacheStats>,
 }
 
@@ -221,36 +216,21 @@ impl<P> CachedCatalog<P> {
             .time_to_live(settings.ttl)
             .max_capacity(settings.max_bytes)
             .weigher(|_: &Key, entry: &Arc<Entry>| entry.weight)
-            .eviction_listener(move |_, _, cause| match cause {
-                RemovalCause::Size => {
-                    listener_stats.evictions.fetch_add(1, Ordering::Relaxed);
-                }
-                RemovalCause::Expired => {
-                    listener_stats.expirations.fetch_add(1, Ordering::Relaxed);
-                }
-                RemovalCause::Explicit | RemovalCause::Replaced => {}
-            })
+            .eviction_listener(move |_, _, cause| listener_stats.count_removal(cause))
             .build();
-        let invalidated =
-            moka::sync::Cache::builder().time_to_live(settings.ttl).max_capacity(MAX_TRACKED_TAGS).build();
-        Self { inner, entries, invalidated, epoch: AtomicU64::new(0), shared: None, stats }
+        let invalidations = Invalidations::new(settings.ttl, MAX_TRACKED_TAGS);
+        Self { inner, entries, invalidations, stats }
     }
 
     /// Makes every catalog write through any replica sharing `tags` evict here too.
-    pub fn with_shared_tags(self, tags: SharedTags) -> Self {
-        Self { shared: Some(tags), ..self }
+    pub fn with_shared_tags(mut self, tags: SharedTags) -> Self {
+        self.invalidations.shared = Some(tags);
+        self
     }
 
     /// The cache's counters and size.
     pub fn stats(&self) -> CacheStatsSnapshot {
-        CacheStatsSnapshot {
-            hits: self.stats.hits.load(Ordering::Relaxed),
-            misses: self.stats.misses.load(Ordering::Relaxed),
-            evictions: self.stats.evictions.load(Ordering::Relaxed),
-            expirations: self.stats.expirations.load(Ordering::Relaxed),
-            entries: self.entries.entry_count(),
-            bytes: self.entries.weighted_size(),
-        }
+        self.stats.snapshot(self.entries.entry_count(), self.entries.weighted_size())
     }
 
     /// Applies pending evictions and counts (moka does this lazily).
@@ -261,35 +241,16 @@ impl<P> CachedCatalog<P> {
     /// Whether a write touched the entry since its fetch started: on this
     /// replica, then (with `shared`) on any.
     async fn freshness(&self, entry: &Entry, shared: bool) -> Freshness {
-        let tags = &entry.tags;
-        if tags.is_empty() {
+        // Account reads carry no tags: nothing writes them, only their TTL renews them.
+        if entry.tags.is_empty() {
             return Freshness::Current;
         }
-        let written_since = self.epoch.load(Ordering::SeqCst) != entry.fetched_at.local;
-        if written_since
-            && tags.iter().any(|tag| self.invalidated.get(tag).is_some_and(|epoch| epoch > entry.fetched_at.local))
-        {
-            return Freshness::Stale;
-        }
-        match &self.shared {
-            Some(stamps) if shared => match Box::pin(stamps.stamped_after(tags, entry.fetched_at.shared)).await {
-                Some(true) => Freshness::Stale,
-                Some(false) => Freshness::Current,
-                None => Freshness::Unknown,
-            },
-            _ => Freshness::Current,
-        }
+        self.invalidations.freshness(&entry.tags, entry.fetched_at, shared).await
     }
 
     /// Stamps `tags` here and, with Redis, for every replica.
     async fn invalidate(&self, tags: Vec<Tag>) {
-        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        for tag in &tags {
-            self.invalidated.insert(tag.clone(), epoch);
-        }
-        if let Some(stamps) = &self.shared {
-            stamps.stamp(&tags).await;
-        }
+        self.invalidations.stamp(tags).await;
     }
 
     /// Reads `key` upstream with `upstream`, noting the epochs first.
@@ -298,14 +259,10 @@ impl<P> CachedCatalog<P> {
         Fut: Future<Output = Result<Value, Error>> + Send,
     {
         let tags = key.tags();
-        let local = self.epoch.load(Ordering::SeqCst);
-        let shared = match &self.shared {
-            Some(stamps) if !tags.is_empty() => stamps.epoch().await,
-            _ => 0,
-        };
+        let fetched_at = self.invalidations.now(!tags.is_empty()).await;
         let value = upstream().await?;
         let weight = weight(&value, &tags);
-        Ok(Arc::new(Entry { value, tags, fetched_at: Epochs { local, shared }, weight }))
+        Ok(Arc::new(Entry { value, tags, fetched_at, weight }))
     }
 
     /// `key`'s value: from the cache when it is current, else from `upstream` (and stored).
@@ -458,7 +415,10 @@ impl<P: CatalogWritePort> CatalogWritePort for CachedCatalog<P> {
 
 #[cfg(test)]
 mod tests {
-    use std::{collections::HashMap, sync::Mutex};
+    use std::{
+        collections::HashMap,
+        sync::{Mutex, atomic::AtomicU64},
+    };
 
     use tokio::sync::Semaphore;
 
