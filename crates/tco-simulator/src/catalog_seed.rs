@@ -217,30 +217,7 @@ fn cents(amount: i64) -> Money {
 }
 
 fn product(product_id: u64, assigned_product_id: u64, name: &str, price: i64) -> ProductRecord {
-    ProductRecord {
-        product_id,
-        assigned_product_id,
-        vendor_id: OWN_VENDOR_ID.to_owned(),
-        vendor_product_id: None,
-        name: name.to_owned(),
-        description: None,
-        long_description: None,
-        price: cents(price),
-        tangible: false,
-        weight: None,
-        handling: None,
-        recurring: false,
-        recurrence: None,
-        duration: None,
-        startup_fee: None,
-        pending_url: None,
-        approved_url: None,
-        commission: false,
-        commission_type: None,
-        commission_amount: None,
-        category_ids: Vec::new(),
-        option_ids: Vec::new(),
-    }
+    ProductRecord::bare(product_id, assigned_product_id, OWN_VENDOR_ID.to_owned(), name.to_owned(), cents(price))
 }
 
 /// An option whose value ids count up by `step` from its own id.

@@ -306,30 +306,7 @@ fn receipt(message: &str, product: &ProductRecord) -> Value {
 pub fn create_product(store: &CatalogStore, params: &Params) -> Result<Value, ApiError> {
     let fields = ProductFields::parse(params, true)?;
     store.write(|data| {
-        let mut product = ProductRecord {
-            product_id: 0,
-            assigned_product_id: 0,
-            vendor_id: data.own_vendor_id.clone(),
-            vendor_product_id: None,
-            name: String::new(),
-            description: None,
-            long_description: None,
-            price: Money::ZERO,
-            tangible: false,
-            weight: None,
-            handling: None,
-            recurring: false,
-            recurrence: None,
-            duration: None,
-            startup_fee: None,
-            pending_url: None,
-            approved_url: None,
-            commission: false,
-            commission_type: None,
-            commission_amount: None,
-            category_ids: Vec::new(),
-            option_ids: Vec::new(),
-        };
+        let mut product = ProductRecord::bare(0, 0, data.own_vendor_id.clone(), String::new(), Money::ZERO);
         fields.apply(data, &mut product)?;
         product.product_id = data.allocate_id();
         product.assigned_product_id = data.next_assigned_product_id;

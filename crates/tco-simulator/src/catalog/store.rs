@@ -40,6 +40,37 @@ pub struct ProductRecord {
     pub option_ids: Vec<u64>,
 }
 
+impl ProductRecord {
+    /// A product with only its ids, seller, name and price: every optional field unset, every
+    /// flag off, no options or categories (what create_product starts from, and the seed too).
+    pub fn bare(product_id: u64, assigned_product_id: u64, vendor_id: String, name: String, price: Money) -> Self {
+        ProductRecord {
+            product_id,
+            assigned_product_id,
+            vendor_id,
+            vendor_product_id: None,
+            name,
+            description: None,
+            long_description: None,
+            price,
+            tangible: false,
+            weight: None,
+            handling: None,
+            recurring: false,
+            recurrence: None,
+            duration: None,
+            startup_fee: None,
+            pending_url: None,
+            approved_url: None,
+            commission: false,
+            commission_type: None,
+            commission_amount: None,
+            category_ids: Vec::new(),
+            option_ids: Vec::new(),
+        }
+    }
+}
+
 /// A product option with its values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OptionRecord {
