@@ -23,9 +23,9 @@ use serde_json::Value;
 
 use crate::domain::{
     AccountPayment, Amount, Authorization, AuthorizationRequest, CatalogPage, CatalogReceipt, CatalogWrite,
-    CompanyInfo, ContactInfo, Coupon, CouponType, CouponUpdate, Cursor, Error, JournalEntry, ListSalesQuery,
-    NewCoupon, NewOption, NewOptionValue, NewProduct, PageRequest, PendingPayment, Product, ProductFields,
-    ProductOption, RawForm, Sale, SaleLookup, SalesPage, Text, TextRules, WriteRequest,
+    CompanyInfo, ContactInfo, Coupon, CouponType, CouponUpdate, Cursor, Error, JournalEntry, ListSalesQuery, NewCoupon,
+    NewOption, NewOptionValue, NewProduct, PageRequest, PendingPayment, Product, ProductFields, ProductOption, RawForm,
+    Sale, SaleLookup, SalesPage, Text, TextRules, WriteRequest,
 };
 use crate::grpc::proto::{self, NotificationType};
 use crate::grpc::{NOTIFICATION_MAX_AMOUNT_CHARS, NOTIFICATION_MAX_ITEMS, journal_notification};
@@ -340,18 +340,30 @@ pub fn catalog_answer(
         return AdminApiClient::decode_catalog_write(&write, status, content_type, body).map(D::Receipt);
     }
     match answer {
-        CatalogAnswer::ListProducts => AdminApiClient::decode_list_products(status, content_type, body, asked).map(D::Products),
-        CatalogAnswer::DetailProduct => AdminApiClient::decode_detail_product(status, content_type, body).map(D::Product),
-        CatalogAnswer::ListOptions => AdminApiClient::decode_list_options(status, content_type, body, asked).map(D::Options),
+        CatalogAnswer::ListProducts => {
+            AdminApiClient::decode_list_products(status, content_type, body, asked).map(D::Products)
+        }
+        CatalogAnswer::DetailProduct => {
+            AdminApiClient::decode_detail_product(status, content_type, body).map(D::Product)
+        }
+        CatalogAnswer::ListOptions => {
+            AdminApiClient::decode_list_options(status, content_type, body, asked).map(D::Options)
+        }
         CatalogAnswer::DetailOption => AdminApiClient::decode_detail_option(status, content_type, body).map(D::Option),
         CatalogAnswer::ListCoupons => AdminApiClient::decode_list_coupons(status, content_type, body).map(D::Coupons),
         CatalogAnswer::DetailCoupon => AdminApiClient::decode_detail_coupon(status, content_type, body).map(D::Coupon),
-        CatalogAnswer::CompanyInfo => AdminApiClient::decode_company_info(status, content_type, body).map(D::CompanyInfo),
-        CatalogAnswer::ContactInfo => AdminApiClient::decode_contact_info(status, content_type, body).map(D::ContactInfo),
+        CatalogAnswer::CompanyInfo => {
+            AdminApiClient::decode_company_info(status, content_type, body).map(D::CompanyInfo)
+        }
+        CatalogAnswer::ContactInfo => {
+            AdminApiClient::decode_contact_info(status, content_type, body).map(D::ContactInfo)
+        }
         CatalogAnswer::PendingPayment => {
             AdminApiClient::decode_pending_payment(status, content_type, body).map(D::PendingPayment)
         }
-        CatalogAnswer::ListPayments => AdminApiClient::decode_list_payments(status, content_type, body).map(D::Payments),
+        CatalogAnswer::ListPayments => {
+            AdminApiClient::decode_list_payments(status, content_type, body).map(D::Payments)
+        }
         // Writes are answered above; a write without its sample is no input the gateway sees.
         _ => Err(Error::UpstreamResponseInvalid {
             detail: format!("{}: no sample write", answer.endpoint()),
@@ -530,7 +542,8 @@ fn check_catalog_value(value: &CatalogDecoded) -> Result<(), String> {
         CatalogDecoded::Coupons(list) => list.iter().for_each(|c| coupon(c, &mut ids, &mut amounts)),
         CatalogDecoded::Coupon(c) => coupon(c, &mut ids, &mut amounts),
         CatalogDecoded::PendingPayment(p) => {
-            amounts.extend([p.amount, p.payment_fee, p.reserve_held].into_iter().flatten().map(|a| ("payment".into(), a)));
+            amounts
+                .extend([p.amount, p.payment_fee, p.reserve_held].into_iter().flatten().map(|a| ("payment".into(), a)));
         }
         CatalogDecoded::Payments(list) => {
             for p in list {

@@ -51,11 +51,19 @@ impl AccountPort for AdminApiClient {
 /// oracles and property tests) through the public client type, the one way out of this
 /// private module: what is fuzzed is exactly what the calls run.
 impl AdminApiClient {
-    pub(crate) fn decode_company_info(status: StatusCode, content_type: &str, body: &[u8]) -> Result<CompanyInfo, Error> {
+    pub(crate) fn decode_company_info(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<CompanyInfo, Error> {
         decode_company_info(status, content_type, body)
     }
 
-    pub(crate) fn decode_contact_info(status: StatusCode, content_type: &str, body: &[u8]) -> Result<ContactInfo, Error> {
+    pub(crate) fn decode_contact_info(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<ContactInfo, Error> {
         decode_contact_info(status, content_type, body)
     }
 

@@ -137,7 +137,11 @@ impl AdminApiClient {
         decode_detail_option(status, content_type, body)
     }
 
-    pub(crate) fn decode_list_coupons(status: StatusCode, content_type: &str, body: &[u8]) -> Result<Vec<Coupon>, Error> {
+    pub(crate) fn decode_list_coupons(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Vec<Coupon>, Error> {
         decode_list_coupons(status, content_type, body)
     }
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tco_simulator::{RunningSimulator, SimulatorConfig};
 
 use super::{
-    ACCOUNT_SECRET_WORD, AdminAnswer, CatalogAnswer, CatalogDecoded, INS_SECRET_WORD, JSON, RequestKind, STATUSES,
-    XML, admin_selector, catalog_answer, catalog_selector, check_admin, check_ins_post, check_payment, check_request,
+    ACCOUNT_SECRET_WORD, AdminAnswer, CatalogAnswer, CatalogDecoded, INS_SECRET_WORD, JSON, RequestKind, STATUSES, XML,
+    admin_selector, catalog_answer, catalog_selector, check_admin, check_ins_post, check_payment, check_request,
     ins_post,
 };
 use crate::grpc::proto;
@@ -597,7 +597,7 @@ pub(super) fn xml_of(body: &Value) -> String {
 }
 
 /// The 2Checkout node wiki's product (live account 1817037, 2014), with its two options.
-pub(super) fn wiki_product() -> Value {
+fn wiki_product() -> Value {
     json!({
         "product_id": "4635212971", "assigned_product_id": "2559", "vendor_id": "1817037",
         "vendor_product_id": null, "name": "API product", "description": "An API created product",
@@ -677,13 +677,24 @@ pub(super) fn catalog_examples() -> Vec<(&'static str, CatalogAnswer, u16, Value
                "total_refunds": "275.36", "total_reserve_released": "0.00", "total_sales": sales})
     };
     let mut pending = totals("283.86");
-    for (key, value) in [("amount", "999.99"), ("payment_fee", "0.00"), ("payment_id", "2436561667"),
-                         ("payment_method", "ach"), ("release_level", "15"), ("reserve_held", "14.19")] {
+    for (key, value) in [
+        ("amount", "999.99"),
+        ("payment_fee", "0.00"),
+        ("payment_id", "2436561667"),
+        ("payment_method", "ach"),
+        ("release_level", "15"),
+        ("reserve_held", "14.19"),
+    ] {
         pending[key] = json!(value);
     }
     let mut payout = totals("0.00");
-    for (key, value) in [("payment_id", "4681565342"), ("payment_identifier", "wire_999042012"),
-                         ("amount", "50240.51"), ("reserve_held", "1646.07"), ("payment_type", "wire")] {
+    for (key, value) in [
+        ("payment_id", "4681565342"),
+        ("payment_identifier", "wire_999042012"),
+        ("amount", "50240.51"),
+        ("reserve_held", "1646.07"),
+        ("payment_type", "wire"),
+    ] {
         payout[key] = json!(value);
     }
     for key in ["date_paid", "date_reserve_released", "date_voided"] {
@@ -691,50 +702,117 @@ pub(super) fn catalog_examples() -> Vec<(&'static str, CatalogAnswer, u16, Value
     }
     payout["void"] = json!(0);
     vec![
-        ("catalog_list_products", A::ListProducts, 200, json!({"response_code": "OK",
+        (
+            "catalog_list_products",
+            A::ListProducts,
+            200,
+            json!({"response_code": "OK",
             "response_message": "Product information retrieved successfully.",
-            "page_info": page_info("list_products", "2"), "products": [wiki_product(), second]})),
+            "page_info": page_info("list_products", "2"), "products": [wiki_product(), second]}),
+        ),
         ("catalog_list_products_none", A::ListProducts, 400, not_found()),
-        ("catalog_detail_product", A::DetailProduct, 200, json!({"product": wiki_product(), "response_code": "OK",
-            "response_message": "Product detail information retrieved successfully"})),
-        ("catalog_detail_product_forbidden", A::DetailProduct, 400,
-            refusal("FORBIDDEN", "Access denied to product.")),
-        ("catalog_list_options", A::ListOptions, 200, json!({"options": [volume],
+        (
+            "catalog_detail_product",
+            A::DetailProduct,
+            200,
+            json!({"product": wiki_product(), "response_code": "OK",
+            "response_message": "Product detail information retrieved successfully"}),
+        ),
+        ("catalog_detail_product_forbidden", A::DetailProduct, 400, refusal("FORBIDDEN", "Access denied to product.")),
+        (
+            "catalog_list_options",
+            A::ListOptions,
+            200,
+            json!({"options": [volume],
             "page_info": page_info("list_options", "1"), "response_code": "OK",
-            "response_message": "Option information retrieved successfully."})),
+            "response_message": "Option information retrieved successfully."}),
+        ),
         ("catalog_list_options_none", A::ListOptions, 400, not_found()),
-        ("catalog_detail_option", A::DetailOption, 200, json!({"option": [decibels], "response_code": "OK",
-            "response_message": "Option detail retrieved successfully."})),
-        ("catalog_list_coupons", A::ListCoupons, 200, json!({"coupon": coupons, "response_code": "OK",
-            "response_message": "Coupon information retrieved successfully."})),
+        (
+            "catalog_detail_option",
+            A::DetailOption,
+            200,
+            json!({"option": [decibels], "response_code": "OK",
+            "response_message": "Option detail retrieved successfully."}),
+        ),
+        (
+            "catalog_list_coupons",
+            A::ListCoupons,
+            200,
+            json!({"coupon": coupons, "response_code": "OK",
+            "response_message": "Coupon information retrieved successfully."}),
+        ),
         ("catalog_list_coupons_none", A::ListCoupons, 400, not_found()),
-        ("catalog_detail_coupon", A::DetailCoupon, 200, json!({"coupon": {"coupon_code": "APITEST002",
+        (
+            "catalog_detail_coupon",
+            A::DetailCoupon,
+            200,
+            json!({"coupon": {"coupon_code": "APITEST002",
             "date_expire": "2012-12-31", "minimum_purchase": "5.00", "percentage_off": "5",
             "product": [{"product_id": "0",
                          "product_url": "https://www.2checkout.com/api/products/detail_product?product_id=0"}],
             "type": "sale", "value_off": null}, "response_code": "OK",
-            "response_message": "Coupon detail retrieved successfully."})),
+            "response_message": "Coupon detail retrieved successfully."}),
+        ),
         ("catalog_detail_coupon_unknown", A::DetailCoupon, 400, refusal("FORBIDDEN", "Access denied to coupon.")),
-        ("catalog_create_product", A::CreateProduct, 200, confirmed("Product successfully created.",
-            json!({"assigned_product_id": "445", "product_id": "4838125968"}))),
-        ("catalog_create_product_missing", A::CreateProduct, 400,
-            refusal("PARAMETER_MISSING", "Required parameter missing: price")),
-        ("catalog_update_product", A::UpdateProduct, 200, confirmed("Product successfully updated",
-            json!({"assigned_product_id": "445", "product_id": "4838125968"}))),
+        (
+            "catalog_create_product",
+            A::CreateProduct,
+            200,
+            confirmed(
+                "Product successfully created.",
+                json!({"assigned_product_id": "445", "product_id": "4838125968"}),
+            ),
+        ),
+        (
+            "catalog_create_product_missing",
+            A::CreateProduct,
+            400,
+            refusal("PARAMETER_MISSING", "Required parameter missing: price"),
+        ),
+        (
+            "catalog_update_product",
+            A::UpdateProduct,
+            200,
+            confirmed(
+                "Product successfully updated",
+                json!({"assigned_product_id": "445", "product_id": "4838125968"}),
+            ),
+        ),
         ("catalog_delete_product", A::DeleteProduct, 200, confirmed("Product successfully deleted.", json!({}))),
-        ("catalog_create_option", A::CreateOption, 200, confirmed("Option created successfully",
-            json!({"option_id": "1234567890"}))),
+        (
+            "catalog_create_option",
+            A::CreateOption,
+            200,
+            confirmed("Option created successfully", json!({"option_id": "1234567890"})),
+        ),
         ("catalog_update_option", A::UpdateOption, 200, confirmed("Option updated successfully", json!({}))),
-        ("catalog_update_option_refused", A::UpdateOption, 400, refusal("PARAMETER_INVALID",
-            "Specified option_value_id does not belong to specifed option_id.")),
+        (
+            "catalog_update_option_refused",
+            A::UpdateOption,
+            400,
+            refusal("PARAMETER_INVALID", "Specified option_value_id does not belong to specifed option_id."),
+        ),
         ("catalog_delete_option", A::DeleteOption, 200, confirmed("Option deleted successfully", json!({}))),
-        ("catalog_create_coupon", A::CreateCoupon, 200, confirmed("Coupon successfully created",
-            json!({"coupon_code": "7G2NCGX"}))),
-        ("catalog_update_coupon", A::UpdateCoupon, 200, confirmed("Coupon updated successfully",
-            json!({"coupon_code": "APIMODIFY002"}))),
+        (
+            "catalog_create_coupon",
+            A::CreateCoupon,
+            200,
+            confirmed("Coupon successfully created", json!({"coupon_code": "7G2NCGX"})),
+        ),
+        (
+            "catalog_update_coupon",
+            A::UpdateCoupon,
+            200,
+            confirmed("Coupon updated successfully", json!({"coupon_code": "APIMODIFY002"})),
+        ),
         ("catalog_delete_coupon", A::DeleteCoupon, 200, confirmed("Coupon successfully deleted.", json!({}))),
         ("acct_company_info", A::CompanyInfo, 200, company_info()),
-        ("acct_contact_info", A::ContactInfo, 200, json!({"response_code": "OK",
+        (
+            "acct_contact_info",
+            A::ContactInfo,
+            200,
+            json!({"response_code": "OK",
             "response_message": "contact info retrieved", "vendor_contact_info": {
             "2co_account_level_id": "3", "customer_service_email": "support@fake-company.com",
             "customer_service_phone": "555-555-5555", "customer_service_phone_ext": "null",
@@ -744,11 +822,22 @@ pub(super) fn catalog_examples() -> Vec<(&'static str, CatalogAnswer, u16, Value
             "office_phone": "555-555-5555", "office_phone_ext": null, "physical_address_1": "855 Grandview Avenue",
             "physical_address_2": "Suite 11", "physical_address_id": "1", "physical_city": "Columbus",
             "physical_country_code": "USA", "physical_postal_code": "43215", "physical_state": "Ohio",
-            "vendor_id": "901248204"}})),
-        ("acct_pending_payment", A::PendingPayment, 200, json!({"payment": pending, "response_code": "OK",
-            "response_message": "payment info retrieved"})),
-        ("acct_list_payments", A::ListPayments, 200, json!({"payments": [payout], "response_code": "OK",
-            "response_message": "payments retrieved"})),
+            "vendor_id": "901248204"}}),
+        ),
+        (
+            "acct_pending_payment",
+            A::PendingPayment,
+            200,
+            json!({"payment": pending, "response_code": "OK",
+            "response_message": "payment info retrieved"}),
+        ),
+        (
+            "acct_list_payments",
+            A::ListPayments,
+            200,
+            json!({"payments": [payout], "response_code": "OK",
+            "response_message": "payments retrieved"}),
+        ),
         ("acct_list_payments_none", A::ListPayments, 400, not_found()),
     ]
 }
@@ -758,13 +847,6 @@ pub(super) fn catalog_input(answer: CatalogAnswer, status: u16, sniffed: bool, b
     let mut input = catalog_selector(answer, status_index(status), sniffed).to_vec();
     input.extend_from_slice(body);
     input
-}
-
-/// The body of a committed catalog seed (its two selector bytes left out).
-pub(super) fn catalog_seed(target: &str, name: &str) -> Vec<u8> {
-    let mut body = seed(target, name);
-    body.remove(0);
-    body
 }
 
 /// Writes the notes' example answers into both Admin API corpora (with the account's
@@ -817,12 +899,9 @@ fn the_notes_example_catalog_and_account_answers_read_alike_in_json_and_in_xml()
         let committed = seed("admin_json", &format!("{name}_{status}"));
         assert_eq!(&committed[1..], body.to_string().as_bytes(), "{name}: the committed seed is stale");
     }
-    let Ok(CatalogDecoded::CompanyInfo(info)) = catalog_answer(
-        CatalogAnswer::CompanyInfo,
-        200,
-        JSON,
-        company_info().to_string().as_bytes(),
-    ) else {
+    let Ok(CatalogDecoded::CompanyInfo(info)) =
+        catalog_answer(CatalogAnswer::CompanyInfo, 200, JSON, company_info().to_string().as_bytes())
+    else {
         panic!("the company info example does not read")
     };
     assert_eq!(info.vendor_id, "901248204");
