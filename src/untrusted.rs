@@ -394,8 +394,9 @@ fn planted_secret(body: &[u8]) -> bool {
 /// - a read succeeds on a 2xx answer, or on a vendor error to a listing, which is then an
 ///   empty page (list) of the page asked for, and only when the body may name
 ///   RECORD_NOT_FOUND; it fails only as an upstream error, and an
-///   UPSTREAM_RESPONSE_INVALID names the endpoint (then the path of the bad value, or
-///   the problem: never the body, which `admin.rs` keeps out of details);
+///   UPSTREAM_RESPONSE_INVALID names the endpoint first (then the path of the bad value
+///   or the problem; that no body text follows is checked here for the planted secret
+///   word only, and by the property tests for the paths of amounts and ids);
 /// - what a read succeeds with holds ids of digits and amounts of decimal text, and a
 ///   page number and size of at least 1;
 /// - a write succeeds only on a 2xx answer whose `response_code` says OK, and a create
