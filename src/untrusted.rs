@@ -377,14 +377,21 @@ pub fn catalog_answer(
 pub const ACCOUNT_SECRET_WORD: &str = "fuzz-acct-secret-word-5J8Q";
 
 /// Whether `body` carries [`ACCOUNT_SECRET_WORD`] exactly once, as the value of a
-/// `secret_word` member (JSON) or element (XML): then nothing the gateway makes of the
-/// answer may show it, since no `secret_word` is ever read.
+/// `secret_word` member (a JSON body) or element (any other): then nothing the gateway
+/// makes of the answer may show it, since no `secret_word` is ever read. Each format's
+/// spelling counts only in a body of that format, and the XML one not where a CDATA
+/// section could make it text: in the other format (or in CDATA) it is just the text of
+/// some other value, which the gateway reads as any text.
 fn planted_secret(body: &[u8]) -> bool {
     let secret = ACCOUNT_SECRET_WORD.as_bytes();
-    let occurrences = body.windows(secret.len()).filter(|w| *w == secret).count();
-    let as_json = [&br#""secret_word":""#[..], secret, b"\""].concat();
-    let as_xml = [&b"<secret_word>"[..], secret, b"</secret_word>"].concat();
-    occurrences == 1 && (contains(body, &as_json) || contains(body, &as_xml))
+    if body.windows(secret.len()).filter(|w| *w == secret).count() != 1 {
+        return false;
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        contains(body, &[&br#""secret_word":""#[..], secret, b"\""].concat())
+    } else {
+        !contains(body, b"<![CDATA[") && contains(body, &[&b"<secret_word>"[..], secret, b"</secret_word>"].concat())
+    }
 }
 
 /// The rules of [`check_admin`] for one catalog or account answer with any status and
