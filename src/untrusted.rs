@@ -5,7 +5,9 @@
 //!
 //! Each wrapper is a thin call into the code the gateway really runs on what crosses its
 //! edges: the Admin API's answers (`twocheckout/admin.rs`, JSON or XML by content type,
-//! then the strict wire decode into domain values), the Payment API's answers
+//! then the strict wire decode into domain values: the sales answers, and every catalog
+//! and account answer through the very decoders `twocheckout/catalog.rs` and
+//! `account.rs` hand to the client's `call`), the Payment API's answers
 //! (`twocheckout/payment.rs`), and the callers' protobuf requests (prost's decoding, then
 //! the `TryFrom` conversions of `grpc/*/request.rs`), and the INS receiver's posts
 //! (`notifications/receiver.rs`: the form and its signature, then the stored form's
@@ -20,13 +22,15 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::domain::{
-    Authorization, AuthorizationRequest, Cursor, Error, JournalEntry, ListSalesQuery, PageRequest, RawForm, Sale,
-    SaleLookup, SalesPage, WriteRequest,
+    AccountPayment, Amount, Authorization, AuthorizationRequest, CatalogPage, CatalogReceipt, CatalogWrite,
+    CompanyInfo, ContactInfo, Coupon, CouponType, CouponUpdate, Cursor, Error, JournalEntry, ListSalesQuery, NewCoupon,
+    NewOption, NewOptionValue, NewProduct, PageRequest, PendingPayment, Product, ProductFields, ProductOption, RawForm,
+    Sale, SaleLookup, SalesPage, Text, TextRules, WriteRequest,
 };
 use crate::grpc::proto::{self, NotificationType};
 use crate::grpc::{NOTIFICATION_MAX_AMOUNT_CHARS, NOTIFICATION_MAX_ITEMS, journal_notification};
 use crate::notifications::receiver;
-use crate::twocheckout::{DetailSaleBody, ListSalesBody, admin, payment};
+use crate::twocheckout::{AdminApiClient, DetailSaleBody, ListSalesBody, admin, payment};
 
 /// The HTTP statuses a fuzz input's first byte chooses from: mostly 2xx (where bodies are
 /// decoded), and one of each class the classification rules tell apart.
@@ -98,18 +102,40 @@ pub fn admin_selector(answer: AdminAnswer, status_index: usize, sniffed: bool) -
     answer + 3 * (status_index % STATUSES.len()) as u8 + if sniffed { SNIFFED } else { 0 }
 }
 
+/// The first byte's low seven bits from which on a selector picks a catalog or account
+/// answer: below it, the sales answers of [`admin_selector`] (three answers times
+/// sixteen statuses), so that the sales seeds keep their meaning.
+const CATALOG_FROM: u8 = 3 * STATUSES.len() as u8;
+
+/// The first two bytes of a catalog or account fuzz input: byte 0 picks the status (and
+/// whether the content type is left out) as [`admin_selector`] does, above the sales
+/// range; byte 1 picks the [`CatalogAnswer`]. [`check_admin`] reads them back.
+pub fn catalog_selector(answer: CatalogAnswer, status_index: usize, sniffed: bool) -> [u8; 2] {
+    let answer = CatalogAnswer::ALL.iter().position(|a| *a == answer).unwrap_or(0) as u8;
+    let status = CATALOG_FROM + (status_index % STATUSES.len()) as u8;
+    [status + if sniffed { SNIFFED } else { 0 }, answer]
+}
+
 /// One Admin API fuzz input, `declared` being [`JSON`] or [`XML`]: byte 0 is an
-/// [`admin_selector`], the rest the body. `Err` names the rule the outcome broke:
+/// [`admin_selector`] and the rest the body, or bytes 0 and 1 are a
+/// [`catalog_selector`] and the rest the body. `Err` names the rule the outcome broke:
 /// - a read succeeds only on a 2xx answer, and fails only as an upstream error (never
 ///   OUTCOME_UNKNOWN, never a caller's INVALID_ARGUMENT);
 /// - a write succeeds only on a 2xx answer whose `response_code` says OK, and fails only
-///   as OUTCOME_UNKNOWN, a vendor refusal or rejected credentials (never INTERNAL).
+///   as OUTCOME_UNKNOWN, a vendor refusal or rejected credentials (never INTERNAL);
+/// - and for the catalog and account answers the rules of [`check_catalog_answer`].
 pub fn check_admin(declared: &str, input: &[u8]) -> Result<(), String> {
     let Some((&selector, body)) = input.split_first() else { return Ok(()) };
     let low = selector & !SNIFFED;
+    let content_type = if selector & SNIFFED != 0 { "" } else { declared };
+    if low >= CATALOG_FROM {
+        let Some((&which, body)) = body.split_first() else { return Ok(()) };
+        let answer = CatalogAnswer::ALL[usize::from(which) % CatalogAnswer::ALL.len()];
+        let status_code = STATUSES[usize::from(low - CATALOG_FROM) % STATUSES.len()];
+        return check_catalog_answer(answer, status_code, content_type, body);
+    }
     let answer = AdminAnswer::ALL[usize::from(low % 3)];
     let status_code = STATUSES[usize::from(low / 3) % STATUSES.len()];
-    let content_type = if selector & SNIFFED != 0 { "" } else { declared };
     check_admin_answer(answer, status_code, content_type, body)
 }
 
@@ -152,6 +178,400 @@ pub fn check_admin_answer(
             Err(e) => Err(format!("write: HTTP {status_code} gave {e:?}, not OUTCOME_UNKNOWN")),
         },
     }
+}
+
+/// The catalog and account answers (`products/*`, `acct/*`): every answer
+/// `AdminApiClient` decodes as `CatalogPort`, `CatalogWritePort` and `AccountPort`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogAnswer {
+    ListProducts,
+    DetailProduct,
+    ListOptions,
+    DetailOption,
+    ListCoupons,
+    DetailCoupon,
+    CreateProduct,
+    UpdateProduct,
+    DeleteProduct,
+    CreateOption,
+    UpdateOption,
+    DeleteOption,
+    CreateCoupon,
+    UpdateCoupon,
+    DeleteCoupon,
+    CompanyInfo,
+    ContactInfo,
+    PendingPayment,
+    ListPayments,
+}
+
+impl CatalogAnswer {
+    pub const ALL: [Self; 19] = [
+        Self::ListProducts,
+        Self::DetailProduct,
+        Self::ListOptions,
+        Self::DetailOption,
+        Self::ListCoupons,
+        Self::DetailCoupon,
+        Self::CreateProduct,
+        Self::UpdateProduct,
+        Self::DeleteProduct,
+        Self::CreateOption,
+        Self::UpdateOption,
+        Self::DeleteOption,
+        Self::CreateCoupon,
+        Self::UpdateCoupon,
+        Self::DeleteCoupon,
+        Self::CompanyInfo,
+        Self::ContactInfo,
+        Self::PendingPayment,
+        Self::ListPayments,
+    ];
+
+    /// The endpoint that answers it, as its errors name it.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Self::ListProducts => "products/list_products",
+            Self::DetailProduct => "products/detail_product",
+            Self::ListOptions => "products/list_options",
+            Self::DetailOption => "products/detail_option",
+            Self::ListCoupons => "products/list_coupons",
+            Self::DetailCoupon => "products/detail_coupon",
+            Self::CreateProduct => "products/create_product",
+            Self::UpdateProduct => "products/update_product",
+            Self::DeleteProduct => "products/delete_product",
+            Self::CreateOption => "products/create_option",
+            Self::UpdateOption => "products/update_option",
+            Self::DeleteOption => "products/delete_option",
+            Self::CreateCoupon => "products/create_coupon",
+            Self::UpdateCoupon => "products/update_coupon",
+            Self::DeleteCoupon => "products/delete_coupon",
+            Self::CompanyInfo => "acct/detail_company_info",
+            Self::ContactInfo => "acct/detail_contact_info",
+            Self::PendingPayment => "acct/detail_pending_payment",
+            Self::ListPayments => "acct/list_payments",
+        }
+    }
+
+    /// The listings, whose "nothing" is HTTP 400 RECORD_NOT_FOUND.
+    pub fn is_listing(self) -> bool {
+        matches!(self, Self::ListProducts | Self::ListOptions | Self::ListCoupons | Self::ListPayments)
+    }
+
+    /// The write this answer answers (one sample of its kind: the ids a receipt must
+    /// carry depend on the kind only), or `None` for a read.
+    pub fn write(self) -> Option<CatalogWrite> {
+        sample_write(self).ok().flatten()
+    }
+}
+
+/// A sample of each kind of catalog write; `Err` only if the domain's rules changed under it.
+fn sample_write(answer: CatalogAnswer) -> Result<Option<CatalogWrite>, String> {
+    let text = |value: &str| Text::required(value, TextRules::line(255)).map_err(|e| e.0);
+    let money = |value: &str| value.parse::<Amount>().map_err(|e| e.to_string());
+    let product_id = || "4838125968".parse().map_err(|e: crate::domain::InvalidValue| e.0);
+    let option_id = || "4688550010".parse().map_err(|e: crate::domain::InvalidValue| e.0);
+    let code = || "APITEST002".parse().map_err(|e: crate::domain::InvalidValue| e.0);
+    let date = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).ok_or("no such date")?;
+    let fields = ProductFields { name: Some(text("test product")?), price: Some(money("0.01")?), ..Default::default() };
+    Ok(Some(match answer {
+        CatalogAnswer::CreateProduct => CatalogWrite::CreateProduct(NewProduct::new(fields)?),
+        CatalogAnswer::UpdateProduct => CatalogWrite::UpdateProduct { product_id: product_id()?, fields },
+        CatalogAnswer::DeleteProduct => CatalogWrite::DeleteProduct { product_id: product_id()? },
+        CatalogAnswer::CreateOption => CatalogWrite::CreateOption(NewOption {
+            name: text("Volume")?,
+            values: vec![NewOptionValue { name: text("Low")?, surcharge: money("1.00")? }],
+        }),
+        CatalogAnswer::UpdateOption => {
+            CatalogWrite::UpdateOption { option_id: option_id()?, name: text("Volume")?, change: None }
+        }
+        CatalogAnswer::DeleteOption => CatalogWrite::DeleteOption { option_id: option_id()? },
+        CatalogAnswer::CreateCoupon => CatalogWrite::CreateCoupon(NewCoupon {
+            code: None,
+            date_expire: date,
+            coupon_type: CouponType::Shipping,
+            discount: None,
+            minimum_purchase: Some(money("1.00")?),
+            products: None,
+        }),
+        CatalogAnswer::UpdateCoupon => CatalogWrite::UpdateCoupon(CouponUpdate {
+            code: code()?,
+            new_code: None,
+            date_expire: Some(date),
+            coupon_type: None,
+            discount: None,
+            minimum_purchase: None,
+            products: None,
+        }),
+        CatalogAnswer::DeleteCoupon => CatalogWrite::DeleteCoupon { code: code()? },
+        _ => return Ok(None),
+    }))
+}
+
+/// What a catalog or account answer is read as.
+#[derive(Debug)]
+pub enum CatalogDecoded {
+    Products(CatalogPage<Product>),
+    Product(Product),
+    Options(CatalogPage<ProductOption>),
+    Option(ProductOption),
+    Coupons(Vec<Coupon>),
+    Coupon(Coupon),
+    Receipt(CatalogReceipt),
+    CompanyInfo(CompanyInfo),
+    ContactInfo(ContactInfo),
+    PendingPayment(PendingPayment),
+    Payments(Vec<AccountPayment>),
+}
+
+/// A catalog or account answer, read by the decoder `AdminApiClient` hands to its call
+/// (the listings asked for a first page of the default size), RECORD_NOT_FOUND to a
+/// listing included: that conversion lives in the decoder, so it is fuzzed too.
+pub fn catalog_answer(
+    answer: CatalogAnswer,
+    status_code: u16,
+    content_type: &str,
+    body: &[u8],
+) -> Result<CatalogDecoded, Error> {
+    use CatalogDecoded as D;
+    let status = status(status_code)?;
+    let asked = PageRequest { page: 1, page_size: PageRequest::DEFAULT_PAGE_SIZE };
+    if let Some(write) = answer.write() {
+        return AdminApiClient::decode_catalog_write(&write, status, content_type, body).map(D::Receipt);
+    }
+    match answer {
+        CatalogAnswer::ListProducts => {
+            AdminApiClient::decode_list_products(status, content_type, body, asked).map(D::Products)
+        }
+        CatalogAnswer::DetailProduct => {
+            AdminApiClient::decode_detail_product(status, content_type, body).map(D::Product)
+        }
+        CatalogAnswer::ListOptions => {
+            AdminApiClient::decode_list_options(status, content_type, body, asked).map(D::Options)
+        }
+        CatalogAnswer::DetailOption => AdminApiClient::decode_detail_option(status, content_type, body).map(D::Option),
+        CatalogAnswer::ListCoupons => AdminApiClient::decode_list_coupons(status, content_type, body).map(D::Coupons),
+        CatalogAnswer::DetailCoupon => AdminApiClient::decode_detail_coupon(status, content_type, body).map(D::Coupon),
+        CatalogAnswer::CompanyInfo => {
+            AdminApiClient::decode_company_info(status, content_type, body).map(D::CompanyInfo)
+        }
+        CatalogAnswer::ContactInfo => {
+            AdminApiClient::decode_contact_info(status, content_type, body).map(D::ContactInfo)
+        }
+        CatalogAnswer::PendingPayment => {
+            AdminApiClient::decode_pending_payment(status, content_type, body).map(D::PendingPayment)
+        }
+        CatalogAnswer::ListPayments => {
+            AdminApiClient::decode_list_payments(status, content_type, body).map(D::Payments)
+        }
+        // Writes are answered above; a write without its sample is no input the gateway sees.
+        _ => Err(Error::UpstreamResponseInvalid {
+            detail: format!("{}: no sample write", answer.endpoint()),
+            http_status: status_code,
+        }),
+    }
+}
+
+/// The INS secret word planted in the account answers the tests and seeds make (a test
+/// value: no real account's). [`check_catalog_answer`] watches for it.
+pub const ACCOUNT_SECRET_WORD: &str = "fuzz-acct-secret-word-5J8Q";
+
+/// Whether `body` carries [`ACCOUNT_SECRET_WORD`] exactly once, as the value of a
+/// `secret_word` member (a JSON body) or element (any other): then nothing the gateway
+/// makes of the answer may show it, since no `secret_word` is ever read. Each format's
+/// spelling counts only in a body of that format, and the XML one not where a CDATA
+/// section could make it text: in the other format (or in CDATA) it is just the text of
+/// some other value, which the gateway reads as any text.
+fn planted_secret(body: &[u8]) -> bool {
+    let secret = ACCOUNT_SECRET_WORD.as_bytes();
+    if body.windows(secret.len()).filter(|w| *w == secret).count() != 1 {
+        return false;
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        contains(body, &[&br#""secret_word":""#[..], secret, b"\""].concat())
+    } else {
+        !contains(body, b"<![CDATA[") && contains(body, &[&b"<secret_word>"[..], secret, b"</secret_word>"].concat())
+    }
+}
+
+/// The rules of [`check_admin`] for one catalog or account answer with any status and
+/// content type. `Err` names the rule the outcome broke:
+/// - a `secret_word` planted in the body ([`ACCOUNT_SECRET_WORD`]) shows in no value and
+///   no error, whatever the answer;
+/// - a read succeeds on a 2xx answer, or on a vendor error to a listing, which is then an
+///   empty page (list) of the page asked for, and only when the body may name
+///   RECORD_NOT_FOUND; it fails only as an upstream error, and an
+///   UPSTREAM_RESPONSE_INVALID names the endpoint first (then the path of the bad value
+///   or the problem; that no body text follows is checked here for the planted secret
+///   word only, and by the property tests for the paths of amounts and ids);
+/// - what a read succeeds with holds ids of digits and amounts of decimal text, and a
+///   page number and size of at least 1;
+/// - a write succeeds only on a 2xx answer whose `response_code` says OK, and a create
+///   only with the id it made; it fails only as OUTCOME_UNKNOWN, a vendor refusal or
+///   rejected credentials.
+pub fn check_catalog_answer(
+    answer: CatalogAnswer,
+    status_code: u16,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    let outcome = catalog_answer(answer, status_code, content_type, body);
+    if planted_secret(body) {
+        let shown = match &outcome {
+            Ok(value) => format!("{value:?}"),
+            Err(e) => format!("{e:?} {e}"),
+        };
+        if shown.contains(ACCOUNT_SECRET_WORD) {
+            return Err(format!("{answer:?}: the secret word shows in {shown}"));
+        }
+    }
+    let success = (200..300).contains(&status_code);
+    if answer.write().is_some() {
+        return match outcome {
+            Ok(_) if !success => Err(format!("{answer:?}: HTTP {status_code} was read as a success")),
+            Ok(_) if !may_say_ok(body) => Err(format!("{answer:?}: success without response_code OK")),
+            Ok(CatalogDecoded::Receipt(receipt)) => check_receipt(answer, &receipt),
+            Ok(other) => Err(format!("{answer:?} read as {other:?}")),
+            Err(Error::OutcomeUnknown { .. } | Error::Vendor(_) | Error::UpstreamCredentialsRejected { .. }) => Ok(()),
+            Err(Error::UpstreamResponseInvalid { .. }) if StatusCode::from_u16(status_code).is_err() => Ok(()),
+            Err(e) => Err(format!("{answer:?}: HTTP {status_code} gave {e:?}, not OUTCOME_UNKNOWN")),
+        };
+    }
+    match outcome {
+        Ok(value) if !success => {
+            let no_rows = contains(body, b"RECORD_NOT_FOUND") || contains(body, b"&#");
+            if answer.is_listing() && no_rows && is_first_empty_page(&value) {
+                Ok(())
+            } else {
+                Err(format!("{answer:?}: HTTP {status_code} was read as {value:?}"))
+            }
+        }
+        Ok(value) => check_catalog_value(&value).map_err(|broken| format!("{answer:?}: {broken}")),
+        Err(Error::UpstreamResponseInvalid { detail, .. })
+            if StatusCode::from_u16(status_code).is_ok() && !detail.starts_with(answer.endpoint()) =>
+        {
+            Err(format!("{answer:?}: UPSTREAM_RESPONSE_INVALID without its endpoint: {detail}"))
+        }
+        Err(
+            Error::Vendor(_)
+            | Error::UpstreamCredentialsRejected { .. }
+            | Error::UpstreamUnavailable { .. }
+            | Error::UpstreamResponseInvalid { .. },
+        ) => Ok(()),
+        Err(e) => Err(format!("{answer:?}: HTTP {status_code} gave {e:?}")),
+    }
+}
+
+/// The empty first page (or list) a listing's "nothing" is.
+fn is_first_empty_page(value: &CatalogDecoded) -> bool {
+    let first_empty = |rows: usize, page: u32, size: u32, total: u32| {
+        rows == 0 && page == 1 && size == PageRequest::DEFAULT_PAGE_SIZE && total == 0
+    };
+    match value {
+        CatalogDecoded::Products(p) => first_empty(p.rows.len(), p.page, p.page_size, p.total_entries),
+        CatalogDecoded::Options(p) => first_empty(p.rows.len(), p.page, p.page_size, p.total_entries),
+        CatalogDecoded::Coupons(list) => list.is_empty(),
+        CatalogDecoded::Payments(list) => list.is_empty(),
+        _ => false,
+    }
+}
+
+/// A confirmed create names what it made.
+fn check_receipt(answer: CatalogAnswer, receipt: &CatalogReceipt) -> Result<(), String> {
+    let made = match answer {
+        CatalogAnswer::CreateProduct => receipt.product_id.as_ref().map(|id| is_id(&id.to_string())),
+        CatalogAnswer::CreateOption => receipt.option_id.as_ref().map(|id| is_id(&id.to_string())),
+        CatalogAnswer::CreateCoupon => receipt.coupon_code.as_ref().map(|code| !code.to_string().is_empty()),
+        _ => Some(true),
+    };
+    match made {
+        Some(true) => Ok(()),
+        _ => Err(format!("{answer:?} confirmed without the id it made: {receipt:?}")),
+    }
+}
+
+fn is_id(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Money as decimal text: an optional minus, digits, a dot and digits.
+fn is_money(amount: &Amount) -> bool {
+    let text = amount.to_string();
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    all_digits(whole) && all_digits(fraction)
+}
+
+/// The value rules of [`check_catalog_answer`] for what a read succeeded with.
+fn check_catalog_value(value: &CatalogDecoded) -> Result<(), String> {
+    let mut ids: Vec<(String, String)> = Vec::new();
+    let mut amounts: Vec<(String, Amount)> = Vec::new();
+    let mut product = |p: &Product, at: &str| {
+        ids.push((format!("{at}.product_id"), p.product_id.to_string()));
+        amounts.push((format!("{at}.price"), p.price));
+        for (name, amount) in [
+            ("weight", p.weight),
+            ("handling", p.handling),
+            ("startup_fee", p.startup_fee),
+            ("commission_amount", p.commission_amount),
+        ] {
+            amounts.extend(amount.map(|a| (format!("{at}.{name}"), a)));
+        }
+        for (i, o) in p.options.iter().enumerate() {
+            ids.push((format!("{at}.options[{i}].option_id"), o.option_id.to_string()));
+            for (j, v) in o.values.iter().enumerate() {
+                amounts.push((format!("{at}.options[{i}].values[{j}].surcharge"), v.surcharge));
+            }
+        }
+    };
+    let page = |page: u32, size: u32| {
+        if page < 1 || size < 1 { Err(format!("page {page} of size {size}")) } else { Ok(()) }
+    };
+    match value {
+        CatalogDecoded::Products(p) => {
+            page(p.page, p.page_size)?;
+            p.rows.iter().enumerate().for_each(|(i, row)| product(row, &format!("products[{i}]")));
+        }
+        CatalogDecoded::Product(p) => product(p, "product"),
+        CatalogDecoded::Options(p) => {
+            page(p.page, p.page_size)?;
+            for (i, o) in p.rows.iter().enumerate() {
+                ids.push((format!("options[{i}].option_id"), o.option_id.to_string()));
+                for (j, v) in o.values.iter().enumerate() {
+                    amounts.push((format!("options[{i}].values[{j}].surcharge"), v.surcharge));
+                }
+            }
+        }
+        CatalogDecoded::Option(o) => {
+            ids.push(("option.option_id".into(), o.option_id.to_string()));
+            amounts.extend(o.values.iter().map(|v| ("option.values[].surcharge".to_owned(), v.surcharge)));
+        }
+        CatalogDecoded::Coupons(list) => list.iter().for_each(|c| coupon(c, &mut ids, &mut amounts)),
+        CatalogDecoded::Coupon(c) => coupon(c, &mut ids, &mut amounts),
+        CatalogDecoded::PendingPayment(p) => {
+            amounts
+                .extend([p.amount, p.payment_fee, p.reserve_held].into_iter().flatten().map(|a| ("payment".into(), a)));
+        }
+        CatalogDecoded::Payments(list) => {
+            for p in list {
+                amounts.extend([p.amount, p.reserve_held].into_iter().flatten().map(|a| ("payments[]".into(), a)));
+            }
+        }
+        CatalogDecoded::CompanyInfo(_) | CatalogDecoded::ContactInfo(_) | CatalogDecoded::Receipt(_) => {}
+    }
+    if let Some((at, id)) = ids.iter().find(|(_, id)| !is_id(id)) {
+        return Err(format!("{at} read as {id:?}"));
+    }
+    if let Some((at, amount)) = amounts.iter().find(|(_, amount)| !is_money(amount)) {
+        return Err(format!("{at} read as {amount}"));
+    }
+    Ok(())
+}
+
+fn coupon(c: &Coupon, ids: &mut Vec<(String, String)>, amounts: &mut Vec<(String, Amount)>) {
+    ids.extend(c.product_ids.iter().flatten().map(|id| ("coupon.product[].product_id".to_owned(), id.to_string())));
+    amounts.extend([c.minimum_purchase, c.value_off].into_iter().flatten().map(|a| ("coupon".to_owned(), a)));
 }
 
 /// Whether a write answer may say `response_code` OK: as JSON, exactly (trimmed); as

@@ -47,6 +47,43 @@ impl AccountPort for AdminApiClient {
     }
 }
 
+/// The decoders the calls above hand to `call`, reachable from `untrusted.rs` (the fuzz
+/// oracles and property tests) through the public client type, the one way out of this
+/// private module: what is fuzzed is exactly what the calls run.
+impl AdminApiClient {
+    pub(crate) fn decode_company_info(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<CompanyInfo, Error> {
+        decode_company_info(status, content_type, body)
+    }
+
+    pub(crate) fn decode_contact_info(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<ContactInfo, Error> {
+        decode_contact_info(status, content_type, body)
+    }
+
+    pub(crate) fn decode_pending_payment(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<PendingPayment, Error> {
+        decode_pending_payment(status, content_type, body)
+    }
+
+    pub(crate) fn decode_list_payments(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Vec<AccountPayment>, Error> {
+        decode_list_payments(status, content_type, body)
+    }
+}
+
 fn decode_company_info(status: StatusCode, content_type: &str, body: &[u8]) -> Result<CompanyInfo, Error> {
     let answer: CompanyInfoBody<'_> = interpret(COMPANY_INFO, status, content_type, body)?;
     answer

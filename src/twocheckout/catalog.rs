@@ -103,6 +103,64 @@ impl CatalogWritePort for AdminApiClient {
     }
 }
 
+/// The decoders the calls above hand to `call`, reachable from `untrusted.rs` (the fuzz
+/// oracles and property tests) through the public client type, the one way out of this
+/// private module: what is fuzzed is exactly what the calls run.
+impl AdminApiClient {
+    pub(crate) fn decode_list_products(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+        asked: PageRequest,
+    ) -> Result<CatalogPage<Product>, Error> {
+        decode_list_products(status, content_type, body, asked)
+    }
+
+    pub(crate) fn decode_detail_product(status: StatusCode, content_type: &str, body: &[u8]) -> Result<Product, Error> {
+        decode_detail_product(status, content_type, body)
+    }
+
+    pub(crate) fn decode_list_options(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+        asked: PageRequest,
+    ) -> Result<CatalogPage<ProductOption>, Error> {
+        decode_list_options(status, content_type, body, asked)
+    }
+
+    pub(crate) fn decode_detail_option(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<ProductOption, Error> {
+        decode_detail_option(status, content_type, body)
+    }
+
+    pub(crate) fn decode_list_coupons(
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Vec<Coupon>, Error> {
+        decode_list_coupons(status, content_type, body)
+    }
+
+    pub(crate) fn decode_detail_coupon(status: StatusCode, content_type: &str, body: &[u8]) -> Result<Coupon, Error> {
+        decode_detail_coupon(status, content_type, body)
+    }
+
+    /// The answer to `write`, read as `write_catalog` reads it (its endpoint included).
+    pub(crate) fn decode_catalog_write(
+        write: &CatalogWrite,
+        status: StatusCode,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<CatalogReceipt, Error> {
+        let (endpoint, _) = write_params(write);
+        decode_write(endpoint, write, status, content_type, body)
+    }
+}
+
 /// A read's bad value: the answer is not what the gateway can serve.
 pub(super) fn invalid(endpoint: &str, status: StatusCode, bad: BadValue) -> Error {
     Error::UpstreamResponseInvalid { detail: format!("{endpoint}: {bad}"), http_status: status.as_u16() }

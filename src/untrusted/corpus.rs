@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use tco_simulator::{RunningSimulator, SimulatorConfig};
 
 use super::{
-    AdminAnswer, INS_SECRET_WORD, JSON, RequestKind, STATUSES, XML, admin_selector, check_admin, check_ins_post,
-    check_payment, check_request, ins_post,
+    ACCOUNT_SECRET_WORD, AdminAnswer, CatalogAnswer, CatalogDecoded, INS_SECRET_WORD, JSON, RequestKind, STATUSES, XML,
+    admin_selector, catalog_answer, catalog_selector, check_admin, check_ins_post, check_payment, check_request,
+    ins_post,
 };
 use crate::grpc::proto;
 
@@ -142,6 +143,7 @@ async fn write_seed_corpora() {
     save_admin(&http, &base, Write, "write_refused_refund", post("sales/refund_invoice", TOO_HIGH)).await;
     const MISSING: &[(&str, &str)] = &[("sale_id", "9100006000")];
     save_admin(&http, &base, Write, "write_refused_missing", post("sales/mark_shipped", MISSING)).await;
+    write_catalog_seeds();
 
     let payment = format!("{}{}/rs/", sim.payment_api_base_url(), tco_simulator::DEFAULT_SELLER_ID);
     let token = |card: &'static str| {
@@ -562,4 +564,346 @@ fn write_ins_seed_corpus() {
     for (name, fields, _) in ins_forms() {
         write_seed("ins_post", name, &ins_body(&fields));
     }
+}
+
+// ------------------------------------------------------------------ catalog and account answers
+
+/// The XML the simulator (and, as far as the evidence goes, the live API) sends for a
+/// JSON answer: one `<response>` root, keys as child elements in order, an array as its
+/// element repeated with no wrapper (an empty one as nothing), `null` as an empty
+/// element, text escaped. The same rendering as the adapter's unit tests use.
+pub(super) fn xml_of(body: &Value) -> String {
+    fn element(out: &mut String, name: &str, value: &Value) {
+        match value {
+            Value::Array(items) => items.iter().for_each(|item| element(out, name, item)),
+            Value::Null => out.push_str(&format!("<{name}/>")),
+            Value::Object(members) => {
+                out.push_str(&format!("<{name}>"));
+                members.iter().for_each(|(key, value)| element(out, key, value));
+                out.push_str(&format!("</{name}>"));
+            }
+            Value::String(text) => {
+                out.push_str(&format!("<{name}>{}</{name}>", quick_xml::escape::escape(text.as_str())))
+            }
+            scalar => out.push_str(&format!("<{name}>{scalar}</{name}>")),
+        }
+    }
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>");
+    if let Value::Object(members) = body {
+        members.iter().for_each(|(key, value)| element(&mut out, key, value));
+    }
+    out.push_str("</response>\n");
+    out
+}
+
+/// The 2Checkout node wiki's product (live account 1817037, 2014), with its two options.
+fn wiki_product() -> Value {
+    json!({
+        "product_id": "4635212971", "assigned_product_id": "2559", "vendor_id": "1817037",
+        "vendor_product_id": null, "name": "API product", "description": "An API created product",
+        "long_description": null, "price": "10.00", "tangible": "0", "weight": null, "handling": null,
+        "recurring": "0", "recurrence": null, "recurrence_p": null, "duration": null, "startup_fee": null,
+        "pending_url": null, "approved_url": null, "commission": 0, "commission_type": null,
+        "commission_amount": null, "images": [],
+        "categories": [{"category_id": "21", "name": "Advice & Instruction", "parent_id": "2",
+                        "description": null, "parent_name": "Business Solutions & Office Products"}],
+        "options": [
+            {"option_id": "4023756741", "option_name": "extra benefit", "option_values": [
+                {"option_value_id": "4023756744", "option_value_name": "one", "option_value_surcharge": "1.00"},
+                {"option_value_id": "4023756747", "option_value_name": "two", "option_value_surcharge": "0.50"},
+                {"option_value_id": "4023756750", "option_value_name": "three", "option_value_surcharge": "2.00"}]},
+            {"option_id": "4688355343", "option_name": "decibels", "option_values": [
+                {"option_value_id": "4688355346", "option_value_name": "150dB", "option_value_surcharge": "11.00"}]}
+        ]
+    })
+}
+
+/// list_options' documented page_info: numbers and strings mixed.
+fn page_info(endpoint: &str, total: &str) -> Value {
+    let url = format!("https://www.2checkout.com/api/products/{endpoint}?cur_page=1");
+    json!({"cur_page": "1", "first_entry": 1, "first_page": 1, "first_page_url": url, "last_entry": total,
+           "last_page": 1, "last_page_url": url, "next_page": null, "pagesize": "20", "previous_page": null,
+           "total_entries": total})
+}
+
+fn refusal(code: &str, message: &str) -> Value {
+    json!({"errors": [{"code": code, "message": message}]})
+}
+
+fn confirmed(message: &str, ids: Value) -> Value {
+    let mut body = ids;
+    body["response_code"] = json!("OK");
+    body["response_message"] = json!(message);
+    body
+}
+
+/// The company info answer, carrying [`ACCOUNT_SECRET_WORD`] as its `secret_word`.
+pub(super) fn company_info() -> Value {
+    json!({"response_code": "OK", "response_message": "company info retrieved", "vendor_company_info": {
+        "affiliate_url": "http://www.fake-company.com", "currency_code": "USD", "currency_name": "US Dollars",
+        "currency_symbol": "$", "demo": "P", "pending_return_url": "", "return_method": "1", "return_url": "",
+        "secret_word": ACCOUNT_SECRET_WORD, "site_category": "Business", "site_description": "Fake things",
+        "site_title": "Fake Company", "soft_descriptor": "FAKECO", "url": "http://www.fake-company.com",
+        "vendor_id": "901248204", "vendor_name": "Fake Company"}})
+}
+
+/// The notes' example answers (`CATALOG-ACCOUNT-NOTES.md`) to every catalog and account
+/// call, and the vendor's documented refusals: (seed name, answer, HTTP status, body).
+pub(super) fn catalog_examples() -> Vec<(&'static str, CatalogAnswer, u16, Value)> {
+    use CatalogAnswer as A;
+    let not_found = || refusal("RECORD_NOT_FOUND", "Unable to find record.");
+    let mut second = wiki_product();
+    second["product_id"] = json!("4774387610");
+    second["name"] = json!("Test Product");
+    second["tangible"] = json!(1);
+    second["weight"] = json!("1.50");
+    second["options"] = json!([]);
+    let volume = json!({"option_id": "4688550010", "option_name": "Volume", "option_values": [
+        {"option_value_id": "4688550013", "option_value_name": "Low", "option_value_surcharge": "1.00"}]});
+    let decibels = json!({"option_id": "4688355343", "option_name": "decibels", "option_values": [
+        {"option_value_id": "4688355346", "option_value_name": "150dB", "option_value_surcharge": "11.00"},
+        {"option_value_id": "4688355349", "option_value_name": "200dB", "option_value_surcharge": "22.00"},
+        {"option_value_id": "4688355352", "option_value_name": "250dB", "option_value_surcharge": "33.00"}]});
+    let coupons = json!([
+        {"coupon_code": "COUPON", "date_expire": "3000-02-25", "minimum_purchase": "1.00", "percentage_off": "0.10",
+         "type": "product", "value_off": null},
+        {"coupon_code": "FREESHIPPING", "date_expire": "2013-04-13", "minimum_purchase": "0.00",
+         "percentage_off": null, "type": "shipping", "value_off": null},
+        {"coupon_code": "SAVEJUNE", "date_expire": "2013-03-31", "minimum_purchase": "2999.99",
+         "percentage_off": null, "type": "product", "value_off": "100.00"}]);
+    let totals = |sales: &str| {
+        json!({"total_adjustments": "61.07", "total_balance_forward": "0.00", "total_chargeback_fees": "0.00",
+               "total_commissions": "0.21", "total_fees": "86.92", "total_outgoing_commissions": "4.35",
+               "total_refunds": "275.36", "total_reserve_released": "0.00", "total_sales": sales})
+    };
+    let mut pending = totals("283.86");
+    for (key, value) in [
+        ("amount", "999.99"),
+        ("payment_fee", "0.00"),
+        ("payment_id", "2436561667"),
+        ("payment_method", "ach"),
+        ("release_level", "15"),
+        ("reserve_held", "14.19"),
+    ] {
+        pending[key] = json!(value);
+    }
+    let mut payout = totals("0.00");
+    for (key, value) in [
+        ("payment_id", "4681565342"),
+        ("payment_identifier", "wire_999042012"),
+        ("amount", "50240.51"),
+        ("reserve_held", "1646.07"),
+        ("payment_type", "wire"),
+    ] {
+        payout[key] = json!(value);
+    }
+    for key in ["date_paid", "date_reserve_released", "date_voided"] {
+        payout[key] = Value::Null;
+    }
+    payout["void"] = json!(0);
+    vec![
+        (
+            "catalog_list_products",
+            A::ListProducts,
+            200,
+            json!({"response_code": "OK",
+            "response_message": "Product information retrieved successfully.",
+            "page_info": page_info("list_products", "2"), "products": [wiki_product(), second]}),
+        ),
+        ("catalog_list_products_none", A::ListProducts, 400, not_found()),
+        (
+            "catalog_detail_product",
+            A::DetailProduct,
+            200,
+            json!({"product": wiki_product(), "response_code": "OK",
+            "response_message": "Product detail information retrieved successfully"}),
+        ),
+        ("catalog_detail_product_forbidden", A::DetailProduct, 400, refusal("FORBIDDEN", "Access denied to product.")),
+        (
+            "catalog_list_options",
+            A::ListOptions,
+            200,
+            json!({"options": [volume],
+            "page_info": page_info("list_options", "1"), "response_code": "OK",
+            "response_message": "Option information retrieved successfully."}),
+        ),
+        ("catalog_list_options_none", A::ListOptions, 400, not_found()),
+        (
+            "catalog_detail_option",
+            A::DetailOption,
+            200,
+            json!({"option": [decibels], "response_code": "OK",
+            "response_message": "Option detail retrieved successfully."}),
+        ),
+        (
+            "catalog_list_coupons",
+            A::ListCoupons,
+            200,
+            json!({"coupon": coupons, "response_code": "OK",
+            "response_message": "Coupon information retrieved successfully."}),
+        ),
+        ("catalog_list_coupons_none", A::ListCoupons, 400, not_found()),
+        (
+            "catalog_detail_coupon",
+            A::DetailCoupon,
+            200,
+            json!({"coupon": {"coupon_code": "APITEST002",
+            "date_expire": "2012-12-31", "minimum_purchase": "5.00", "percentage_off": "5",
+            "product": [{"product_id": "0",
+                         "product_url": "https://www.2checkout.com/api/products/detail_product?product_id=0"}],
+            "type": "sale", "value_off": null}, "response_code": "OK",
+            "response_message": "Coupon detail retrieved successfully."}),
+        ),
+        ("catalog_detail_coupon_unknown", A::DetailCoupon, 400, refusal("FORBIDDEN", "Access denied to coupon.")),
+        (
+            "catalog_create_product",
+            A::CreateProduct,
+            200,
+            confirmed(
+                "Product successfully created.",
+                json!({"assigned_product_id": "445", "product_id": "4838125968"}),
+            ),
+        ),
+        (
+            "catalog_create_product_missing",
+            A::CreateProduct,
+            400,
+            refusal("PARAMETER_MISSING", "Required parameter missing: price"),
+        ),
+        (
+            "catalog_update_product",
+            A::UpdateProduct,
+            200,
+            confirmed(
+                "Product successfully updated",
+                json!({"assigned_product_id": "445", "product_id": "4838125968"}),
+            ),
+        ),
+        ("catalog_delete_product", A::DeleteProduct, 200, confirmed("Product successfully deleted.", json!({}))),
+        (
+            "catalog_create_option",
+            A::CreateOption,
+            200,
+            confirmed("Option created successfully", json!({"option_id": "1234567890"})),
+        ),
+        ("catalog_update_option", A::UpdateOption, 200, confirmed("Option updated successfully", json!({}))),
+        (
+            "catalog_update_option_refused",
+            A::UpdateOption,
+            400,
+            refusal("PARAMETER_INVALID", "Specified option_value_id does not belong to specifed option_id."),
+        ),
+        ("catalog_delete_option", A::DeleteOption, 200, confirmed("Option deleted successfully", json!({}))),
+        (
+            "catalog_create_coupon",
+            A::CreateCoupon,
+            200,
+            confirmed("Coupon successfully created", json!({"coupon_code": "7G2NCGX"})),
+        ),
+        (
+            "catalog_update_coupon",
+            A::UpdateCoupon,
+            200,
+            confirmed("Coupon updated successfully", json!({"coupon_code": "APIMODIFY002"})),
+        ),
+        ("catalog_delete_coupon", A::DeleteCoupon, 200, confirmed("Coupon successfully deleted.", json!({}))),
+        ("acct_company_info", A::CompanyInfo, 200, company_info()),
+        (
+            "acct_contact_info",
+            A::ContactInfo,
+            200,
+            json!({"response_code": "OK",
+            "response_message": "contact info retrieved", "vendor_contact_info": {
+            "2co_account_level_id": "3", "customer_service_email": "support@fake-company.com",
+            "customer_service_phone": "555-555-5555", "customer_service_phone_ext": "null",
+            "mailing_address_1": "855 Grandview Avenue", "mailing_address_2": "Suite 11",
+            "mailing_address_id": "1", "mailing_city": "Columbus", "mailing_country_code": "USA",
+            "mailing_postal_code": "43215", "mailing_state": "Ohio", "office_email": "support@fake-company.com",
+            "office_phone": "555-555-5555", "office_phone_ext": null, "physical_address_1": "855 Grandview Avenue",
+            "physical_address_2": "Suite 11", "physical_address_id": "1", "physical_city": "Columbus",
+            "physical_country_code": "USA", "physical_postal_code": "43215", "physical_state": "Ohio",
+            "vendor_id": "901248204"}}),
+        ),
+        (
+            "acct_pending_payment",
+            A::PendingPayment,
+            200,
+            json!({"payment": pending, "response_code": "OK",
+            "response_message": "payment info retrieved"}),
+        ),
+        (
+            "acct_list_payments",
+            A::ListPayments,
+            200,
+            json!({"payments": [payout], "response_code": "OK",
+            "response_message": "payments retrieved"}),
+        ),
+        ("acct_list_payments_none", A::ListPayments, 400, not_found()),
+    ]
+}
+
+/// A catalog or account fuzz input: its [`catalog_selector`], then the body.
+pub(super) fn catalog_input(answer: CatalogAnswer, status: u16, sniffed: bool, body: &[u8]) -> Vec<u8> {
+    let mut input = catalog_selector(answer, status_index(status), sniffed).to_vec();
+    input.extend_from_slice(body);
+    input
+}
+
+/// Writes the notes' example answers into both Admin API corpora (with the account's
+/// and a listing's answer sniffed too); [`write_seed_corpora`] calls it after its reset.
+fn write_catalog_seeds() {
+    for (name, answer, status, body) in catalog_examples() {
+        for (target, text) in [("admin_json", body.to_string()), ("admin_xml", xml_of(&body))] {
+            write_seed(target, &format!("{name}_{status}"), &catalog_input(answer, status, false, text.as_bytes()));
+            if matches!(name, "acct_company_info" | "catalog_list_products") {
+                let sniffed = catalog_input(answer, status, true, text.as_bytes());
+                write_seed(target, &format!("{name}_{status}_sniffed"), &sniffed);
+            }
+        }
+    }
+}
+
+/// Writes the catalog and account seeds alone (the simulator's are left as they are):
+/// `cargo test --lib write_catalog_seed_corpus -- --ignored`.
+#[test]
+#[ignore = "writes fuzz/corpus/admin_*/{catalog,acct}_*; run by name when the examples change"]
+fn write_catalog_seed_corpus() {
+    for target in ["admin_json", "admin_xml"] {
+        for entry in std::fs::read_dir(corpus_dir(target)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("catalog_") || name.starts_with("acct_") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    write_catalog_seeds();
+}
+
+/// Every example answer reads as it says, in both formats and alike: the 200s as their
+/// value, the listings' RECORD_NOT_FOUND as an empty page, the other refusals as the
+/// vendor's; the committed seeds are these examples (so the fuzzer starts deep).
+#[test]
+fn the_notes_example_catalog_and_account_answers_read_alike_in_json_and_in_xml() {
+    for (name, answer, status, body) in catalog_examples() {
+        let json = catalog_answer(answer, status, JSON, body.to_string().as_bytes());
+        let xml = catalog_answer(answer, status, XML, xml_of(&body).as_bytes());
+        assert_eq!(format!("{json:?}"), format!("{xml:?}"), "{name}");
+        match (status, &json) {
+            (200, Ok(_)) => {}
+            (_, Ok(value)) => assert!(super::is_first_empty_page(value) && answer.is_listing(), "{name}: {value:?}"),
+            (_, Err(crate::domain::Error::Vendor(_))) => assert!(!name.ends_with("_none"), "{name}"),
+            (_, Err(e)) => panic!("{name}: {e:?}"),
+        }
+        assert_eq!(json.is_ok(), status == 200 || name.ends_with("_none"), "{name}: {json:?}");
+        let committed = seed("admin_json", &format!("{name}_{status}"));
+        assert_eq!(&committed[1..], body.to_string().as_bytes(), "{name}: the committed seed is stale");
+    }
+    let Ok(CatalogDecoded::CompanyInfo(info)) =
+        catalog_answer(CatalogAnswer::CompanyInfo, 200, JSON, company_info().to_string().as_bytes())
+    else {
+        panic!("the company info example does not read")
+    };
+    assert_eq!(info.vendor_id, "901248204");
+    assert!(!format!("{info:?}").contains(ACCOUNT_SECRET_WORD));
 }

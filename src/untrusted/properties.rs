@@ -6,15 +6,17 @@
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use prost::Message;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::corpus::{ins_body, ins_forms};
+use super::corpus::{catalog_examples, company_info, ins_body, ins_forms, xml_of};
 use super::{
-    AdminAnswer, INS_REQUIRED, JSON, RequestKind, STATUSES, XML, authorize, check_admin, check_admin_answer,
-    check_conversion, check_ins_post, check_payment, check_payment_answer, check_request, convert_request, ins_post,
-    write,
+    ACCOUNT_SECRET_WORD, AdminAnswer, CatalogAnswer, CatalogDecoded, INS_REQUIRED, JSON, RequestKind, STATUSES, XML,
+    authorize, catalog_answer, check_admin, check_admin_answer, check_catalog_answer, check_conversion, check_ins_post,
+    check_payment, check_payment_answer, check_request, convert_request, ins_post, write,
 };
-use crate::domain::{AuthorizationRequest, Error, ListSalesQuery, SaleLookup, WriteRequest};
+use crate::domain::{
+    Amount, AuthorizationRequest, CouponCode, Error, ListSalesQuery, OptionId, ProductId, SaleLookup, WriteRequest,
+};
 use crate::grpc::proto;
 
 /// Failures are shrunk and reported; each becomes a named regression test in `regressions`
@@ -205,6 +207,24 @@ const KEYS: &[&str] = &[
     "comments",
     "customer",
     "status",
+    "products",
+    "product",
+    "product_id",
+    "options",
+    "option",
+    "option_id",
+    "option_values",
+    "option_value_surcharge",
+    "coupon",
+    "coupon_code",
+    "minimum_purchase",
+    "vendor_company_info",
+    "vendor_contact_info",
+    "secret_word",
+    "vendor_id",
+    "payment",
+    "payments",
+    "amount",
 ];
 
 fn key() -> impl Strategy<Value = String> {
@@ -375,6 +395,9 @@ proptest! {
         for answer in AdminAnswer::ALL {
             prop_assert_eq!(check_admin_answer(answer, status, content_type, &body), Ok(()));
         }
+        for answer in CatalogAnswer::ALL {
+            prop_assert_eq!(check_catalog_answer(answer, status, content_type, &body), Ok(()));
+        }
         prop_assert_eq!(check_payment_answer(status, &body), Ok(()));
     }
 
@@ -499,6 +522,360 @@ proptest! {
         let document = corpus_json("payment_json", "approved_lines_200");
         let body = graft_json(&document, at, &fragment);
         prop_assert_eq!(check_payment_answer(status, &body), Ok(()));
+    }
+}
+
+// ------------------------------------------------------------------ catalog and account answers
+
+/// The listings, whose "nothing" is HTTP 400 RECORD_NOT_FOUND.
+const LISTINGS: [CatalogAnswer; 4] =
+    [CatalogAnswer::ListProducts, CatalogAnswer::ListOptions, CatalogAnswer::ListCoupons, CatalogAnswer::ListPayments];
+
+/// The writes, with the member naming what each makes or echoes (the deletes and
+/// update_option answer none: any member is ignored).
+const WRITES: [(CatalogAnswer, &str); 9] = [
+    (CatalogAnswer::CreateProduct, "product_id"),
+    (CatalogAnswer::UpdateProduct, "product_id"),
+    (CatalogAnswer::DeleteProduct, "product_id"),
+    (CatalogAnswer::CreateOption, "option_id"),
+    (CatalogAnswer::UpdateOption, "option_id"),
+    (CatalogAnswer::DeleteOption, "option_id"),
+    (CatalogAnswer::CreateCoupon, "coupon_code"),
+    (CatalogAnswer::UpdateCoupon, "coupon_code"),
+    (CatalogAnswer::DeleteCoupon, "coupon_code"),
+];
+
+/// Where the amounts of the example answers are, with their seed name and member name.
+const AMOUNTS: [(&str, &str, &str); 7] = [
+    ("catalog_list_products", "/products/0/price", "price"),
+    ("catalog_detail_product", "/product/weight", "weight"),
+    ("catalog_detail_product", "/product/options/0/option_values/1/option_value_surcharge", "option_value_surcharge"),
+    ("catalog_detail_option", "/option/0/option_values/2/option_value_surcharge", "option_value_surcharge"),
+    ("catalog_detail_coupon", "/coupon/minimum_purchase", "minimum_purchase"),
+    ("acct_pending_payment", "/payment/amount", "amount"),
+    ("acct_list_payments", "/payments/0/reserve_held", "reserve_held"),
+];
+
+/// The one amount [`AMOUNTS`] names, as read (`None`: read as absent).
+fn amount_at(decoded: &CatalogDecoded, pointer: &str) -> Option<Amount> {
+    match decoded {
+        CatalogDecoded::Products(page) => Some(page.rows[0].price),
+        CatalogDecoded::Product(p) if pointer.contains("options") => Some(p.options[0].values[1].surcharge),
+        CatalogDecoded::Product(p) => p.weight,
+        CatalogDecoded::Option(o) => Some(o.values[2].surcharge),
+        CatalogDecoded::Coupon(c) => c.minimum_purchase,
+        CatalogDecoded::PendingPayment(p) => p.amount,
+        CatalogDecoded::Payments(list) => list[0].reserve_held,
+        _ => None,
+    }
+}
+
+fn example(name: &str) -> (CatalogAnswer, u16, Value) {
+    let found = catalog_examples().into_iter().find(|(n, ..)| *n == name);
+    let (_, answer, status, body) = found.unwrap_or_else(|| panic!("no example {name}"));
+    (answer, status, body)
+}
+
+fn detail_of(outcome: &Result<CatalogDecoded, Error>) -> Option<&str> {
+    match outcome {
+        Err(Error::UpstreamResponseInvalid { detail, .. }) => Some(detail),
+        _ => None,
+    }
+}
+
+/// What the vendor's spellings of "absent" are, to the wire decode: "", null, "null".
+fn is_absent(text: &str) -> bool {
+    text.is_empty() || text == "null"
+}
+
+/// A generated product, well formed: (product_id, name, price, tangible, option value surcharges).
+type GeneratedProduct = (String, String, String, bool, Vec<Vec<String>>);
+
+fn well_formed_product() -> impl Strategy<Value = GeneratedProduct> {
+    let surcharge = "[0-9]{1,5}\\.[0-9]{2}";
+    (
+        "[1-9][0-9]{0,12}",
+        "[A-Za-z0-9][A-Za-z0-9 &<>']{0,28}[A-Za-z0-9]",
+        "[0-9]{1,6}\\.[0-9]{2}",
+        any::<bool>(),
+        prop::collection::vec(prop::collection::vec(surcharge, 1..4), 0..3),
+    )
+}
+
+fn product_json((id, name, price, tangible, options): &GeneratedProduct) -> Value {
+    let options: Vec<Value> = options
+        .iter()
+        .enumerate()
+        .map(|(i, values)| {
+            let values: Vec<Value> = values
+                .iter()
+                .enumerate()
+                .map(|(j, surcharge)| {
+                    json!({"option_value_id": format!("{}", 4000 + j), "option_value_name": format!("v{j}"),
+                           "option_value_surcharge": surcharge})
+                })
+                .collect();
+            json!({"option_id": format!("{}", 100 + i), "option_name": format!("o{i}"), "option_values": values})
+        })
+        .collect();
+    json!({"product_id": id, "name": name, "price": price, "tangible": if *tangible { "1" } else { "0" },
+           "weight": null, "images": [], "categories": [], "options": options})
+}
+
+/// A company info answer with `secret` as its secret word, the member placed `at` one of
+/// the places a vendor could put it, and `vendor_id` as given (`None`: left out).
+fn company_info_with(secret: &str, at: usize, vendor_id: Option<Value>, name: &str) -> Value {
+    let mut body = company_info();
+    let info = &mut body["vendor_company_info"];
+    if let Some(fields) = info.as_object_mut() {
+        fields.remove("secret_word");
+        fields.insert("vendor_name".into(), Value::String(name.to_owned()));
+        match vendor_id {
+            Some(id) => fields.insert("vendor_id".into(), id),
+            None => fields.remove("vendor_id"),
+        };
+    }
+    match at % 4 {
+        0 => info["secret_word"] = json!(secret),
+        1 => body["secret_word"] = json!(secret),
+        2 => info["site"] = json!({"secret_word": secret}),
+        _ => {
+            info["secret_word"] = json!(secret);
+            body["vendor_contact_info"] = json!({"vendor_id": "1", "secret_word": secret});
+        }
+    }
+    body
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn real_catalog_json_answers_with_one_hostile_value_are_read_or_refused_cleanly(
+        which in any::<Index>(),
+        at in any::<Index>(),
+        fragment in hostile_json(),
+        status in select(&[200u16, 200, 400, 403][..]),
+        sniffed in any::<bool>(),
+    ) {
+        let examples = catalog_examples();
+        let (_, answer, _, document) = which.get(&examples);
+        let body = graft_json(document, at, &fragment);
+        let content_type = if sniffed { "" } else { JSON };
+        prop_assert_eq!(check_catalog_answer(*answer, status, content_type, &body), Ok(()));
+    }
+
+    #[test]
+    fn real_catalog_xml_answers_with_one_hostile_fragment_are_read_or_refused_cleanly(
+        which in any::<Index>(),
+        at in any::<Index>(),
+        fragment in hostile_xml(),
+        status in select(&[200u16, 200, 400, 403][..]),
+    ) {
+        let examples = catalog_examples();
+        let (_, answer, _, document) = which.get(&examples);
+        let body = graft_xml(&xml_of(document), at, &fragment);
+        prop_assert_eq!(check_catalog_answer(*answer, status, XML, &body), Ok(()));
+    }
+
+    #[test]
+    fn a_real_catalog_answer_with_one_byte_changed_is_read_or_refused_cleanly(
+        which in any::<Index>(),
+        at in any::<Index>(),
+        byte in any::<u8>(),
+        xml in any::<bool>(),
+    ) {
+        let examples = catalog_examples();
+        let (_, answer, status, document) = which.get(&examples);
+        let mut body = if xml { xml_of(document) } else { document.to_string() }.into_bytes();
+        let position = at.index(body.len());
+        body[position] = byte;
+        prop_assert_eq!(check_catalog_answer(*answer, *status, if xml { XML } else { JSON }, &body), Ok(()));
+    }
+
+    #[test]
+    fn whole_catalog_bodies_nested_hundreds_deep_are_refused_cleanly(
+        json in deep_json(),
+        xml in hostile_xml(),
+        status in status_code(),
+        answer in select(&CatalogAnswer::ALL[..]),
+    ) {
+        prop_assert_eq!(check_catalog_answer(answer, status, JSON, json.as_bytes()), Ok(()));
+        let xml = format!("<response>{xml}</response>");
+        prop_assert_eq!(check_catalog_answer(answer, status, XML, xml.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn well_formed_products_are_read_as_sent_and_alike_in_json_and_in_xml(
+        products in prop::collection::vec(well_formed_product(), 1..4),
+    ) {
+        let rows: Vec<Value> = products.iter().map(product_json).collect();
+        let body = json!({"response_code": "OK", "products": rows});
+        let from_json = catalog_answer(CatalogAnswer::ListProducts, 200, JSON, body.to_string().as_bytes());
+        let from_xml = catalog_answer(CatalogAnswer::ListProducts, 200, XML, xml_of(&body).as_bytes());
+        prop_assert_eq!(format!("{:?}", from_json), format!("{:?}", from_xml));
+        let Ok(CatalogDecoded::Products(page)) = from_json else {
+            return Err(TestCaseError::fail(format!("{body} gave {from_json:?}")));
+        };
+        prop_assert_eq!(page.rows.len(), products.len());
+        prop_assert_eq!(page.total_entries as usize, products.len());
+        for (row, (id, name, price, tangible, options)) in page.rows.iter().zip(&products) {
+            prop_assert_eq!(row.product_id.to_string(), id.clone());
+            prop_assert_eq!(&row.name, name);
+            prop_assert_eq!(row.price, price.parse::<Amount>().unwrap());
+            prop_assert_eq!(row.tangible, *tangible);
+            let surcharges: Vec<Vec<Amount>> = row.options.iter().map(|o| o.values.iter().map(|v| v.surcharge).collect()).collect();
+            let sent: Vec<Vec<Amount>> =
+                options.iter().map(|values| values.iter().map(|v| v.parse().unwrap()).collect()).collect();
+            prop_assert_eq!(surcharges, sent);
+        }
+        prop_assert_eq!(check_catalog_answer(CatalogAnswer::ListProducts, 200, JSON, body.to_string().as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn any_amount_text_is_read_as_that_money_or_refused_naming_its_member(
+        which in select(&AMOUNTS[..]),
+        text in prop_oneof![amount(), "-?[0-9]{9,30}(\\.[0-9]{0,6})?", odd_text()],
+    ) {
+        let (name, pointer, member) = which;
+        let (answer, status, mut document) = example(name);
+        *document.pointer_mut(pointer).unwrap() = Value::String(text.clone());
+        let body = document.to_string();
+        let outcome = catalog_answer(answer, status, JSON, body.as_bytes());
+        let expected = text.trim().parse::<Amount>().ok();
+        match &outcome {
+            Ok(decoded) => {
+                let read = amount_at(decoded, pointer);
+                prop_assert!(read == expected || (read.is_none() && is_absent(&text)), "{:?} read as {:?}", text, read);
+            }
+            Err(_) => {
+                let detail = detail_of(&outcome).unwrap_or_default();
+                prop_assert!(expected.is_none(), "{:?} refused: {:?}", text, outcome);
+                prop_assert!(detail.starts_with(answer.endpoint()) && detail.contains(member), "{}", detail);
+            }
+        }
+        prop_assert_eq!(check_catalog_answer(answer, status, JSON, body.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn any_id_text_is_read_as_that_id_or_refused_naming_its_member(
+        which in 0usize..3,
+        text in prop_oneof![digits(), "-?[0-9]{1,25}", odd_text()],
+    ) {
+        let (name, pointer, member) = [
+            ("catalog_list_products", "/products/1/product_id", "product_id"),
+            ("catalog_detail_option", "/option/0/option_id", "option_id"),
+            ("catalog_detail_coupon", "/coupon/product/0/product_id", "product_id"),
+        ][which];
+        let (answer, status, mut document) = example(name);
+        *document.pointer_mut(pointer).unwrap() = Value::String(text.clone());
+        let body = document.to_string();
+        let outcome = catalog_answer(answer, status, JSON, body.as_bytes());
+        let valid = !is_absent(&text) && match which {
+            1 => text.parse::<OptionId>().is_ok(),
+            _ => text.parse::<ProductId>().is_ok(),
+        };
+        match &outcome {
+            Ok(CatalogDecoded::Products(page)) => prop_assert_eq!(Some(page.rows[1].product_id.to_string()), text.parse::<ProductId>().ok().map(|id| id.to_string())),
+            Ok(CatalogDecoded::Option(option)) => prop_assert_eq!(Some(option.option_id.to_string()), text.parse::<OptionId>().ok().map(|id| id.to_string())),
+            // "0" (and no id at all) is the vendor's "tied to no product".
+            Ok(CatalogDecoded::Coupon(coupon)) => {
+                let none = is_absent(&text) || text.trim() == "0";
+                let expected: Vec<String> = if none { vec![] } else { text.parse::<ProductId>().map(|id| id.to_string()).into_iter().collect() };
+                let read: Vec<String> = coupon.product_ids.iter().flatten().map(ToString::to_string).collect();
+                prop_assert!((valid || none) && read == expected, "{:?} read as {:?}", text, coupon);
+            }
+            Ok(other) => prop_assert!(false, "{:?}", other),
+            Err(_) => {
+                let detail = detail_of(&outcome).unwrap_or_default();
+                prop_assert!(!valid, "{:?} refused: {:?}", text, outcome);
+                prop_assert!(detail.starts_with(answer.endpoint()) && detail.contains(member), "{}", detail);
+            }
+        }
+        prop_assert_eq!(check_catalog_answer(answer, status, JSON, body.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn a_listings_record_not_found_is_an_empty_page_in_json_and_in_xml(
+        answer in select(&LISTINGS[..]),
+        status in select(&[400u16, 404, 200][..]),
+        message in "[A-Za-z .]{0,40}",
+        xml in any::<bool>(),
+    ) {
+        let body = json!({"errors": [{"code": "RECORD_NOT_FOUND", "message": message}]});
+        let text = if xml { xml_of(&body) } else { body.to_string() };
+        let outcome = catalog_answer(answer, status, if xml { XML } else { JSON }, text.as_bytes());
+        let empty = outcome.as_ref().map(super::is_first_empty_page).unwrap_or(false);
+        prop_assert!(empty, "{} gave {:?}", text, outcome);
+        prop_assert_eq!(check_catalog_answer(answer, status, if xml { XML } else { JSON }, text.as_bytes()), Ok(()));
+        // Anywhere else it stays the vendor's error: only a listing is "nothing found".
+        let detail = catalog_answer(CatalogAnswer::DetailProduct, status, if xml { XML } else { JSON }, text.as_bytes());
+        prop_assert!(matches!(detail, Err(Error::Vendor(_))), "{:?}", detail);
+    }
+
+    #[test]
+    fn a_company_info_shows_its_secret_word_nowhere_whatever_the_answer_holds(
+        secret in "[A-Za-z0-9_-]{16,40}",
+        at in any::<usize>(),
+        vendor_id in prop_oneof![
+            3 => Just(Some(json!("901248204"))),
+            1 => Just(None),
+            1 => Just(Some(json!({"id": 1}))),
+            1 => Just(Some(json!(""))),
+        ],
+        name in "[A-Za-z0-9 ]{0,20}",
+        xml in any::<bool>(),
+    ) {
+        for secret in [secret.as_str(), ACCOUNT_SECRET_WORD] {
+            let document = company_info_with(secret, at, vendor_id.clone(), &name);
+            let (content_type, body) = if xml { (XML, xml_of(&document)) } else { (JSON, document.to_string()) };
+            let outcome = catalog_answer(CatalogAnswer::CompanyInfo, 200, content_type, body.as_bytes());
+            let shown = match &outcome {
+                Ok(value) => format!("{value:?} {value:#?}"),
+                Err(e) => format!("{e:?} {e}"),
+            };
+            prop_assert!(!shown.contains(secret), "{} shows the secret word: {}", body, shown);
+            let valid_vendor = vendor_id.as_ref().is_some_and(|id| id == &json!("901248204"));
+            prop_assert_eq!(outcome.is_ok(), valid_vendor, "{} gave {:?}", body, outcome);
+            prop_assert_eq!(check_catalog_answer(CatalogAnswer::CompanyInfo, 200, content_type, body.as_bytes()), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_catalog_write_succeeds_exactly_when_response_code_says_ok_and_a_create_names_what_it_made(
+        which in select(&WRITES[..]),
+        code in prop_oneof![3 => Just("\"OK\"".to_owned()), 1 => hostile_json()],
+        id in prop_oneof![Just(None), prop::option::of(digits()), prop::option::of(odd_text())],
+        status in select(&[200u16, 200, 201, 400, 500][..]),
+    ) {
+        let (answer, member) = which;
+        let mut body = format!("{{\"response_code\":{code},\"response_message\":\"Done\"");
+        if let Some(id) = &id {
+            body.push_str(&format!(",\"{member}\":{}", Value::String(id.clone())));
+        }
+        body.push('}');
+        let says_ok = serde_json::from_str::<Value>(&code).ok().as_ref().and_then(Value::as_str).map(str::trim)
+            == Some("OK");
+        let present = id.as_deref().filter(|id| !is_absent(id));
+        let valid = |id: &str| match member {
+            "product_id" => id.parse::<ProductId>().is_ok(),
+            "option_id" => id.parse::<OptionId>().is_ok(),
+            _ => id.parse::<CouponCode>().is_ok(),
+        };
+        let ids_fine = match answer {
+            CatalogAnswer::CreateProduct | CatalogAnswer::CreateOption | CatalogAnswer::CreateCoupon => {
+                present.is_some_and(valid)
+            }
+            CatalogAnswer::UpdateProduct | CatalogAnswer::UpdateCoupon => present.is_none_or(valid),
+            _ => true,
+        };
+        let outcome = catalog_answer(answer, status, JSON, body.as_bytes());
+        if says_ok && ids_fine && status < 300 {
+            prop_assert!(matches!(outcome, Ok(CatalogDecoded::Receipt(_))), "{} gave {:?}", body, outcome);
+        } else {
+            prop_assert!(matches!(outcome, Err(Error::OutcomeUnknown { .. })), "{} gave {:?}", body, outcome);
+        }
+        prop_assert_eq!(check_catalog_answer(answer, status, JSON, body.as_bytes()), Ok(()));
     }
 }
 

@@ -1,7 +1,10 @@
 //! Regression tests: each input a property test or a fuzz target once failed on, exactly
 //! as found, with what it showed.
 
-use super::{check_ins_post, check_payment_answer, corpus, ins_post};
+use super::{
+    ACCOUNT_SECRET_WORD, CatalogAnswer, JSON, XML, catalog_answer, check_admin, check_ins_post, check_payment_answer,
+    corpus, ins_post,
+};
 
 /// Found by `a_real_approval_with_one_hostile_value_is_approved_or_outcome_unknown`, shrunk
 /// to objects nested 150 deep (`{"sale":` x 150, `1`, `}` x 150) grafted into a real
@@ -43,4 +46,46 @@ fn an_ins_amount_of_61_characters_reads_as_empty() {
     let accepted = ins_post(BODY).unwrap();
     assert!(accepted.notification.items.iter().all(|item| item.customer_amount.len() <= 32));
     assert_eq!(check_ins_post(BODY), Ok(()));
+}
+
+/// Found by the `admin_json` fuzz target in its first second: a company info answer (JSON)
+/// whose `url` holds the text `<secret_word>…</secret_word>`. The oracle took the XML
+/// spelling of a planted secret word in a JSON body for the secret word, and the `url`'s
+/// text, read verbatim as it should be, for a leak. A format's spelling now counts only in
+/// a body of that format: this is the vendor's own url, and the gateway may show it.
+#[test]
+fn an_xml_spelled_secret_word_inside_a_json_value_is_that_values_text() {
+    let input = concat!(
+        "\u{b0}\u{0f}",
+        r#"{"response_code":"OK","response_message":"company info retrieved","vendor_company_info":{"#,
+        r#""affiliate_url":"http://www.fake-company.com","currency_code":"USD","currency_n,me":"US Dollars","#,
+        r#""currency_symbol":"$","demo":"P","pending_rte_category":"Business","site_description":"Fake things","#,
+        r#""site_title":"Fake Company","soft_descriptor":"FAKECO","url":"http://www.fake-c<secret_word>"#,
+        r#"fuzz-acct-secret-word-5J8Q</secret_word>ompany.com","vendor_id":"22VVVVVVVVVVVV0624102","#,
+        r#""vendor_nam!e":"Fake Company"}}"#
+    );
+    // The selector bytes as found: 0xb0 (sniffed, a status above the sales range), 0x0f.
+    let input: Vec<u8> = input.chars().map(|c| c as u32 as u8).collect();
+    assert_eq!(&input[..2], &[0xb0, 0x0f]);
+    let outcome = catalog_answer(CatalogAnswer::CompanyInfo, 200, JSON, &input[2..]);
+    let Ok(super::CatalogDecoded::CompanyInfo(info)) = outcome else { panic!("{outcome:?}") };
+    assert!(info.url.is_some_and(|url| url.contains(ACCOUNT_SECRET_WORD)));
+    assert_eq!(check_admin(JSON, &input), Ok(()));
+}
+
+/// Found by the `admin_xml` fuzz target in the same run, the mirror image: an XML refusal
+/// whose `code` holds the text `"secret_word":"…"`, the JSON spelling. The code is the
+/// vendor's, echoed in the refusal as it should be; the oracle now reads that spelling in
+/// JSON bodies only.
+#[test]
+fn a_json_spelled_secret_word_inside_an_xml_code_is_that_codes_text() {
+    let body = concat!(
+        "<?xversion=\" encoding=\"UTF-8\"?>\n<response><errors><code>FORBI\"secret_word\":",
+        "\"fuzz-acct-secret-word-5J8Q\"DDEN</code><message>Access denied to product.</message></errors></response>"
+    );
+    let mut input = vec![b'9', 0x01];
+    input.extend_from_slice(body.as_bytes());
+    let outcome = catalog_answer(CatalogAnswer::DetailProduct, 400, XML, body.as_bytes());
+    assert!(matches!(outcome, Err(crate::domain::Error::Vendor(_))), "{outcome:?}");
+    assert_eq!(check_admin(XML, &input), Ok(()));
 }
