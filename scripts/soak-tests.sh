@@ -12,7 +12,8 @@
 # exit however the script ends. Each failing run's output is kept in
 # target/soak/run-<k>.log (named on screen); the closing line reads
 # `soak: <passed> passed, <failed> failed` and the exit status is non-zero if
-# any run failed.
+# any run failed. Each run draws its own proptest seed (PROPTEST_RNG_SEED, printed
+# with a failing run; set it to replay), where CI uses a fixed one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,13 +62,15 @@ failed=0
 for run in $(seq 1 "$runs"); do
   log="$logs/run-$run.log"
   started=$SECONDS
-  if cargo test --workspace --quiet >"$log" 2>&1; then
+  # A fresh proptest seed per run explores new cases; a failure prints it for the replay.
+  seed="${PROPTEST_RNG_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}"
+  if PROPTEST_RNG_SEED="$seed" cargo test --workspace --quiet >"$log" 2>&1; then
     passed=$((passed + 1))
     echo "soak: run $run/$runs passed ($((SECONDS - started)) s)"
     rm -f "$log"
   else
     failed=$((failed + 1))
-    echo "soak: run $run/$runs FAILED ($((SECONDS - started)) s), output kept in $log"
+    echo "soak: run $run/$runs FAILED ($((SECONDS - started)) s), output kept in $log; replay with PROPTEST_RNG_SEED=$seed"
     grep -E '^test .* FAILED$|panicked at' "$log" | head -n 10 | sed 's/^/soak:   /' || true
   fi
 done

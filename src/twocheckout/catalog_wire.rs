@@ -306,7 +306,13 @@ where
     raw.parse().map_err(|e| bad(&path, e))
 }
 
-/// Money (or a two-decimal quantity): absent is `None`, anything else must be an amount.
+/// Money the domain cannot do without (a price, a surcharge), read like [`amount`].
+fn required_amount(scalar: &Scalar<'_>, path: impl fmt::Display) -> Result<Amount, BadValue> {
+    amount(scalar, &path)?.ok_or_else(|| bad(&path, "missing"))
+}
+
+/// Money (or a two-decimal quantity): absent is `None`, anything else must be an amount; the
+/// blanks around it are the vendor's padding, not part of it.
 fn amount(scalar: &Scalar<'_>, path: impl fmt::Display) -> Result<Option<Amount>, BadValue> {
     present(scalar).map(|raw| raw.trim().parse::<Amount>().map_err(|e| bad(&path, e))).transpose()
 }
@@ -399,7 +405,7 @@ impl WireProduct<'_> {
         Ok(Product {
             product_id: required(&self.product_id, format_args!("{path}.product_id"))?,
             name: present(&self.name).ok_or_else(|| bad(format_args!("{path}.name"), "missing"))?.to_owned(),
-            price: required(&self.price, format_args!("{path}.price"))?,
+            price: required_amount(&self.price, format_args!("{path}.price"))?,
             tangible: flag(&self.tangible, format_args!("{path}.tangible"))?,
             weight: amount(&self.weight, format_args!("{path}.weight"))?,
             handling: amount(&self.handling, format_args!("{path}.handling"))?,
@@ -467,7 +473,10 @@ impl WireOption<'_> {
                     name: present(&value.option_value_name)
                         .ok_or_else(|| bad(format_args!("{path}.option_value_name"), "missing"))?
                         .to_owned(),
-                    surcharge: required(&value.option_value_surcharge, format_args!("{path}.option_value_surcharge"))?,
+                    surcharge: required_amount(
+                        &value.option_value_surcharge,
+                        format_args!("{path}.option_value_surcharge"),
+                    )?,
                 })
             })
             .collect::<Result<_, BadValue>>()?;

@@ -89,3 +89,21 @@ fn a_json_spelled_secret_word_inside_an_xml_code_is_that_codes_text() {
     assert!(matches!(outcome, Err(crate::domain::Error::Vendor(_))), "{outcome:?}");
     assert_eq!(check_admin(XML, &input), Ok(()));
 }
+
+/// Found by `any_amount_text_is_read_as_that_money_or_refused_naming_its_member` in a CI
+/// run: a listed product's price `"0 "`. Every other amount in a catalog answer is read
+/// without its padding, but the price (and an option value's surcharge) were refused; they
+/// now read like the rest, and the oracle, which trims, agrees.
+#[test]
+fn a_product_price_with_a_trailing_blank_reads_as_that_price() {
+    let body = r#"{"response_code":"OK","response_message":"Product information successfully retrieved",
+        "page_info":{"cur_page":"1","total_entries":"1","last_entry":1,"first_entry":1,"last_page":1,"pagesize":"20"},
+        "products":[{"product_id":"4774388564","vendor_product_id":"","name":"Example","price":"0 ",
+        "options":[{"option_id":"4774388601","option_name":"Size","option_values":[
+            {"option_value_id":"4774388604","option_value_name":"Large","option_value_surcharge":" 1.50 "}]}]}]}"#;
+    let outcome = catalog_answer(CatalogAnswer::ListProducts, 200, JSON, body.as_bytes());
+    let Ok(super::CatalogDecoded::Products(page)) = &outcome else { panic!("{outcome:?}") };
+    assert_eq!(page.rows[0].price, "0".parse().unwrap());
+    assert_eq!(page.rows[0].options[0].values[0].surcharge, "1.50".parse().unwrap());
+    assert_eq!(super::check_catalog_answer(CatalogAnswer::ListProducts, 200, JSON, body.as_bytes()), Ok(()));
+}
